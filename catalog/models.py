@@ -1,0 +1,196 @@
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import Tier
+
+
+def course_thumbnail_path(instance: "Course", filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"thumbnails/courses/{instance.pk}/{uuid.uuid4().hex}.{extension}"
+
+
+class Course(models.Model):
+    class CourseType(models.TextChoices):
+        COURSE = "course", _("Course")
+        CHOREO = "choreo", _("Choreography")
+        TOPIC = "topic", _("Topic")
+
+    class Difficulty(models.TextChoices):
+        BEGINNER = "beginner", _("Beginner")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVANCED = "advanced", _("Advanced")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Public: anyone")
+        MEMBERS = "members", _("Members: signed-in learners")
+        PAID = "paid", _("Paid: learners with the required tier")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    subtitle = models.CharField(_("subtitle"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
+    course_type = models.CharField(
+        _("type"), max_length=10, choices=CourseType.choices, default=CourseType.COURSE
+    )
+    difficulty = models.CharField(
+        _("difficulty"), max_length=12, choices=Difficulty.choices, default=Difficulty.BEGINNER
+    )
+    locale = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=course_thumbnail_path, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    required_tier = models.ForeignKey(
+        Tier,
+        verbose_name=_("required tier"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="courses",
+        help_text=_("Required when visibility is paid."),
+    )
+    instructors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("instructors"),
+        blank=True,
+        related_name="taught_courses",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-published_at", "title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        indexes = [models.Index(fields=["status", "-published_at"], name="course_status_pub_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(visibility="paid") | Q(required_tier__isnull=False),
+                name="course_paid_requires_tier",
+                violation_error_message=_("A paid course needs a required tier."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="course_published_has_date",
+                violation_error_message=_("A published or archived course needs a date."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:course_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_listed(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class Section(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.CASCADE, related_name="sections"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["course", "order"]
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "order"],
+                name="section_unique_order_per_course",
+                violation_error_message=_("Another section of this course has this order."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Lesson(models.Model):
+    class Kind(models.TextChoices):
+        VIDEO = "video", _("Video")
+        TEXT = "text", _("Text")
+        QUIZ = "quiz", _("Quiz")
+        LAB = "lab", _("Lab")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # `course` repeats `section.course` so the database can keep slugs unique per course;
+    # services set it from the section, and a check in `clean` keeps them equal.
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.CASCADE, related_name="lessons"
+    )
+    section = models.ForeignKey(
+        Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="lessons"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(_("notes"), blank=True, help_text=_("Markdown."))
+    duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_free_preview = models.BooleanField(
+        _("free preview"), default=False, help_text=_("Open to every visitor.")
+    )
+    is_published = models.BooleanField(
+        _("published"), default=True, help_text=_("Unpublished lessons are hidden from learners.")
+    )
+    xp_value = models.PositiveIntegerField(_("XP"), default=10)
+    is_boss = models.BooleanField(
+        _("boss lesson"), default=False, help_text=_("A capstone that awards bonus XP.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["section__order", "order"]
+        verbose_name = _("lesson")
+        verbose_name_plural = _("lessons")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["section", "order"],
+                name="lesson_unique_order_per_section",
+                violation_error_message=_("Another lesson of this section has this order."),
+            ),
+            models.UniqueConstraint(
+                fields=["course", "slug"],
+                name="lesson_unique_slug_per_course",
+                violation_error_message=_("Another lesson of this course has this slug."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "catalog:lesson_detail",
+            kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.section_id and self.course_id and self.section.course_id != self.course_id:
+            raise ValidationError({"section": _("The section belongs to another course.")})

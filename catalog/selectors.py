@@ -1,0 +1,177 @@
+"""Read queries for the catalog. Each runs a fixed number of queries, whatever the course size."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from catalog.access import Access, course_access, course_is_visible, is_course_editor, lesson_access
+from catalog.models import Course, Lesson, Section
+from catalog.search import course_search
+from lms.errors import ErrorCode, NotFoundError
+
+PUBLISHED_LESSONS = Q(lessons__is_published=True)
+
+
+@dataclass(frozen=True)
+class OutlineLesson:
+    lesson: Lesson
+    access: Access
+    number: int  # 1-based position in the whole course
+
+    @property
+    def locked(self) -> bool:
+        return self.access.locked
+
+
+@dataclass(frozen=True)
+class OutlineSection:
+    section: Section
+    lessons: list[OutlineLesson]
+
+    @property
+    def lesson_count(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def duration_seconds(self) -> int:
+        return sum(item.lesson.duration_seconds for item in self.lessons)
+
+
+@dataclass(frozen=True)
+class Outline:
+    course: Course
+    access: Access
+    sections: list[OutlineSection]
+    lessons: list[OutlineLesson] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "lessons", [item for section in self.sections for item in section.lessons]
+        )
+
+    @property
+    def lesson_count(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def duration_seconds(self) -> int:
+        return sum(item.lesson.duration_seconds for item in self.lessons)
+
+    @property
+    def first_lesson(self) -> OutlineLesson | None:
+        return self.lessons[0] if self.lessons else None
+
+    def find(self, lesson: Lesson) -> OutlineLesson | None:
+        return next((item for item in self.lessons if item.lesson.pk == lesson.pk), None)
+
+    def neighbours(self, lesson: Lesson) -> tuple[OutlineLesson | None, OutlineLesson | None]:
+        """The lessons before and after `lesson` in course order, across sections."""
+        for index, item in enumerate(self.lessons):
+            if item.lesson.pk == lesson.pk:
+                previous = self.lessons[index - 1] if index > 0 else None
+                following = self.lessons[index + 1] if index + 1 < len(self.lessons) else None
+                return previous, following
+        return None, None
+
+
+def course_list(
+    *,
+    search: str = "",
+    course_type: str | None = None,
+    difficulty: str | None = None,
+) -> QuerySet[Course]:
+    """Listed (published) courses with their lesson counts and durations: one query."""
+    queryset = (
+        Course.objects.filter(status=Course.Status.PUBLISHED)
+        .select_related("required_tier")
+        .annotate(
+            lesson_count=Count("lessons", filter=PUBLISHED_LESSONS),
+            total_duration_seconds=Coalesce(
+                Sum("lessons__duration_seconds", filter=PUBLISHED_LESSONS), 0
+            ),
+        )
+    )
+    if course_type:
+        queryset = queryset.filter(course_type=course_type)
+    if difficulty:
+        queryset = queryset.filter(difficulty=difficulty)
+    return course_search(queryset, text=search)
+
+
+def _course_queryset(user: User | AnonymousUser) -> QuerySet[Course]:
+    queryset = Course.objects.select_related("required_tier")
+    if user.is_authenticated and not user.is_staff:
+        # The access policy checks instructors; prefetching keeps that to one query.
+        queryset = queryset.prefetch_related("instructors")
+    return queryset
+
+
+def course_get(*, user: User | AnonymousUser, slug: str) -> Course:
+    """The course at `slug` if this user may see it; COURSE_NOT_FOUND otherwise."""
+    course = _course_queryset(user).filter(slug=slug).first()
+    if course is None or not course_is_visible(user=user, course=course):
+        raise NotFoundError(ErrorCode.COURSE_NOT_FOUND)
+    return course
+
+
+def course_outline_get(*, user: User | AnonymousUser, course: Course) -> Outline:
+    """Sections and lessons in order, each lesson with the user's access: two queries.
+
+    Lesson bodies are deferred; load the one you show with `lesson_get`.
+    """
+    editor = is_course_editor(user=user, course=course)
+    lessons = Lesson.objects.filter(course=course).defer("body").order_by("order")
+    if not editor:
+        lessons = lessons.filter(is_published=True)
+    sections = Section.objects.filter(course=course).prefetch_related(
+        Prefetch("lessons", queryset=lessons, to_attr="outline_lessons")
+    )
+    decision = course_access(user=user, course=course)
+    number = 0
+    outline_sections = []
+    for section in sections:
+        section.course = course  # already loaded; saves a query per section
+        items = []
+        for lesson in section.outline_lessons:
+            number += 1
+            lesson.course = course
+            lesson.section = section
+            access = lesson_access(
+                user=user, course=course, lesson=lesson, course_decision=decision
+            )
+            items.append(OutlineLesson(lesson=lesson, access=access, number=number))
+        outline_sections.append(OutlineSection(section=section, lessons=items))
+    return Outline(course=course, access=decision, sections=outline_sections)
+
+
+def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Lesson:
+    """The lesson of `course` at `slug` if this user may see it exists; LESSON_NOT_FOUND otherwise.
+
+    Whether they may open its content is `catalog.access.lesson_access`.
+    """
+    lesson = Lesson.objects.select_related("section").filter(course=course, slug=slug).first()
+    if lesson is None or (not lesson.is_published and not is_course_editor(user=user, course=course)):
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
+    lesson.course = course
+    return lesson
+
+
+def lesson_get_by_id(*, user: User | AnonymousUser, lesson_id: uuid.UUID | str) -> Lesson:
+    """A lesson by id, with its course and section, if this user may see it exists."""
+    queryset = Lesson.objects.select_related("section", "course", "course__required_tier")
+    if user.is_authenticated and not user.is_staff:
+        queryset = queryset.prefetch_related("course__instructors")
+    try:
+        lesson = queryset.filter(pk=lesson_id).first()
+    except (ValueError, TypeError, ValidationError):
+        lesson = None
+    if lesson is None or not course_is_visible(user=user, course=lesson.course):
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
+    if not lesson.is_published and not is_course_editor(user=user, course=lesson.course):
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
+    return lesson

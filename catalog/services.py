@@ -1,0 +1,188 @@
+"""Every write to the catalog. Admin actions and commands call these, never `.save()` directly."""
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from django.db import transaction
+from django.db.models import F, Max, QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from billing.models import Tier
+from catalog.models import Course, Lesson, Section
+
+# Orders are shifted past this offset while reordering, so the unique (parent, order)
+# constraints never see two rows with the same order mid-way.
+_REORDER_OFFSET = 1_000_000
+
+
+def course_create(
+    *,
+    title: str,
+    slug: str = "",
+    subtitle: str = "",
+    description: str = "",
+    course_type: str = Course.CourseType.COURSE,
+    difficulty: str = Course.Difficulty.BEGINNER,
+    locale: str = "en",
+    visibility: str = Course.Visibility.PUBLIC,
+    required_tier: Tier | None = None,
+    instructors: Iterable[User] = (),
+) -> Course:
+    course = Course(
+        title=title,
+        slug=slug or slugify(title)[:80],
+        subtitle=subtitle,
+        description=description,
+        course_type=course_type,
+        difficulty=difficulty,
+        locale=locale,
+        visibility=visibility,
+        required_tier=required_tier,
+    )
+    course.full_clean()
+    with transaction.atomic():
+        course.save()
+        course.instructors.set(list(instructors))
+    return course
+
+
+def courses_set_status(*, courses: QuerySet[Course], status: str) -> int:
+    """Publish, unpublish (back to draft) or archive courses; returns how many changed.
+
+    The first publication sets `published_at`; later ones keep it, so "new" stays honest.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        changed = courses.exclude(status=status)
+        if status == Course.Status.DRAFT:
+            return changed.update(status=status, updated_at=now)
+        count = changed.filter(published_at__isnull=True).update(
+            status=status, published_at=now, updated_at=now
+        )
+        count += changed.update(status=status, updated_at=now)
+        return count
+
+
+def course_publish(*, course: Course) -> Course:
+    courses_set_status(courses=Course.objects.filter(pk=course.pk), status=Course.Status.PUBLISHED)
+    course.refresh_from_db(fields=["status", "published_at", "updated_at"])
+    return course
+
+
+def section_create(*, course: Course, title: str, order: int | None = None) -> Section:
+    if order is None:
+        last = course.sections.aggregate(last=Max("order"))["last"]
+        order = 0 if last is None else last + 1
+    section = Section(course=course, title=title, order=order)
+    section.full_clean()
+    section.save()
+    return section
+
+
+def lesson_create(
+    *,
+    section: Section,
+    title: str,
+    slug: str = "",
+    kind: str = Lesson.Kind.TEXT,
+    body: str = "",
+    duration_seconds: int = 0,
+    order: int | None = None,
+    is_free_preview: bool = False,
+    is_published: bool = True,
+    xp_value: int = 10,
+    is_boss: bool = False,
+) -> Lesson:
+    if order is None:
+        last = section.lessons.aggregate(last=Max("order"))["last"]
+        order = 0 if last is None else last + 1
+    lesson = Lesson(
+        course_id=section.course_id,
+        section=section,
+        title=title,
+        slug=slug or slugify(title)[:80],
+        kind=kind,
+        body=body,
+        duration_seconds=duration_seconds,
+        order=order,
+        is_free_preview=is_free_preview,
+        is_published=is_published,
+        xp_value=xp_value,
+        is_boss=is_boss,
+    )
+    lesson.full_clean()
+    lesson.save()
+    return lesson
+
+
+def _apply_orders(queryset: QuerySet, new_orders: dict) -> None:
+    """Give each row in `new_orders` (pk -> order) its order without a transient clash."""
+    if not new_orders:
+        return
+    moving = queryset.filter(pk__in=list(new_orders))
+    moving.update(order=F("order") + _REORDER_OFFSET)
+    rows = list(moving)
+    for row in rows:
+        row.order = new_orders[row.pk]
+    queryset.model.objects.bulk_update(rows, ["order"])
+
+
+@transaction.atomic
+def sections_reorder(*, course: Course, section_ids: Sequence) -> None:
+    """Put the course's sections in the given order (0, 1, 2, ...)."""
+    sections = Section.objects.select_for_update().filter(course=course)
+    current = {section.pk: section.order for section in sections}
+    if set(current) != set(section_ids) or len(section_ids) != len(current):
+        raise ValueError("section_ids must list every section of the course exactly once.")
+    wanted = {pk: index for index, pk in enumerate(section_ids) if current[pk] != index}
+    _apply_orders(Section.objects.filter(course=course), wanted)
+
+
+@transaction.atomic
+def lessons_reorder(*, section: Section, lesson_ids: Sequence) -> None:
+    """Put the section's lessons in the given order (0, 1, 2, ...)."""
+    lessons = Lesson.objects.select_for_update().filter(section=section)
+    current = {lesson.pk: lesson.order for lesson in lessons}
+    if set(current) != set(lesson_ids) or len(lesson_ids) != len(current):
+        raise ValueError("lesson_ids must list every lesson of the section exactly once.")
+    wanted = {pk: index for index, pk in enumerate(lesson_ids) if current[pk] != index}
+    _apply_orders(Lesson.objects.filter(section=section), wanted)
+
+
+@transaction.atomic
+def orders_apply(*, queryset: QuerySet, new_orders: dict) -> None:
+    """Save edited orders (pk -> order) for siblings in `queryset`, swaps included.
+
+    Used by the admin inlines, where an editor may swap two orders in one save.
+    """
+    _apply_orders(queryset, new_orders)
+
+
+def _move(siblings: QuerySet, item, direction: Literal["up", "down"]) -> bool:
+    neighbour = (
+        siblings.filter(order__lt=item.order).order_by("-order").first()
+        if direction == "up"
+        else siblings.filter(order__gt=item.order).order_by("order").first()
+    )
+    if neighbour is None:
+        return False
+    _apply_orders(siblings, {item.pk: neighbour.order, neighbour.pk: item.order})
+    return True
+
+
+@transaction.atomic
+def section_move(*, section: Section, direction: Literal["up", "down"]) -> bool:
+    """Swap a section with its neighbour; False when it is already at that end."""
+    siblings = Section.objects.select_for_update().filter(course_id=section.course_id)
+    list(siblings)  # take the locks
+    return _move(siblings, Section.objects.get(pk=section.pk), direction)
+
+
+@transaction.atomic
+def lesson_move(*, lesson: Lesson, direction: Literal["up", "down"]) -> bool:
+    """Swap a lesson with its neighbour in its section; False when it is already at that end."""
+    siblings = Lesson.objects.select_for_update().filter(section_id=lesson.section_id)
+    list(siblings)
+    return _move(siblings, Lesson.objects.get(pk=lesson.pk), direction)

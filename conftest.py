@@ -1,0 +1,107 @@
+"""Shared fixtures, and the rule for tests that need a real service.
+
+A test marked `postgres`, `redis`, `worker` or `browser` skips when its service is missing,
+except with LMS_REQUIRE_SERVICES=1 (CI), where a missing service fails it.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("LMS_REQUIRE_SERVICES") == "1"
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured if Path(configured).exists() else None
+    return next(filter(None, (shutil.which(name) for name in CHROMIUM_CANDIDATES)), None)
+
+
+def _redis_reachable() -> bool:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def _missing_service(marker: str) -> str | None:
+    if marker == "postgres" and connection.vendor != "postgresql":
+        return "PostgreSQL is not configured (set DATABASE_URL=postgres://...)"
+    if marker in ("redis", "worker") and not _redis_reachable():
+        return "Redis is not reachable (set REDIS_URL=redis://...)"
+    if marker == "browser" and chromium_path() is None:
+        return "Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    for marker in ("postgres", "redis", "worker", "browser"):
+        if request.node.get_closest_marker(marker) is None:
+            continue
+        reason = _missing_service(marker)
+        if reason is None:
+            continue
+        if REQUIRE_SERVICES:
+            pytest.fail(f"LMS_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path: Path) -> None:
+    """Fast hashing, files in a temporary folder, and a clean cache for every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()
+
+
+@pytest.fixture
+def user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+__all__ = ["chromium_path", "settings"]

@@ -1,0 +1,89 @@
+"""The one catalog of error codes, and the exception services raise.
+
+Codes are UPPER_SNAKE and never change meaning once released; add new ones, never reuse.
+The API turns every error into `{"error": {"code", "message", "fields"}}`
+(`lms.api.exceptions`); HTML views show the same messages.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+
+class ErrorCode(StrEnum):
+    # Generic HTTP-level errors.
+    BAD_REQUEST = "BAD_REQUEST"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    PARSE_ERROR = "PARSE_ERROR"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    NOT_FOUND = "NOT_FOUND"
+    PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    THROTTLED = "THROTTLED"
+    SERVER_ERROR = "SERVER_ERROR"
+    # Catalog.
+    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
+    LESSON_NOT_FOUND = "LESSON_NOT_FOUND"
+    LOGIN_REQUIRED = "LOGIN_REQUIRED"
+    UPGRADE_REQUIRED = "UPGRADE_REQUIRED"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    message: str
+
+
+CATALOG: dict[ErrorCode, ErrorSpec] = {
+    ErrorCode.BAD_REQUEST: ErrorSpec(400, "The request could not be understood."),
+    ErrorCode.VALIDATION_ERROR: ErrorSpec(400, "Some fields are invalid."),
+    ErrorCode.PARSE_ERROR: ErrorSpec(400, "The request body is not valid JSON."),
+    ErrorCode.NOT_AUTHENTICATED: ErrorSpec(401, "Sign in to continue."),
+    ErrorCode.AUTHENTICATION_FAILED: ErrorSpec(401, "The credentials are not valid."),
+    ErrorCode.PERMISSION_DENIED: ErrorSpec(403, "You do not have permission to do this."),
+    ErrorCode.NOT_FOUND: ErrorSpec(404, "Not found."),
+    ErrorCode.PAGE_NOT_FOUND: ErrorSpec(404, "That page of results does not exist."),
+    ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(405, "This method is not allowed here."),
+    ErrorCode.NOT_ACCEPTABLE: ErrorSpec(406, "The requested response format is not available."),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "The request body format is not supported."),
+    ErrorCode.THROTTLED: ErrorSpec(429, "Too many requests. Try again later."),
+    ErrorCode.SERVER_ERROR: ErrorSpec(500, "Something went wrong on our side."),
+    ErrorCode.COURSE_NOT_FOUND: ErrorSpec(404, "There is no course at this address."),
+    ErrorCode.LESSON_NOT_FOUND: ErrorSpec(404, "There is no lesson at this address."),
+    ErrorCode.LOGIN_REQUIRED: ErrorSpec(403, "Sign in to open this lesson."),
+    ErrorCode.UPGRADE_REQUIRED: ErrorSpec(403, "This lesson needs a higher plan."),
+}
+
+
+class ApplicationError(Exception):
+    """A business-rule failure with a stable code from the catalog."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str | None = None,
+        *,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message or CATALOG[code].message
+        self.fields = fields or {}
+        super().__init__(self.message)
+
+    @property
+    def status(self) -> int:
+        return CATALOG[self.code].status
+
+
+class NotFoundError(ApplicationError, Http404):
+    """Also an Http404, so HTML views render the 404 page without translating it."""
+
+
+class AccessDeniedError(ApplicationError, PermissionDenied):
+    """Also a PermissionDenied, so HTML views render the 403 page without translating it."""
