@@ -47,9 +47,7 @@ class Course(models.Model):
     difficulty = models.CharField(
         _("difficulty"), max_length=12, choices=Difficulty.choices, default=Difficulty.BEGINNER
     )
-    locale = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
-    )
+    locale = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
     thumbnail = models.ImageField(_("thumbnail"), upload_to=course_thumbnail_path, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT

@@ -27,7 +27,9 @@ def course_search(queryset: QuerySet, *, text: str) -> QuerySet:
     if connections[queryset.db].vendor == "postgresql":
         query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
         return (
-            queryset.annotate(search=course_search_vector(), rank=SearchRank(course_search_vector(), query))
+            queryset.annotate(
+                search=course_search_vector(), rank=SearchRank(course_search_vector(), query)
+            )
             .filter(search=query)
             .order_by("-rank", "-published_at", "title")
         )

@@ -155,7 +155,9 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
     Whether they may open its content is `catalog.access.lesson_access`.
     """
     lesson = Lesson.objects.select_related("section").filter(course=course, slug=slug).first()
-    if lesson is None or (not lesson.is_published and not is_course_editor(user=user, course=course)):
+    if lesson is None or (
+        not lesson.is_published and not is_course_editor(user=user, course=course)
+    ):
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
     lesson.course = course
     return lesson

@@ -4,26 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Tier',
+            name="Tier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True, verbose_name='name')),
-                ('slug', models.SlugField(max_length=60, unique=True, verbose_name='slug')),
-                ('rank', models.PositiveSmallIntegerField(help_text='Higher ranks include everything lower ranks open.', unique=True, verbose_name='rank')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, unique=True, verbose_name="name")),
+                ("slug", models.SlugField(max_length=60, unique=True, verbose_name="slug")),
+                (
+                    "rank",
+                    models.PositiveSmallIntegerField(
+                        help_text="Higher ranks include everything lower ranks open.",
+                        unique=True,
+                        verbose_name="rank",
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=200, verbose_name="description"),
+                ),
             ],
             options={
-                'verbose_name': 'tier',
-                'verbose_name_plural': 'tiers',
-                'ordering': ['rank'],
+                "verbose_name": "tier",
+                "verbose_name_plural": "tiers",
+                "ordering": ["rank"],
             },
         ),
     ]

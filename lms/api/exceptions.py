@@ -1,6 +1,6 @@
 """One DRF exception handler: every API error leaves in the same envelope.
 
-    {"error": {"code": "COURSE_NOT_FOUND", "message": "...", "fields": {"field": ["..."]}}}
+{"error": {"code": "COURSE_NOT_FOUND", "message": "...", "fields": {"field": ["..."]}}}
 """
 
 import logging
@@ -100,4 +100,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     # Anything else is our bug: log it with the traceback and answer with the envelope.
     logger.exception("Unhandled API error", exc_info=exc)
     set_rollback()
-    return Response(error_body(ErrorCode.SERVER_ERROR), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return Response(
+        error_body(ErrorCode.SERVER_ERROR), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
