@@ -1,1 +1,360 @@
-urlpatterns = []
+"""Catalog read API (`/api/v1/`): course list, course detail with outline, lesson detail.
+
+One class per operation, each with its own nested serializers. Access is decided only by
+`catalog.access`, reached through the selectors; a locked lesson answers 403 and its body
+never leaves the server.
+"""
+
+import uuid
+from typing import Any
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.models import Tier
+from catalog.access import Reason, lesson_access
+from catalog.models import Course, Lesson, Section
+from catalog.selectors import (
+    Outline,
+    OutlineLesson,
+    course_get,
+    course_list,
+    course_outline_get,
+    lesson_get_by_id,
+)
+from lms.api.pagination import PageNumberPagination
+from lms.api.schema import error_responses
+from lms.errors import AccessDeniedError, ErrorCode
+from lms.markdown import render_markdown
+
+TAG = "catalog"
+
+# A locked lesson's 403 names what would open it.
+_DENIAL_CODES: dict[Reason, ErrorCode] = {
+    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
+    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
+}
+
+
+# --- Pieces shared by several operations -------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MarkdownHtmlField(serializers.Field):
+    """Staff-written Markdown as sanitized HTML (`lms.markdown`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> str:
+        return str(render_markdown(value))
+
+
+def _absolute(request: Request | None, url: str) -> str:
+    # Storage URLs may already be absolute (S3); build_absolute_uri leaves those alone.
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+@extend_schema_serializer(component_name="TierRef")
+class TierRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tier
+        fields = ["slug", "name", "rank"]
+
+
+@extend_schema_serializer(component_name="Access")
+class AccessSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=[(reason.value, reason.value) for reason in Reason])
+    required_tier = TierRefSerializer(allow_null=True)
+
+
+@extend_schema_serializer(component_name="CourseRef")
+class CourseRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Course
+        fields = ["slug", "title"]
+
+
+@extend_schema_serializer(component_name="SectionRef")
+class SectionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Section
+        fields = ["id", "title"]
+
+
+@extend_schema_serializer(component_name="LessonRef")
+class LessonRefSerializer(serializers.Serializer):
+    """A link to another lesson (built from an outline entry)."""
+
+    id = serializers.UUIDField(source="lesson.id")
+    slug = serializers.SlugField(source="lesson.slug")
+    title = serializers.CharField(source="lesson.title")
+
+
+class CourseFieldsSerializer(serializers.ModelSerializer):
+    """The fields every course representation shares. Ids are UUIDs, never integers."""
+
+    type = serializers.ChoiceField(source="course_type", choices=Course.CourseType.choices)
+    required_tier = TierRefSerializer(allow_null=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The course's web page.")
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "subtitle",
+            "type",
+            "difficulty",
+            "locale",
+            "visibility",
+            "required_tier",
+            "thumbnail_url",
+            "published_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, course: Course) -> str | None:
+        if not course.thumbnail:
+            return None
+        return _absolute(self.context.get("request"), course.thumbnail.url)
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, course: Course) -> str:
+        return _absolute(self.context.get("request"), course.get_absolute_url())
+
+
+@extend_schema_serializer(component_name="OutlineLesson")
+class OutlineLessonSerializer(serializers.Serializer):
+    """A lesson in a course outline; `locked` is for the requesting user."""
+
+    id = serializers.UUIDField(source="lesson.id")
+    slug = serializers.SlugField(source="lesson.slug")
+    title = serializers.CharField(source="lesson.title")
+    kind = serializers.ChoiceField(source="lesson.kind", choices=Lesson.Kind.choices)
+    duration_seconds = serializers.IntegerField(source="lesson.duration_seconds")
+    order = serializers.IntegerField(source="lesson.order")
+    is_free_preview = serializers.BooleanField(source="lesson.is_free_preview")
+    is_boss = serializers.BooleanField(source="lesson.is_boss")
+    xp_value = serializers.IntegerField(source="lesson.xp_value")
+    locked = serializers.BooleanField()
+
+
+@extend_schema_serializer(component_name="OutlineSection")
+class OutlineSectionSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="section.id")
+    title = serializers.CharField(source="section.title")
+    order = serializers.IntegerField(source="section.order")
+    lesson_count = serializers.IntegerField()
+    duration_seconds = serializers.IntegerField()
+    lessons = OutlineLessonSerializer(many=True)
+
+
+# --- Operations --------------------------------------------------------------------------
+
+
+class CourseListApi(APIView):
+    """Published courses, newest first (best matches first when searching on PostgreSQL)."""
+
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, help_text="Full-text search."
+        )
+        type = serializers.ChoiceField(
+            choices=Course.CourseType.choices, required=False, allow_blank=True
+        )
+        difficulty = serializers.ChoiceField(
+            choices=Course.Difficulty.choices, required=False, allow_blank=True
+        )
+
+    @extend_schema_serializer(component_name="CourseListItem")
+    class OutputSerializer(CourseFieldsSerializer):
+        """A course in the catalog, with its published lessons' count and total duration."""
+
+        lesson_count = serializers.IntegerField()
+        duration_seconds = serializers.IntegerField(source="total_duration_seconds")
+
+        class Meta(CourseFieldsSerializer.Meta):
+            fields = [*CourseFieldsSerializer.Meta.fields, "lesson_count", "duration_seconds"]
+            read_only_fields = fields
+
+    @extend_schema(
+        operation_id="courses_list",
+        tags=[TAG],
+        summary="List published courses",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **error_responses(400, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        courses = course_list(
+            search=filters.validated_data.get("q", ""),
+            course_type=filters.validated_data.get("type") or None,
+            difficulty=filters.validated_data.get("difficulty") or None,
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(courses, request, view=self)
+        data = self.OutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class CourseDetailApi(APIView):
+    """One course with its outline, as the requesting user may see it."""
+
+    @extend_schema_serializer(component_name="CourseDetail")
+    class OutputSerializer(CourseFieldsSerializer):
+        """A course with its outline; `access` and `locked` are for the requesting user."""
+
+        # The outline comes from the view (context["outline"]): one selector call serves
+        # the access decision, the counts and the sections.
+
+        description_html = MarkdownHtmlField(source="description")
+        access = serializers.SerializerMethodField()
+        lesson_count = serializers.SerializerMethodField()
+        duration_seconds = serializers.SerializerMethodField()
+        sections = serializers.SerializerMethodField()
+
+        class Meta(CourseFieldsSerializer.Meta):
+            fields = [
+                *CourseFieldsSerializer.Meta.fields,
+                "description_html",
+                "access",
+                "lesson_count",
+                "duration_seconds",
+                "sections",
+            ]
+            read_only_fields = fields
+
+        @property
+        def outline(self) -> Outline:
+            return self.context["outline"]
+
+        @extend_schema_field(AccessSerializer)
+        def get_access(self, course: Course) -> dict[str, Any]:
+            return AccessSerializer(self.outline.access).data
+
+        def get_lesson_count(self, course: Course) -> int:
+            return self.outline.lesson_count
+
+        def get_duration_seconds(self, course: Course) -> int:
+            return self.outline.duration_seconds
+
+        @extend_schema_field(OutlineSectionSerializer(many=True))
+        def get_sections(self, course: Course) -> list[dict[str, Any]]:
+            return OutlineSectionSerializer(self.outline.sections, many=True).data
+
+    @extend_schema(
+        operation_id="courses_retrieve",
+        tags=[TAG],
+        summary="Get a course with its outline",
+        description="Draft courses exist only for staff and the course's instructors.",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        course = course_get(user=request.user, slug=slug)
+        outline = course_outline_get(user=request.user, course=course)
+        context = {"request": request, "outline": outline}
+        return Response(self.OutputSerializer(course, context=context).data)
+
+
+class LessonDetailApi(APIView):
+    """A lesson's content, only when the access policy opens it to the requesting user."""
+
+    @extend_schema_serializer(component_name="LessonDetail")
+    class OutputSerializer(serializers.ModelSerializer):
+        """An open lesson with its notes and its neighbours in course order."""
+
+        # Access and neighbours come from the view's context: the view has already asked
+        # the access policy before building this, and a locked lesson never gets here.
+
+        course = CourseRefSerializer()
+        section = SectionRefSerializer()
+        access = serializers.SerializerMethodField()
+        body_html = MarkdownHtmlField(source="body")
+        previous = serializers.SerializerMethodField()
+        next = serializers.SerializerMethodField()
+        url = serializers.SerializerMethodField(help_text="The lesson's web page.")
+
+        class Meta:
+            model = Lesson
+            fields = [
+                "id",
+                "slug",
+                "title",
+                "kind",
+                "duration_seconds",
+                "order",
+                "is_free_preview",
+                "is_boss",
+                "xp_value",
+                "course",
+                "section",
+                "access",
+                "body_html",
+                "previous",
+                "next",
+                "url",
+            ]
+            read_only_fields = fields
+
+        @extend_schema_field(AccessSerializer)
+        def get_access(self, lesson: Lesson) -> dict[str, Any]:
+            return AccessSerializer(self.context["access"]).data
+
+        @extend_schema_field(LessonRefSerializer(allow_null=True))
+        def get_previous(self, lesson: Lesson) -> dict[str, Any] | None:
+            return _lesson_ref(self.context["previous"])
+
+        @extend_schema_field(LessonRefSerializer(allow_null=True))
+        def get_next(self, lesson: Lesson) -> dict[str, Any] | None:
+            return _lesson_ref(self.context["next"])
+
+        @extend_schema_field(serializers.URLField())
+        def get_url(self, lesson: Lesson) -> str:
+            return _absolute(self.context.get("request"), lesson.get_absolute_url())
+
+    @extend_schema(
+        operation_id="lessons_retrieve",
+        tags=[TAG],
+        summary="Get a lesson's content",
+        description=(
+            "403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED` when the lesson is locked for the "
+            "requesting user; the content is then not sent."
+        ),
+        responses={200: OutputSerializer, **error_responses(403, 404)},
+    )
+    def get(self, request: Request, lesson_id: uuid.UUID) -> Response:
+        lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
+        access = lesson_access(user=request.user, course=lesson.course, lesson=lesson)
+        if not access.allowed:
+            raise AccessDeniedError(_DENIAL_CODES.get(access.reason, ErrorCode.PERMISSION_DENIED))
+        outline = course_outline_get(user=request.user, course=lesson.course)
+        previous, following = outline.neighbours(lesson)
+        context = {"request": request, "access": access, "previous": previous, "next": following}
+        return Response(self.OutputSerializer(lesson, context=context).data)
+
+
+def _lesson_ref(item: OutlineLesson | None) -> dict[str, Any] | None:
+    """A neighbour in the outline as {id, slug, title}, or None at either end of the course."""
+    return LessonRefSerializer(item).data if item is not None else None
+
+
+urlpatterns = [
+    path("courses/", CourseListApi.as_view(), name="course-list"),
+    path("courses/<slug:slug>/", CourseDetailApi.as_view(), name="course-detail"),
+    path("lessons/<uuid:lesson_id>/", LessonDetailApi.as_view(), name="lesson-detail"),
+]

@@ -95,6 +95,9 @@ def course_list(
                 Sum("lessons__duration_seconds", filter=PUBLISHED_LESSONS), 0
             ),
         )
+        # Explicit: Django drops Meta.ordering from GROUP BY queries, so without this the
+        # list (and its pages) would come back in no particular order.
+        .order_by("-published_at", "title", "slug")
     )
     if course_type:
         queryset = queryset.filter(course_type=course_type)
