@@ -9,4 +9,3 @@ def test_celery_reads_django_settings_with_late_acks_and_json_only():
     assert conf.task_serializer == "json"
     assert conf.accept_content == ["json"]
     assert conf.worker_prefetch_multiplier == 1
-

@@ -1,0 +1,92 @@
+"""Template helpers for the learner pages: durations people can read, and lesson-kind icons."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+# Small inline icons (24px grid, stroke-drawn) so pages need no icon font or image requests.
+# Each one is decorative: the kind is always written out next to it.
+ICON_PATHS = {
+    "video": '<rect x="3" y="5" width="13" height="14" rx="2"/><path d="m16 10 5-3v10l-5-3"/>',
+    "text": '<path d="M6 3h9l4 4v14H6z"/><path d="M9 12h7M9 16h7M9 8h3"/>',
+    "quiz": '<circle cx="12" cy="12" r="9"/><path d="M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .9-1 '
+    '1.6V14"/><path d="M12 17.5v.01"/>',
+    "lab": '<path d="M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.8 3h10.4a2 2 0 0 0 1.8-3l-5-9V3"/>'
+    '<path d="M7.5 15h9"/>',
+    "lock": '<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V8a4 4 0 0 1 8 0v3"/>',
+    "clock": '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
+    "play": '<circle cx="12" cy="12" r="9"/><path d="m10 8.5 5 3.5-5 3.5z"/>',
+    "layers": '<path d="m12 3 9 5-9 5-9-5z"/><path d="m3 13 9 5 9-5"/>',
+    "search": '<circle cx="11" cy="11" r="7"/><path d="m20 20-4-4"/>',
+    "arrow-left": '<path d="M19 12H5M11 6l-6 6 6 6"/>',
+    "arrow-right": '<path d="M5 12h14M13 6l6 6-6 6"/>',
+    "check": '<path d="m5 12 5 5 9-10"/>',
+}
+
+
+def _split(seconds: int) -> tuple[int, int, int]:
+    hours, rest = divmod(max(int(seconds or 0), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return hours, minutes, secs
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """`90` -> "1 min 30 sec", `3900` -> "1 h 5 min": precise for short lessons, rounded for long.
+
+    Seconds only matter for short items; past ten minutes they are noise.
+    """
+    hours, minutes, secs = _split(seconds or 0)
+    if hours:
+        if secs >= 30:
+            minutes += 1
+        if minutes == 60:
+            hours, minutes = hours + 1, 0
+        return (
+            _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+            if minutes
+            else _("%(hours)d h") % {"hours": hours}
+        )
+    if minutes >= 10:
+        return _("%(minutes)d min") % {"minutes": minutes + (1 if secs >= 30 else 0)}
+    if minutes:
+        if secs:
+            return _("%(minutes)d min %(seconds)d sec") % {"minutes": minutes, "seconds": secs}
+        return _("%(minutes)d min") % {"minutes": minutes}
+    return _("%(seconds)d sec") % {"seconds": secs}
+
+
+@register.filter
+def iso_duration(seconds: int | None) -> str:
+    """ISO 8601 duration for `<time datetime=...>`, so machines read what people read."""
+    hours, minutes, secs = _split(seconds or 0)
+    value = "PT"
+    if hours:
+        value += f"{hours}H"
+    if minutes:
+        value += f"{minutes}M"
+    if secs or value == "PT":
+        value += f"{secs}S"
+    return value
+
+
+@register.filter
+def lesson_count(count: int | None) -> str:
+    count = count or 0
+    return ngettext("%(count)d lesson", "%(count)d lessons", count) % {"count": count}
+
+
+@register.simple_tag
+def icon(name: str, css_class: str = "icon") -> SafeString:
+    paths = ICON_PATHS.get(name, "")
+    return format_html(
+        '<svg class="{}" viewBox="0 0 24 24" width="20" height="20" fill="none" '
+        'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
+        'aria-hidden="true" focusable="false">{}</svg>',
+        css_class,
+        SafeString(paths),  # constant markup from ICON_PATHS above, never user input
+    )

@@ -1,0 +1,190 @@
+"""`manage.py seed_demo`: the demo school, created or refreshed through the apps' services.
+
+Idempotent: rows are found by slug or email and only missing ones are created, so running
+it twice leaves the same rows. The demo passwords are reset on every run so the printed
+credentials always work.
+"""
+
+import math
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from accounts.models import User
+from billing.models import Tier
+from billing.services import tier_ensure
+from catalog.models import Course, Section
+from catalog.services import course_create, course_publish, lesson_create, section_create
+from progress.management import demo_school
+from progress.management.demo_school import DemoCourse, DemoUser
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or refresh the demo school: tiers, a staff user and a learner with printed "
+        "credentials, and three published courses. Safe to run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--large-course",
+            type=int,
+            default=0,
+            metavar="N",
+            help=(
+                f"Also make sure the public course '{demo_school.LARGE_COURSE_SLUG}' has "
+                "lessons 1..N (for benchmarks and query budgets)."
+            ),
+        )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Run even with DEBUG off (it creates a superuser with a published password).",
+        )
+
+    def handle(self, *args, large_course: int, allow_production: bool, **options) -> None:
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "DEBUG is off: seed_demo creates a superuser with a published password. "
+                "Pass --allow-production if this really is a throwaway site."
+            )
+        if large_course < 0:
+            raise CommandError("--large-course must be zero or a positive number of lessons.")
+
+        self.created_lessons = 0
+        with transaction.atomic():
+            tiers = {
+                tier.slug: tier_ensure(
+                    slug=tier.slug, name=tier.name, rank=tier.rank, description=tier.description
+                )
+                for tier in demo_school.TIERS
+            }
+            staff = self._user_ensure(demo_school.STAFF)
+            self._user_ensure(demo_school.LEARNER)
+            courses = [
+                self._course_ensure(demo, tiers=tiers, instructor=staff)
+                for demo in demo_school.COURSES
+            ]
+            if large_course:
+                courses.append(self._large_course_ensure(large_course, instructor=staff))
+
+        self._report(tiers=list(tiers.values()), courses=courses)
+
+    def _user_ensure(self, demo: DemoUser) -> User:
+        user = User.objects.filter(email__iexact=demo.email).first()
+        if user is None:
+            create = User.objects.create_superuser if demo.is_staff else User.objects.create_user
+            return create(demo.email, demo.password, display_name=demo.display_name)
+        user.set_password(demo.password)
+        user.save(update_fields=["password"])
+        return user
+
+    def _sections_ensure(self, course: Course, titles: list[str]) -> list[Section]:
+        existing = {section.title: section for section in course.sections.all()}
+        return [
+            existing.get(title) or section_create(course=course, title=title) for title in titles
+        ]
+
+    def _course_ensure(
+        self, demo: DemoCourse, *, tiers: dict[str, Tier], instructor: User
+    ) -> Course:
+        course = Course.objects.filter(slug=demo.slug).first()
+        if course is None:
+            course = course_create(
+                title=demo.title,
+                slug=demo.slug,
+                subtitle=demo.subtitle,
+                description=demo.description,
+                course_type=demo.course_type,
+                difficulty=demo.difficulty,
+                visibility=demo.visibility,
+                required_tier=tiers[demo.tier_slug] if demo.tier_slug else None,
+                instructors=[instructor],
+            )
+        course = course_publish(course=course)
+        sections = self._sections_ensure(course, [section.title for section in demo.sections])
+        existing_slugs = set(course.lessons.values_list("slug", flat=True))
+        for section, demo_section in zip(sections, demo.sections, strict=True):
+            for lesson in demo_section.lessons:
+                if lesson.slug in existing_slugs:
+                    continue
+                lesson_create(
+                    section=section,
+                    title=lesson.title,
+                    slug=lesson.slug,
+                    kind=lesson.kind,
+                    body=lesson.body,
+                    duration_seconds=lesson.minutes * 60,
+                    is_free_preview=lesson.free_preview,
+                    is_boss=lesson.boss,
+                    xp_value=lesson.xp,
+                )
+                self.created_lessons += 1
+        return course
+
+    def _large_course_ensure(self, lesson_count: int, *, instructor: User) -> Course:
+        per_section = demo_school.LARGE_COURSE_LESSONS_PER_SECTION
+        course = Course.objects.filter(slug=demo_school.LARGE_COURSE_SLUG).first()
+        if course is None:
+            course = course_create(
+                title="Practice Marathon",
+                slug=demo_school.LARGE_COURSE_SLUG,
+                subtitle="A long course of short daily drills",
+                description=(
+                    "A large demo course: one short drill a day, grouped in weeks. "
+                    "It exists to show how the school behaves with hundreds of lessons."
+                ),
+                course_type=Course.CourseType.COURSE,
+                difficulty=Course.Difficulty.INTERMEDIATE,
+                visibility=Course.Visibility.PUBLIC,
+                instructors=[instructor],
+            )
+        course = course_publish(course=course)
+        section_count = math.ceil(lesson_count / per_section)
+        sections = self._sections_ensure(
+            course, [f"Week {number}" for number in range(1, section_count + 1)]
+        )
+        existing_slugs = set(course.lessons.values_list("slug", flat=True))
+        kinds = demo_school.LARGE_COURSE_KINDS
+        for number in range(1, lesson_count + 1):
+            slug = demo_school.large_lesson_slug(number)
+            if slug in existing_slugs:
+                continue
+            kind = kinds[(number - 1) % len(kinds)]
+            lesson_create(
+                section=sections[(number - 1) // per_section],
+                title=f"Drill {number}: {kind.label.lower()} practice",
+                slug=slug,
+                kind=kind,
+                body=(
+                    f"## Drill {number}\n\nRepeat the pattern **{number % 8 + 1} times**, "
+                    "slowly, then once at full speed.\n\n- Breathe out on the effort.\n"
+                    "- Rest for one minute between rounds.\n"
+                ),
+                duration_seconds=60 * (3 + number % 10),
+                is_boss=number == lesson_count,
+            )
+            self.created_lessons += 1
+        return course
+
+    def _report(self, *, tiers: list[Tier], courses: list[Course]) -> None:
+        out = self.stdout.write
+        out(self.style.SUCCESS("Demo school ready."))
+        out("Tiers: " + " < ".join(f"{tier.name} ({tier.rank})" for tier in tiers))
+        out("Courses:")
+        for course in courses:
+            tier = f" ({course.required_tier.name} tier)" if course.required_tier_id else ""
+            out(
+                f"  {course.title}: {course.get_course_type_display()}, "
+                f"{course.visibility}{tier}, {course.lessons.count()} lessons "
+                f"-> {course.get_absolute_url()}"
+            )
+        out(f"Lessons created in this run: {self.created_lessons}")
+        out("Sign in at /accounts/login/ with:")
+        for demo, role in ((demo_school.STAFF, "staff, /admin/"), (demo_school.LEARNER, "learner")):
+            out(f"  {demo.email} / {demo.password}  ({role})")
+        out(
+            "Paid courses stay locked for the learner until billing grants tiers "
+            "(a later issue); staff see everything."
+        )

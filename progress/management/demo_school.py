@@ -1,0 +1,496 @@
+"""The demo school's content: tiers, people and three courses, as plain data.
+
+`seed_demo` turns this into rows through the owning apps' services. Keep it pleasant to
+click through: every lesson kind, a free preview, a boss lesson, and each visibility.
+"""
+
+from dataclasses import dataclass
+
+from catalog.models import Course, Lesson
+
+VIDEO, TEXT, QUIZ, LAB = Lesson.Kind.VIDEO, Lesson.Kind.TEXT, Lesson.Kind.QUIZ, Lesson.Kind.LAB
+
+
+@dataclass(frozen=True)
+class DemoTier:
+    slug: str
+    name: str
+    rank: int
+    description: str
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    password: str
+    display_name: str
+    is_staff: bool = False
+
+
+@dataclass(frozen=True)
+class DemoLesson:
+    slug: str
+    title: str
+    kind: str
+    minutes: int
+    body: str
+    free_preview: bool = False
+    boss: bool = False
+    xp: int = 10
+
+
+@dataclass(frozen=True)
+class DemoSection:
+    title: str
+    lessons: tuple[DemoLesson, ...]
+
+
+@dataclass(frozen=True)
+class DemoCourse:
+    slug: str
+    title: str
+    subtitle: str
+    description: str
+    course_type: str
+    difficulty: str
+    visibility: str
+    sections: tuple[DemoSection, ...]
+    tier_slug: str | None = None
+
+
+TIERS = (
+    DemoTier("rookie", "Rookie", 1, "First steps: the foundations of every style."),
+    DemoTier("advanced", "Advanced", 2, "Choreographies and technique for regular dancers."),
+    DemoTier("performer", "Performer", 3, "Stage work, masterclasses and everything else."),
+)
+
+# Fixed, printed passwords: this is a demo school on a developer's machine.
+STAFF = DemoUser("staff@example.com", "demo-staff-2024", "Sam Rivera (staff)", is_staff=True)
+LEARNER = DemoUser("learner@example.com", "demo-learner-2024", "Lee Park")
+
+
+SALSA = DemoCourse(
+    slug="salsa-foundations",
+    title="Salsa Foundations",
+    subtitle="From your first basic step to a short social-dance routine",
+    description="""\
+Salsa is a conversation between two dancers and a band. This course gives you the
+vocabulary: timing, the basic step, turns and how to lead and follow them.
+
+**You will learn to**
+
+- hear the *one* in salsa music and stay on it;
+- dance the basic step forwards, backwards and to the side;
+- lead or follow a right turn and a cross-body lead;
+- string everything into a 32-count routine.
+
+No partner needed: every drill works solo first.
+""",
+    course_type=Course.CourseType.COURSE,
+    difficulty=Course.Difficulty.BEGINNER,
+    visibility=Course.Visibility.PUBLIC,
+    sections=(
+        DemoSection(
+            "Timing and the basic step",
+            (
+                DemoLesson(
+                    "finding-the-beat",
+                    "Finding the beat",
+                    VIDEO,
+                    6,
+                    """\
+## Listen before you move
+
+Salsa is counted in **eights**: `1 2 3 (4) 5 6 7 (8)`. You step on 1-2-3 and 5-6-7
+and *pause* on 4 and 8.
+
+1. Put on a slow track (around 160 BPM).
+2. Clap on every beat for one minute.
+3. Now clap only on **1** and **5**.
+
+> Tip: the cowbell and the conga usually mark the beat more clearly than the melody.
+""",
+                ),
+                DemoLesson(
+                    "the-basic-step",
+                    "The basic step",
+                    VIDEO,
+                    8,
+                    """\
+## Forward and back
+
+| Count | Leader (left foot starts) | Follower (right foot starts) |
+|-------|---------------------------|------------------------------|
+| 1     | Left forward              | Right back                   |
+| 2     | Weight onto the right     | Weight onto the left         |
+| 3     | Left closes               | Right closes                 |
+| 5     | Right back                | Left forward                 |
+| 6     | Weight onto the left      | Weight onto the right        |
+| 7     | Right closes              | Left closes                  |
+
+Keep the steps small: your feet should never travel wider than your shoulders.
+""",
+                ),
+                DemoLesson(
+                    "why-counting-matters",
+                    "Why counting matters",
+                    TEXT,
+                    4,
+                    """\
+Counting feels mechanical at first, but it is what lets two strangers dance together
+on a crowded floor. Once the count lives in your body you will stop saying it aloud and
+start *hearing* it in the music instead.
+
+- Count out loud for the first week.
+- Whisper it the second week.
+- After that, only count when you get lost.
+""",
+                ),
+                DemoLesson(
+                    "timing-check",
+                    "Timing check",
+                    QUIZ,
+                    3,
+                    """\
+Test yourself before moving on:
+
+1. On which counts do you **pause**?
+2. Which foot does the leader start with?
+3. How many beats make one full basic step?
+
+<details><summary>Answers</summary>
+
+4 and 8; the left; eight.
+
+</details>
+""",
+                ),
+            ),
+        ),
+        DemoSection(
+            "Turns and your first routine",
+            (
+                DemoLesson(
+                    "right-turn",
+                    "The right turn",
+                    VIDEO,
+                    9,
+                    """\
+## Spotting
+
+Pick a point at eye level and keep looking at it for as long as you can while you turn;
+then whip your head round and find it again. This is what keeps dancers from getting dizzy.
+
+The turn starts on **5**, the body turns on **6** and you face your partner again on **7**.
+""",
+                ),
+                DemoLesson(
+                    "cross-body-lead",
+                    "Cross-body lead",
+                    VIDEO,
+                    10,
+                    """\
+The cross-body lead is the move most salsa figures grow from. The leader opens a lane on
+1-2-3; the follower walks through it on 5-6-7 and turns to face the leader again.
+
+*Common mistake:* leaders who step back instead of to the side close the lane.
+""",
+                ),
+                DemoLesson(
+                    "practice-lab",
+                    "Practice lab: eight minutes a day",
+                    LAB,
+                    8,
+                    """\
+Set a timer and work through this every day for a week:
+
+- [2 min] basic step on the spot, eyes closed;
+- [2 min] basic step travelling forward and back;
+- [2 min] right turns, alternating speed;
+- [2 min] free dancing: just have fun.
+
+Film yourself on day 1 and day 7 and compare.
+""",
+                ),
+                DemoLesson(
+                    "boss-first-routine",
+                    "Boss: your first 32-count routine",
+                    VIDEO,
+                    12,
+                    """\
+## Put it all together
+
+Four eights, no breaks:
+
+1. Basic step (one eight).
+2. Right turn (one eight).
+3. Cross-body lead (one eight).
+4. Basic step to finish, with a smile.
+
+Record yourself dancing the routine to a full song. Congratulations: you can dance salsa!
+""",
+                    boss=True,
+                    xp=50,
+                ),
+            ),
+        ),
+    ),
+)
+
+
+PYTHON = DemoCourse(
+    slug="python-for-beginners",
+    title="Python for Beginners",
+    subtitle="Write your first programs, one small idea at a time",
+    description="""\
+A gentle introduction to programming with Python for people who have never written
+code. Every lesson ends with something you can run.
+
+You need Python 3.11 or newer. Type `python3 --version` in a terminal to check.
+""",
+    course_type=Course.CourseType.TOPIC,
+    difficulty=Course.Difficulty.BEGINNER,
+    visibility=Course.Visibility.MEMBERS,
+    sections=(
+        DemoSection(
+            "First steps",
+            (
+                DemoLesson(
+                    "hello-python",
+                    "Hello, Python",
+                    VIDEO,
+                    7,
+                    """\
+## Your first program
+
+Open a terminal, start Python with `python3` and type:
+
+```python
+print("Hello, dancer!")
+```
+
+`print` is a **function**: it takes what is between the brackets and shows it.
+""",
+                    free_preview=True,
+                ),
+                DemoLesson(
+                    "variables-and-types",
+                    "Variables and types",
+                    TEXT,
+                    10,
+                    """\
+A variable is a name for a value:
+
+```python
+name = "Ada"
+age = 36
+height = 1.65
+```
+
+| Value     | Type    |
+|-----------|---------|
+| `"Ada"`   | `str`   |
+| `36`      | `int`   |
+| `1.65`    | `float` |
+| `True`    | `bool`  |
+
+Use `type(age)` to ask Python what a value is.
+""",
+                ),
+                DemoLesson(
+                    "quiz-basics",
+                    "Quiz: the basics",
+                    QUIZ,
+                    4,
+                    """\
+1. What does `print(2 + 3)` show?
+2. What is the type of `"42"`?
+3. Which of these is a valid variable name: `2fast`, `fast_2`, `fast-2`?
+
+<details><summary>Answers</summary>
+
+`5`; `str`; `fast_2`.
+
+</details>
+""",
+                ),
+            ),
+        ),
+        DemoSection(
+            "Making decisions",
+            (
+                DemoLesson(
+                    "if-and-else",
+                    "if and else",
+                    VIDEO,
+                    9,
+                    """\
+```python
+temperature = 31
+if temperature > 30:
+    print("Too hot to dance outside.")
+else:
+    print("Let's go!")
+```
+
+The indented lines belong to the `if`. Python uses indentation where other languages
+use braces.
+""",
+                ),
+                DemoLesson(
+                    "loops",
+                    "Repeating with loops",
+                    TEXT,
+                    8,
+                    """\
+```python
+for count in range(1, 9):
+    print(count)
+```
+
+`range(1, 9)` gives the numbers 1 to 8: exactly one salsa phrase.
+""",
+                ),
+                DemoLesson(
+                    "boss-guessing-game",
+                    "Boss lab: a number-guessing game",
+                    LAB,
+                    25,
+                    """\
+## Build it
+
+Write `guess.py`:
+
+```python
+import random
+
+secret = random.randint(1, 20)
+while True:
+    guess = int(input("Your guess: "))
+    if guess == secret:
+        print("You got it!")
+        break
+    print("Higher!" if guess < secret else "Lower!")
+```
+
+**Stretch goals:** count the guesses; refuse input that is not a number.
+""",
+                    boss=True,
+                    xp=50,
+                ),
+            ),
+        ),
+    ),
+)
+
+
+NIGHT_SKY = DemoCourse(
+    slug="contemporary-choreo-night-sky",
+    title="Contemporary Choreo: Night Sky",
+    subtitle="A floor-work choreography in four parts, taught count by count",
+    description="""\
+*Night Sky* is a slow, grounded contemporary piece set to a piano track. It builds
+strength in floor transitions and control in suspension.
+
+Open the first lesson for free; the full choreography is part of the **Advanced** tier.
+""",
+    course_type=Course.CourseType.CHOREO,
+    difficulty=Course.Difficulty.INTERMEDIATE,
+    visibility=Course.Visibility.PAID,
+    tier_slug="advanced",
+    sections=(
+        DemoSection(
+            "Warm-up",
+            (
+                DemoLesson(
+                    "warm-up-and-breath",
+                    "Warm-up and breath",
+                    VIDEO,
+                    11,
+                    """\
+Floor work asks a lot of wrists, knees and the lower back. Spend these eleven minutes
+waking them up: roll through the spine, circle the wrists, and match every movement to
+a slow breath in or out.
+""",
+                    free_preview=True,
+                ),
+                DemoLesson(
+                    "floor-safety",
+                    "Floor-work safety",
+                    TEXT,
+                    5,
+                    """\
+- Land on **soft** surfaces of the body: the side of the thigh, the back of the shoulder.
+- Never land on a kneecap or an elbow point.
+- Dance on a sprung floor or a mat, never on concrete.
+""",
+                ),
+            ),
+        ),
+        DemoSection(
+            "The choreography",
+            (
+                DemoLesson(
+                    "part-1-falling-stars",
+                    "Part 1: Falling stars",
+                    VIDEO,
+                    14,
+                    """\
+Counts 1-16. Start standing, spiral down to the floor on 5-8 and roll through on 9-12.
+Rise on 13-16 with the arms leading the way up.
+""",
+                ),
+                DemoLesson(
+                    "part-2-orbit",
+                    "Part 2: Orbit",
+                    VIDEO,
+                    13,
+                    """\
+Counts 17-32: a sitting pivot (an *orbit*) driven by the hips, not the hands.
+Keep the gaze soft and let the arms trail the body.
+""",
+                ),
+                DemoLesson(
+                    "counts-quiz",
+                    "Counts quiz",
+                    QUIZ,
+                    3,
+                    """\
+1. On which counts does the first descent happen?
+2. What drives the orbit?
+
+<details><summary>Answers</summary>
+
+5-8; the hips.
+
+</details>
+""",
+                ),
+                DemoLesson(
+                    "boss-full-run",
+                    "Boss: the full run-through",
+                    LAB,
+                    20,
+                    """\
+Dance the whole piece to the music three times in a row. Film the third run and watch
+it back without sound: does the movement still tell the story?
+""",
+                    boss=True,
+                    xp=60,
+                ),
+            ),
+        ),
+    ),
+)
+
+
+COURSES = (SALSA, PYTHON, NIGHT_SKY)
+
+LARGE_COURSE_SLUG = "demo-large"
+LARGE_COURSE_LESSONS_PER_SECTION = 20
+LARGE_COURSE_KINDS = (VIDEO, TEXT, QUIZ, LAB)
+
+
+def large_lesson_slug(number: int) -> str:
+    """The slug of the large course's lesson `number` (1-based), e.g. `drill-001`."""
+    return f"drill-{number:03d}"

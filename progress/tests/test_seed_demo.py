@@ -1,0 +1,137 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from billing.models import Tier
+from catalog.models import Course, Lesson, Section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _development_site(settings):
+    # pytest-django runs with DEBUG off, where seed_demo refuses to run (see the last test).
+    settings.DEBUG = True
+
+
+def _seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _rows() -> dict[str, set]:
+    return {
+        "tiers": set(Tier.objects.values_list("pk", "slug", "rank")),
+        "users": set(User.objects.values_list("pk", "email", "is_staff")),
+        "courses": set(Course.objects.values_list("pk", "slug", "status")),
+        "sections": set(Section.objects.values_list("pk", "course_id", "order")),
+        "lessons": set(Lesson.objects.values_list("pk", "section_id", "slug", "order")),
+    }
+
+
+def test_running_twice_keeps_the_same_rows():
+    _seed()
+    first = _rows()
+
+    _seed()
+
+    assert _rows() == first
+    assert {len(rows) for rows in first.values()} >= {2}  # something was created
+    assert len(first["courses"]) == 3
+
+
+def test_printed_credentials_sign_in(client):
+    output = _seed()
+
+    for email, password in (
+        ("staff@example.com", "demo-staff-2024"),
+        ("learner@example.com", "demo-learner-2024"),
+    ):
+        assert f"{email} / {password}" in output
+        assert client.login(email=email, password=password)
+        client.logout()
+
+
+def test_credentials_still_work_after_a_password_change_and_reseed(client):
+    _seed()
+    learner = User.objects.get(email="learner@example.com")
+    learner.set_password("something-else-entirely")
+    learner.save()
+
+    _seed()
+
+    assert client.login(email="learner@example.com", password="demo-learner-2024")
+
+
+def test_staff_is_a_superuser_and_the_learner_is_not_staff():
+    _seed()
+
+    staff = User.objects.get(email="staff@example.com")
+    learner = User.objects.get(email="learner@example.com")
+    assert (staff.is_staff, staff.is_superuser) == (True, True)
+    assert (learner.is_staff, learner.is_superuser) == (False, False)
+
+
+def test_tiers_rank_rookie_below_advanced_below_performer():
+    _seed()
+
+    assert list(Tier.objects.order_by("rank").values_list("name", "rank")) == [
+        ("Rookie", 1),
+        ("Advanced", 2),
+        ("Performer", 3),
+    ]
+
+
+def test_demo_courses_cover_every_type_kind_and_visibility():
+    _seed()
+
+    courses = Course.objects.all()
+    assert {course.status for course in courses} == {Course.Status.PUBLISHED}
+    assert all(course.published_at for course in courses)
+    assert {course.course_type for course in courses} == set(Course.CourseType.values)
+    assert {course.visibility for course in courses} == set(Course.Visibility.values)
+    paid = courses.get(visibility=Course.Visibility.PAID)
+    assert paid.required_tier.name == "Advanced"
+    assert set(Lesson.objects.values_list("kind", flat=True)) == set(Lesson.Kind.values)
+    assert Lesson.objects.filter(is_free_preview=True, course=paid).exists()
+    assert Lesson.objects.filter(is_boss=True).exists()
+    assert all(course.sections.count() >= 2 for course in courses)
+    assert not Lesson.objects.filter(body="").exists()
+    assert all(course.instructors.filter(email="staff@example.com").exists() for course in courses)
+
+
+def test_large_course_option_creates_a_public_course_with_n_lessons():
+    output = _seed("--large-course", "45")
+
+    course = Course.objects.get(slug="demo-large")
+    assert (course.status, course.visibility) == (Course.Status.PUBLISHED, "public")
+    assert course.lessons.count() == 45
+    assert course.sections.count() == 3  # 20 lessons per section
+    first = course.lessons.order_by("section__order", "order").first()
+    assert first.slug == "drill-001"
+    assert "Practice Marathon" in output
+    assert "45 lessons" in output
+
+
+def test_large_course_option_is_idempotent_and_grows_on_request():
+    _seed("--large-course", "30")
+    _seed("--large-course", "30")
+    assert Lesson.objects.filter(course__slug="demo-large").count() == 30
+
+    _seed("--large-course", "50")
+
+    lessons = Lesson.objects.filter(course__slug="demo-large")
+    assert lessons.count() == 50
+    assert lessons.filter(is_boss=True).count() == 2  # the last of each run
+
+
+def test_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        _seed()
+
+    assert not User.objects.exists()
