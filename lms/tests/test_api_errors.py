@@ -11,7 +11,7 @@ from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
-test_views = pytest.mark.urls("lms.tests.urls_api_errors")
+with_test_views = pytest.mark.urls("lms.tests.urls_api_errors")
 
 
 def error(code: str, message: str, fields: dict | None = None) -> dict:
@@ -67,7 +67,7 @@ def test_a_bad_page_number_is_a_validation_error_on_page(api_client):
     )
 
 
-@test_views
+@with_test_views
 def test_invalid_body_fields_are_listed_with_dotted_names_for_nested_ones(api_client):
     response = api_client.post(
         "/api/test/echo/",
@@ -86,7 +86,7 @@ def test_invalid_body_fields_are_listed_with_dotted_names_for_nested_ones(api_cl
     )
 
 
-@test_views
+@with_test_views
 def test_a_missing_field_is_a_validation_error(api_client):
     response = api_client.post("/api/test/echo/", {}, format="json")
 
@@ -96,7 +96,7 @@ def test_a_missing_field_is_a_validation_error(api_client):
     )
 
 
-@test_views
+@with_test_views
 def test_a_django_validation_error_becomes_a_validation_error(api_client):
     response = api_client.post("/api/test/django-errors/", {}, format="json")
 
@@ -106,7 +106,7 @@ def test_a_django_validation_error_becomes_a_validation_error(api_client):
     )
 
 
-@test_views
+@with_test_views
 def test_malformed_json_is_a_parse_error(api_client):
     response = api_client.post("/api/test/echo/", data='{"name": ', content_type="application/json")
 
@@ -116,7 +116,7 @@ def test_malformed_json_is_a_parse_error(api_client):
     )
 
 
-@test_views
+@with_test_views
 def test_valid_json_is_accepted(api_client):
     response = api_client.post("/api/test/echo/", {"name": "Ana"}, format="json")
 
@@ -127,7 +127,7 @@ def test_valid_json_is_accepted(api_client):
 # --- 401 / 403 -----------------------------------------------------------------------------
 
 
-@test_views
+@with_test_views
 def test_anonymous_request_to_a_signed_in_endpoint_is_not_authenticated(api_client):
     response = api_client.get("/api/test/signed-in/")
 
@@ -137,7 +137,7 @@ def test_anonymous_request_to_a_signed_in_endpoint_is_not_authenticated(api_clie
     assert response.json() == error("NOT_AUTHENTICATED", "Sign in to continue.")
 
 
-@test_views
+@with_test_views
 def test_header_authenticated_endpoints_answer_401_with_a_challenge(api_client):
     response = api_client.get("/api/test/signed-in-by-header/")
 
@@ -146,7 +146,7 @@ def test_header_authenticated_endpoints_answer_401_with_a_challenge(api_client):
     assert response.json() == error("NOT_AUTHENTICATED", "Sign in to continue.")
 
 
-@test_views
+@with_test_views
 def test_wrong_credentials_are_authentication_failed(api_client, user):
     api_client.credentials(HTTP_AUTHORIZATION="Basic bm9ib2R5OndoYXRldmVy")  # nobody:whatever
 
@@ -156,7 +156,7 @@ def test_wrong_credentials_are_authentication_failed(api_client, user):
     assert response.json() == error("AUTHENTICATION_FAILED", "The credentials are not valid.")
 
 
-@test_views
+@with_test_views
 def test_a_learner_on_a_staff_endpoint_is_permission_denied(api_client, user):
     api_client.force_authenticate(user)
 
@@ -166,7 +166,7 @@ def test_a_learner_on_a_staff_endpoint_is_permission_denied(api_client, user):
     assert response.json() == error("PERMISSION_DENIED", "You do not have permission to do this.")
 
 
-@test_views
+@with_test_views
 def test_a_django_permission_denied_is_permission_denied(api_client):
     response = api_client.get("/api/test/django-errors/")
 
@@ -205,7 +205,7 @@ def test_asking_for_a_format_the_api_does_not_speak_is_not_acceptable(api_client
     )
 
 
-@test_views
+@with_test_views
 def test_a_body_that_is_not_json_is_unsupported_media_type(api_client):
     response = api_client.post("/api/test/echo/", data="name=Ana", content_type="text/plain")
 
@@ -218,7 +218,7 @@ def test_a_body_that_is_not_json_is_unsupported_media_type(api_client):
 # --- 429 -----------------------------------------------------------------------------------
 
 
-@test_views
+@with_test_views
 def test_too_many_requests_are_throttled_with_retry_after(api_client):
     first = api_client.get("/api/test/throttled/")
     second = api_client.get("/api/test/throttled/")
@@ -234,7 +234,7 @@ def test_too_many_requests_are_throttled_with_retry_after(api_client):
 # --- 500 -----------------------------------------------------------------------------------
 
 
-@test_views
+@with_test_views
 def test_an_unexpected_api_error_is_a_server_error_without_details(caplog):
     client = APIClient(raise_request_exception=False)
 
@@ -249,7 +249,7 @@ def test_an_unexpected_api_error_is_a_server_error_without_details(caplog):
     assert "secret-connection-string went wrong" in caplog.text
 
 
-@test_views
+@with_test_views
 def test_a_crash_outside_drf_under_api_is_still_a_json_server_error():
     client = Client(raise_request_exception=False)
 
@@ -261,7 +261,7 @@ def test_a_crash_outside_drf_under_api_is_still_a_json_server_error():
     assert b"secret-connection-string" not in response.content
 
 
-@test_views
+@with_test_views
 def test_unknown_paths_answer_the_envelope_under_the_test_urlconf_too(api_client):
     response = api_client.get("/api/test/nothing-here/")
 
