@@ -1,7 +1,7 @@
 """Every write to the catalog. Admin actions and commands call these, never `.save()` directly."""
 
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import F, Max, QuerySet
@@ -186,3 +186,96 @@ def lesson_move(*, lesson: Lesson, direction: Literal["up", "down"]) -> bool:
     siblings = Lesson.objects.select_for_update().filter(section_id=lesson.section_id)
     list(siblings)
     return _move(siblings, Lesson.objects.get(pk=lesson.pk), direction)
+
+
+# --- Edits (the admin's change forms and inlines call these) ------------------------------
+
+_COURSE_CONTENT_FIELDS = frozenset(
+    {
+        "title",
+        "slug",
+        "subtitle",
+        "description",
+        "course_type",
+        "difficulty",
+        "locale",
+        "thumbnail",
+        "visibility",
+        "required_tier",
+    }
+)
+_SECTION_FIELDS = frozenset({"title", "order"})
+_LESSON_FIELDS = frozenset(
+    {
+        "title",
+        "slug",
+        "kind",
+        "body",
+        "duration_seconds",
+        "order",
+        "is_free_preview",
+        "is_published",
+        "xp_value",
+        "is_boss",
+    }
+)
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: Iterable[str], entity: str) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValueError(f"{entity} cannot change {', '.join(sorted(unknown))} this way.")
+
+
+@transaction.atomic
+def course_update(*, course: Course, data: Mapping[str, Any]) -> Course:
+    """Change a course; `data` holds only what changes (content fields, instructors, status).
+
+    A status change goes through `courses_set_status`, so publishing from the edit page
+    follows the same rule as the bulk actions: the first publication dates the course.
+    """
+    _reject_unknown(data, _COURSE_CONTENT_FIELDS | {"instructors", "status"}, "course_update")
+    fields = sorted(_COURSE_CONTENT_FIELDS.intersection(data))
+    if fields:
+        for name in fields:
+            setattr(course, name, data[name])
+        # The status and its date are `courses_set_status`'s business, checked there.
+        course.full_clean(exclude=["status", "published_at"])
+        course.save(update_fields=[*fields, "updated_at"])
+    if "instructors" in data:
+        course.instructors.set(list(data["instructors"]))
+    if "status" in data:
+        courses_set_status(courses=Course.objects.filter(pk=course.pk), status=data["status"])
+        course.refresh_from_db(fields=["status", "published_at", "updated_at"])
+    return course
+
+
+def section_update(*, section: Section, data: Mapping[str, Any]) -> Section:
+    """Rename a section or give it a free order (use `orders_apply` to swap orders)."""
+    _reject_unknown(data, _SECTION_FIELDS, "section_update")
+    if not data:
+        return section
+    for name, value in data.items():
+        setattr(section, name, value)
+    section.full_clean()
+    section.save(update_fields=sorted(data))
+    return section
+
+
+def lesson_update(
+    *, lesson: Lesson, data: Mapping[str, Any], section: Section | None = None
+) -> Lesson:
+    """Change a lesson; passing `section` moves it there, and to that section's course."""
+    _reject_unknown(data, _LESSON_FIELDS, "lesson_update")
+    fields = set(data)
+    for name, value in data.items():
+        setattr(lesson, name, value)
+    if section is not None:
+        lesson.section = section
+        lesson.course_id = section.course_id
+        fields |= {"section", "course"}
+    if not fields:
+        return lesson
+    lesson.full_clean()
+    lesson.save(update_fields=[*sorted(fields), "updated_at"])
+    return lesson

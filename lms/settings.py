@@ -29,6 +29,9 @@ if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="LMS School")
+# The admin's section page posts about 12 fields per lesson row; Django's default of 1000
+# would refuse to save a section with more than ~80 lessons.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 INSTALLED_APPS = [
     "django.contrib.admin",

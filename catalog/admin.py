@@ -1,0 +1,459 @@
+"""The course-authoring CMS: courses, their sections, and each section's lessons.
+
+A two-level flow: a course page edits the course and its sections (inline); a section page
+edits its lessons (inline); a lesson page edits one lesson in full, notes included. Every
+write goes through `catalog.services`, so the admin follows the site's rules. Each page runs
+a fixed number of queries, however many lessons a course has.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Model, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from catalog.forms_admin import (
+    COURSE_CREATE_FIELDS,
+    CourseAdminForm,
+    LessonAdminForm,
+    LessonInlineForm,
+    LessonInlineFormSet,
+    SectionAdminForm,
+    SectionInlineForm,
+    SectionInlineFormSet,
+    changed_values,
+)
+from catalog.models import Course, Lesson, Section
+from catalog.services import (
+    course_create,
+    course_update,
+    courses_set_status,
+    lesson_create,
+    lesson_move,
+    lesson_update,
+    section_create,
+    section_move,
+    section_update,
+)
+
+PUBLISHED_LESSONS = Q(lessons__is_published=True)
+DIRECTIONS = ("up", "down")
+
+
+def duration_text(seconds: int | None) -> str:
+    """A duration for editors, to the nearest minute: "1 h 05 min", "45 min"."""
+    hours, minutes = divmod(((seconds or 0) + 30) // 60, 60)
+    if hours:
+        return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)d min") % {"minutes": minutes}
+
+
+def _saved(obj: Model | None) -> bool:
+    # Primary keys are UUIDs made in Python, so a new row already has one: ask the state.
+    return obj is not None and not obj._state.adding
+
+
+def _take_identity(obj: Model, saved: Model) -> None:
+    """Make the admin's unsaved instance the row a service created.
+
+    The admin keeps using the instance its form built (its inlines and the redirect after
+    saving point at it), while the create services build and save their own.
+    """
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj.refresh_from_db()
+
+
+def _move_buttons(obj: Model | None, url_name: str) -> str | None:
+    """Up/down buttons for a row inside the parent's change form.
+
+    HTML forms cannot nest, so each button posts the surrounding form (and its CSRF token)
+    to the move view through `formaction`; the move view ignores the other fields.
+    """
+    if not _saved(obj):
+        return None
+    labels = {"up": (gettext("Move up"), "↑"), "down": (gettext("Move down"), "↓")}
+    return format_html_join(
+        " ",
+        '<button type="submit" class="button" formaction="{}" formmethod="post" '
+        'formnovalidate title="{}" aria-label="{}: {}">{}</button>',
+        (
+            (
+                reverse(url_name, args=[obj.pk, direction]),
+                labels[direction][0],
+                labels[direction][0],
+                obj,
+                labels[direction][1],
+            )
+            for direction in DIRECTIONS
+        ),
+    )
+
+
+class MoveControlsMixin:
+    """A POST-only "move up"/"move down" view for ordered rows, added through `get_urls`."""
+
+    def move(self, obj: Model, direction: str) -> bool:
+        raise NotImplementedError
+
+    def move_return_url(self, obj: Model) -> str:
+        raise NotImplementedError
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_move"
+        move = path(
+            "<path:object_id>/move/<str:direction>/",
+            self.admin_site.admin_view(self.move_view),
+            name=name,
+        )
+        # Before the defaults, whose "<path:object_id>/" would swallow this URL.
+        return [move, *super().get_urls()]
+
+    def move_view(self, request: HttpRequest, object_id: str, direction: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if direction not in DIRECTIONS:
+            raise Http404
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if self.move(obj, direction):
+            template = (
+                _("“%(name)s” moved up.") if direction == "up" else _("“%(name)s” moved down.")
+            )
+            level = messages.SUCCESS
+        else:
+            template = (
+                _("“%(name)s” is already first.")
+                if direction == "up"
+                else _("“%(name)s” is already last.")
+            )
+            level = messages.WARNING
+        self.message_user(request, template % {"name": obj}, level)
+        return redirect(self.move_return_url(obj))
+
+
+# --- Courses ---------------------------------------------------------------------------
+
+
+class SectionInline(admin.TabularInline):
+    model = Section
+    form = SectionInlineForm
+    formset = SectionInlineFormSet
+    fields = ("title", "order", "section_lesson_count", "edit_lessons_link", "move_controls")
+    readonly_fields = ("section_lesson_count", "edit_lessons_link", "move_controls")
+    ordering = ("order",)
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Section]:
+        return super().get_queryset(request).annotate(lesson_total=Count("lessons"))
+
+    @admin.display(description=_("lessons"))
+    def section_lesson_count(self, obj: Section) -> int | None:
+        return getattr(obj, "lesson_total", None) if _saved(obj) else None
+
+    @admin.display(description=_("lessons"))
+    def edit_lessons_link(self, obj: Section) -> str | None:
+        if not _saved(obj):
+            return None
+        url = reverse("admin:catalog_section_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Edit lessons"))
+
+    @admin.display(description=_("move"))
+    def move_controls(self, obj: Section) -> str | None:
+        return _move_buttons(obj, "admin:catalog_section_move")
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    form = CourseAdminForm
+    inlines = (SectionInline,)
+    list_display = (
+        "title",
+        "course_type",
+        "difficulty",
+        "status",
+        "visibility",
+        "required_tier",
+        "lesson_count_display",
+        "duration_display",
+        "published_at",
+        "preview_link",
+    )
+    list_filter = ("status", "visibility", "course_type", "difficulty", "locale", "required_tier")
+    list_select_related = ("required_tier",)
+    search_fields = ("title", "subtitle", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("instructors",)
+    readonly_fields = (
+        "published_at",
+        "lesson_count_display",
+        "duration_display",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "subtitle", "description", "thumbnail")}),
+        (_("Kind"), {"fields": ("course_type", "difficulty", "locale")}),
+        (_("Access"), {"fields": ("visibility", "required_tier")}),
+        (_("Publishing"), {"fields": ("status", "published_at")}),
+        (_("People"), {"fields": ("instructors",)}),
+        (
+            _("Summary"),
+            {
+                "fields": ("lesson_count_display", "duration_display", "created_at", "updated_at"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+    actions = ("publish_courses", "unpublish_courses", "archive_courses")
+    # The first submit button in a form is the one Enter presses: with the buttons on top,
+    # that is "Save", not a section's "move up".
+    save_on_top = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
+        # Learners see published lessons only, so the figures count those.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                lesson_count=Count("lessons", filter=PUBLISHED_LESSONS),
+                total_duration_seconds=Coalesce(
+                    Sum("lessons__duration_seconds", filter=PUBLISHED_LESSONS), 0
+                ),
+            )
+        )
+
+    @admin.display(description=_("lessons"), ordering="lesson_count")
+    def lesson_count_display(self, obj: Course) -> int | None:
+        return getattr(obj, "lesson_count", None)
+
+    @admin.display(description=_("duration"), ordering="total_duration_seconds")
+    def duration_display(self, obj: Course) -> str | None:
+        seconds = getattr(obj, "total_duration_seconds", None)
+        return None if seconds is None else duration_text(seconds)
+
+    @admin.display(description=_("on site"))
+    def preview_link(self, obj: Course) -> str:
+        # The course page shows drafts to staff (catalog.access), so this is their preview.
+        label = gettext("Preview") if obj.status == Course.Status.DRAFT else gettext("View")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), label
+        )
+
+    def save_model(self, request: HttpRequest, obj: Course, form: ModelForm, change: bool) -> None:
+        if change:
+            course_update(course=obj, data=changed_values(form))
+            return
+        values = changed_values(form, list(form._meta.fields))
+        created = course_create(**{name: values.pop(name) for name in COURSE_CREATE_FIELDS})
+        if values.get("status") == Course.Status.DRAFT:
+            values.pop("status")
+        if not values.get("thumbnail"):
+            values.pop("thumbnail", None)
+        if values:
+            course_update(course=created, data=values)
+        _take_identity(obj, created)
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        # Instructors were saved by the service in save_model; only the inlines are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Course], status: str) -> None:
+        count = courses_set_status(courses=queryset, status=status)
+        templates = {
+            Course.Status.PUBLISHED: ngettext(
+                "%(count)d course published.", "%(count)d courses published.", count
+            ),
+            Course.Status.DRAFT: ngettext(
+                "%(count)d course moved back to draft.",
+                "%(count)d courses moved back to draft.",
+                count,
+            ),
+            Course.Status.ARCHIVED: ngettext(
+                "%(count)d course archived.", "%(count)d courses archived.", count
+            ),
+        }
+        self.message_user(request, templates[status] % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Publish selected courses"), permissions=["change"])
+    def publish_courses(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        self._set_status(request, queryset, Course.Status.PUBLISHED)
+
+    @admin.action(
+        description=_("Unpublish selected courses (back to draft)"), permissions=["change"]
+    )
+    def unpublish_courses(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        self._set_status(request, queryset, Course.Status.DRAFT)
+
+    @admin.action(description=_("Archive selected courses"), permissions=["change"])
+    def archive_courses(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        self._set_status(request, queryset, Course.Status.ARCHIVED)
+
+
+# --- Sections --------------------------------------------------------------------------
+
+
+class LessonInline(admin.TabularInline):
+    model = Lesson
+    fk_name = "section"
+    form = LessonInlineForm
+    formset = LessonInlineFormSet
+    fields = (
+        "title",
+        "slug",
+        "kind",
+        "duration_seconds",
+        "order",
+        "is_free_preview",
+        "is_published",
+        "xp_value",
+        "is_boss",
+        "edit_link",
+        "move_controls",
+    )
+    readonly_fields = ("edit_link", "move_controls")
+    prepopulated_fields = {"slug": ("title",)}
+    ordering = ("order",)
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
+        # The notes are edited on the lesson's own page; no need to load 200 of them here.
+        return super().get_queryset(request).defer("body")
+
+    @admin.display(description=_("notes"))
+    def edit_link(self, obj: Lesson) -> str | None:
+        if not _saved(obj):
+            return None
+        url = reverse("admin:catalog_lesson_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Edit lesson"))
+
+    @admin.display(description=_("move"))
+    def move_controls(self, obj: Lesson) -> str | None:
+        return _move_buttons(obj, "admin:catalog_lesson_move")
+
+
+@admin.register(Section)
+class SectionAdmin(MoveControlsMixin, admin.ModelAdmin):
+    form = SectionAdminForm
+    inlines = (LessonInline,)
+    list_display = ("title", "course", "order", "lesson_count_display")
+    list_filter = ("course",)
+    list_select_related = ("course",)
+    search_fields = ("title", "course__title")
+    ordering = ("course__title", "order")
+    autocomplete_fields = ("course",)
+    fields = ("course", "title", "order", "lesson_count_display")
+    save_on_top = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Section]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("course")
+            .annotate(lesson_total=Count("lessons"))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Section | None = None) -> tuple:
+        # A section stays in its course: its lessons' slugs are unique within that course.
+        return ("course", "lesson_count_display") if obj else ("lesson_count_display",)
+
+    @admin.display(description=_("lessons"), ordering="lesson_total")
+    def lesson_count_display(self, obj: Section) -> int | None:
+        return getattr(obj, "lesson_total", None)
+
+    def save_model(self, request: HttpRequest, obj: Section, form: ModelForm, change: bool) -> None:
+        if change:
+            section_update(section=obj, data=changed_values(form))
+            return
+        created = section_create(
+            course=form.cleaned_data["course"],
+            title=form.cleaned_data["title"],
+            order=form.cleaned_data.get("order"),
+        )
+        _take_identity(obj, created)
+
+    def move(self, obj: Section, direction: str) -> bool:
+        return section_move(section=obj, direction=direction)
+
+    def move_return_url(self, obj: Section) -> str:
+        return reverse("admin:catalog_course_change", args=[obj.course_id])
+
+
+# --- Lessons ---------------------------------------------------------------------------
+
+
+@admin.register(Lesson)
+class LessonAdmin(MoveControlsMixin, admin.ModelAdmin):
+    form = LessonAdminForm
+    list_display = (
+        "title",
+        "course",
+        "section",
+        "kind",
+        "duration_display",
+        "order",
+        "is_published",
+        "is_free_preview",
+        "is_boss",
+        "xp_value",
+    )
+    list_filter = ("course", "kind", "is_published", "is_free_preview", "is_boss")
+    list_select_related = ("course", "section")
+    search_fields = ("title", "slug", "course__title", "section__title")
+    ordering = ("course__title", "section__order", "order")
+    prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ("course",)
+    fieldsets = (
+        (None, {"fields": ("section", "course", "title", "slug", "kind")}),
+        (_("Notes"), {"fields": ("body",)}),
+        (
+            _("Settings"),
+            {
+                "fields": (
+                    "duration_seconds",
+                    "order",
+                    "is_free_preview",
+                    "is_published",
+                    "xp_value",
+                    "is_boss",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
+        return super().get_queryset(request).select_related("course", "section")
+
+    @admin.display(description=_("duration"), ordering="duration_seconds")
+    def duration_display(self, obj: Lesson) -> str:
+        return duration_text(obj.duration_seconds)
+
+    def save_model(self, request: HttpRequest, obj: Lesson, form: ModelForm, change: bool) -> None:
+        section = form.cleaned_data["section"]
+        if change:
+            data = changed_values(form)
+            moved_to = section if data.pop("section", None) is not None else None
+            lesson_update(lesson=obj, data=data, section=moved_to)
+            return
+        values = changed_values(form, list(form._meta.fields))
+        values.pop("section")
+        _take_identity(obj, lesson_create(section=section, **values))
+
+    def move(self, obj: Lesson, direction: str) -> bool:
+        return lesson_move(lesson=obj, direction=direction)
+
+    def move_return_url(self, obj: Lesson) -> str:
+        return reverse("admin:catalog_section_change", args=[obj.section_id])
