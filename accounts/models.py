@@ -85,3 +85,43 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name or self.email.split("@")[0]
+
+
+class AuditLog(models.Model):
+    """Who did what to what, from where. Written by `accounts.services.audit_record` in the
+    same transaction as the change it records; never edited afterwards."""
+
+    class Action(models.TextChoices):
+        INVITE_CREATED = "invite.created", _("Invite created")
+        INVITE_REDEEMED = "invite.redeemed", _("Invite redeemed")
+        INVITE_REVOKED = "invite.revoked", _("Invite revoked")
+        ROLE_CHANGED = "role.changed", _("Role changed")
+        STAFF_LOGIN = "staff.login", _("Staff sign-in")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    # Kept as text so the entry outlives its actor.
+    actor_email = models.EmailField(_("actor email"), blank=True)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=60, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True, db_index=True)
+    target_repr = models.CharField(_("target"), max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.target_repr}"

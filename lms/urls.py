@@ -14,6 +14,8 @@ admin.site.index_title = "Courses, learners and settings"
 
 api_v1 = [
     path("", include(("catalog.api", "catalog-api"))),
+    path("", include(("accounts.api", "accounts-api"))),
+    path("", include(("progress.api", "progress-api"))),
 ]
 
 urlpatterns = [
@@ -21,8 +23,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    # Django's own sign-in until allauth arrives (accounts issue).
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("profile/", include("accounts.urls")),
+    path("invites/", include("progress.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
