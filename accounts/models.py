@@ -15,6 +15,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+def avatar_path(instance: "User", filename: str) -> str:
+    # A fresh name per upload, so caches and CDNs never serve an old picture.
+    return f"avatars/{instance.pk}/{uuid.uuid4().hex}.webp"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -50,6 +55,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
+    avatar_thumbnail = models.ImageField(
+        _("avatar thumbnail"), upload_to=avatar_path, blank=True, editable=False
     )
     is_staff = models.BooleanField(
         _("staff status"),
