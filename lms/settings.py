@@ -190,23 +190,10 @@ HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env.int("JWT_REFRESH_TOKEN_EXPIRES_IN", 
 HEADLESS_JWT_ROTATE_REFRESH_TOKEN = True
 # Revoking a session (usersessions) must also stop its access tokens at once.
 HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+# With JWT_PRIVATE_KEY (RSA, PEM) tokens are RS256, verifiable by other services with the
+# public key; without it allauth signs HS256 with SECRET_KEY, which only this site can check.
 HEADLESS_JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="").replace("\\n", "\n")
-if not HEADLESS_JWT_PRIVATE_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("JWT_PRIVATE_KEY (an RSA private key, PEM) is required.")
-    # Development only: a key for this process; app tokens die with it on restart.
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    HEADLESS_JWT_PRIVATE_KEY = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+HEADLESS_JWT_ALGORITHM = "RS256" if HEADLESS_JWT_PRIVATE_KEY else "HS256"
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
