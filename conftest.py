@@ -71,6 +71,25 @@ def _fast_and_isolated(settings, tmp_path: Path) -> None:
     cache.clear()
 
 
+# --- Celery: tasks run in-process in tests, except with a real worker ---------------------
+@pytest.fixture(autouse=True)
+def _celery_eager(request: pytest.FixtureRequest):
+    """Run tasks eagerly even when REDIS_URL is set (CI), which makes settings non-eager.
+
+    Tests then see a task's effects (e.g. `mail.outbox`) once on-commit callbacks run.
+    Tests marked `worker` keep the configured broker: they start a real worker.
+    """
+    from lms.celery import app
+
+    if request.node.get_closest_marker("worker") is not None:
+        yield
+        return
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
 @pytest.fixture
 def user(db):
     from accounts.tests.factories import UserFactory

@@ -1,1 +1,195 @@
-urlpatterns: list = []
+"""Accounts API (`/api/v1/`): the signed-in user's profile and sessions.
+
+Apps sign in through allauth headless (`/_allauth/app/v1/auth/login`, `.../signup`, ...) and
+send the access token it returns as `Authorization: Bearer <token>`; browsers use their
+session cookie. Both reach these operations as `request.user`.
+"""
+
+from typing import Any
+
+from allauth.headless import app_settings as headless_settings
+from allauth.usersessions.models import UserSession
+from django.urls import path
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.selectors import user_sessions_list
+from accounts.services import user_profile_update, user_session_revoke
+from lms.api.pagination import PageNumberPagination
+from lms.api.schema import error_responses
+
+TAG = "accounts"
+
+
+class AllauthJWTScheme(OpenApiAuthenticationExtension):
+    """Documents allauth's JWT access tokens as what they are (drf-spectacular would
+    otherwise call them a generic DRF token)."""
+
+    target_class = "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "An access token from allauth headless: `meta.access_token` of a successful "
+                "`/_allauth/app/v1/auth/login` (or signup, or email verification); renew it "
+                "with the refresh token at `/_allauth/app/v1/tokens/refresh`."
+            ),
+        }
+
+
+def _absolute(request: Request, url: str) -> str:
+    # Storage URLs may already be absolute (S3); build_absolute_uri leaves those alone.
+    return request.build_absolute_uri(url)
+
+
+def _current_session_key(request: Request) -> str | None:
+    """The session this request belongs to: an app's is named inside its access token
+    (allauth's JWT payload is `request.auth`), a browser's is its session cookie."""
+    if isinstance(request.auth, dict):
+        return headless_settings.TOKEN_STRATEGY.get_session_token(request)
+    return request.session.session_key
+
+
+class MeApi(APIView):
+    """The signed-in user's profile. The email address is shown but changed only through
+    allauth's email management, which verifies the new address first."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="Me")
+    class OutputSerializer(serializers.ModelSerializer):
+        avatar_url = serializers.SerializerMethodField(help_text="The picture, at most 512 px.")
+        avatar_thumbnail_url = serializers.SerializerMethodField(
+            help_text="A 128 px square version of the picture."
+        )
+
+        class Meta:
+            model = User
+            fields = [
+                "id",
+                "email",
+                "display_name",
+                "time_zone",
+                "avatar_url",
+                "avatar_thumbnail_url",
+                "is_staff",
+                "date_joined",
+            ]
+            read_only_fields = fields
+
+        @extend_schema_field(serializers.URLField(allow_null=True))
+        def get_avatar_url(self, user: User) -> str | None:
+            return _absolute(self.context["request"], user.avatar.url) if user.avatar else None
+
+        @extend_schema_field(serializers.URLField(allow_null=True))
+        def get_avatar_thumbnail_url(self, user: User) -> str | None:
+            if not user.avatar_thumbnail:
+                return None
+            return _absolute(self.context["request"], user.avatar_thumbnail.url)
+
+    @extend_schema_serializer(component_name="MeUpdate")
+    class InputSerializer(serializers.Serializer):
+        # Checked by the service against the model (length, known IANA time zone), so the
+        # API and the profile page give the same answers.
+        display_name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+        time_zone = serializers.CharField(
+            required=False, help_text="An IANA time zone name, for example Europe/Madrid."
+        )
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        tags=[TAG],
+        summary="Get my profile",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="me_partial_update",
+        tags=[TAG],
+        summary="Change my display name or time zone",
+        description=(
+            "Only the fields sent change. An unknown time zone is 400 `VALIDATION_ERROR` "
+            "with `fields.time_zone`. `email` is read-only here."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401)},
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_profile_update(user=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(user, context={"request": request}).data)
+
+
+@extend_schema_serializer(component_name="UserSession")
+class UserSessionSerializer(serializers.ModelSerializer):
+    """A signed-in browser or app. `is_current` marks the one making this request."""
+
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserSession
+        fields = ["id", "ip", "user_agent", "created_at", "last_seen_at", "is_current"]
+        read_only_fields = fields
+
+    def get_is_current(self, session: UserSession) -> bool:
+        return session.session_key == self.context["current_session_key"]
+
+
+class MeSessionListApi(APIView):
+    """My sessions, the same ones allauth lists at `/_allauth/app/v1/auth/sessions` (with
+    the same ids), most recently seen first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        operation_id="me_sessions_list",
+        tags=[TAG],
+        summary="List my sessions",
+        responses={200: UserSessionSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        sessions = user_sessions_list(user=request.user)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(sessions, request, view=self)
+        context = {"current_session_key": _current_session_key(request)}
+        data = UserSessionSerializer(page, many=True, context=context).data
+        return paginator.get_paginated_response(data)
+
+
+class MeSessionRevokeApi(APIView):
+    """Sign out one of my sessions: its cookie, access token and refresh token stop working
+    at once. Revoking the current session signs this client out."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_sessions_destroy",
+        tags=[TAG],
+        summary="Revoke one of my sessions",
+        description="Another user's session id is 404 `SESSION_NOT_FOUND`, like an unknown one.",
+        responses={204: None, **error_responses(401, 404)},
+    )
+    def delete(self, request: Request, session_id: int) -> Response:
+        user_session_revoke(user=request.user, session_id=session_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+urlpatterns = [
+    path("me/", MeApi.as_view(), name="me"),
+    path("me/sessions/", MeSessionListApi.as_view(), name="session-list"),
+    path("me/sessions/<int:session_id>/", MeSessionRevokeApi.as_view(), name="session-revoke"),
+]

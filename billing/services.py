@@ -1,8 +1,14 @@
-"""Every write to billing. Plans, subscriptions and checkout arrive with the billing issue."""
+"""Every write to billing: tiers and tier grants. Plans, subscriptions and checkout arrive
+with the billing issue."""
+
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
-from billing.models import Tier
+from accounts.models import User
+from billing.entitlements import user_entitlements_forget
+from billing.models import Tier, TierGrant
 
 
 @transaction.atomic
@@ -20,3 +26,36 @@ def tier_ensure(*, slug: str, name: str, rank: int, description: str = "") -> Ti
         tier.full_clean()
         tier.save(update_fields=changed)
     return tier
+
+
+@transaction.atomic
+def tier_grant_create(
+    *,
+    user: User,
+    tier: Tier,
+    source: str,
+    source_id: str = "",
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> TierGrant:
+    """Give the user `tier` from `starts_at` (default now) until `expires_at` (None: for good).
+
+    With a `source_id`, granting again for the same source returns the existing grant
+    unchanged: a retried redemption must not stack a second period on the first.
+    """
+    if source_id:
+        existing = TierGrant.objects.filter(user=user, source=source, source_id=source_id).first()
+        if existing is not None:
+            return existing
+    grant = TierGrant(
+        user=user,
+        tier=tier,
+        starts_at=starts_at or timezone.now(),
+        expires_at=expires_at,
+        source=source,
+        source_id=source_id,
+    )
+    grant.full_clean()
+    grant.save()
+    user_entitlements_forget(user=user)
+    return grant

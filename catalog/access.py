@@ -2,7 +2,8 @@
 
 Pages, the API, playback tokens and downloads all ask these functions.
 
-- Staff see everything; a course's instructors see everything of that course.
+- Staff see everything; a course's instructors see everything of that course. (Instructors
+  have staff status to enter the admin, but not the staff role: `accounts.roles`.)
 - Draft courses and unpublished lessons exist only for those two.
 - Public courses are open to everyone, member courses to signed-in users, paid courses to
   users whose active tier (``billing.entitlements``) ranks at least the course's tier.
@@ -15,6 +16,7 @@ from enum import StrEnum
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
+from accounts.roles import user_has_staff_role
 from billing.entitlements import user_active_tier_rank
 from billing.models import Tier
 from catalog.models import Course, Lesson
@@ -46,7 +48,7 @@ def is_course_editor(*, user: User | AnonymousUser, course: Course) -> bool:
     """Staff, or an instructor of this course (uses prefetched instructors when present)."""
     if not user.is_authenticated:
         return False
-    if user.is_staff:
+    if user_has_staff_role(user):
         return True
     prefetched = getattr(course, "_prefetched_objects_cache", {}).get("instructors")
     if prefetched is not None:
@@ -69,7 +71,7 @@ def lesson_is_visible(*, user: User | AnonymousUser, course: Course, lesson: Les
 
 def course_access(*, user: User | AnonymousUser, course: Course) -> Access:
     """Whether the user may open the course's lessons (free previews aside)."""
-    if user.is_authenticated and user.is_staff:
+    if user_has_staff_role(user):
         return Access(True, Reason.STAFF)
     if course.visibility == Course.Visibility.PUBLIC:
         return Access(True, Reason.PUBLIC)

@@ -6,6 +6,8 @@ write goes through `catalog.services`, so the admin follows the site's rules. Ea
 a fixed number of queries, however many lessons a course has.
 """
 
+import copy
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import user_has_staff_role
+from catalog.access import is_course_editor
 from catalog.forms_admin import (
     COURSE_CREATE_FIELDS,
     CourseAdminForm,
@@ -142,6 +146,67 @@ class MoveControlsMixin:
         return redirect(self.move_return_url(obj))
 
 
+class InstructorScopeMixin:
+    """Instructors work on the courses they teach, and nothing else.
+
+    Anyone without the staff role (`accounts.roles`) sees only the rows of their own
+    courses: the changelist, the filters, the choices in forms and every object URL (another
+    instructor's row "does not exist", as Django's admin says of any row outside its
+    queryset). Whether a user edits a course is the access policy's `is_course_editor`.
+    What they may do at all (view, add, change; no delete) is their group's permissions.
+    """
+
+    # The path from this admin's model to its course ("" for the course itself).
+    course_path = ""
+
+    @staticmethod
+    def scoped(request: HttpRequest) -> bool:
+        return not user_has_staff_role(request.user)
+
+    @staticmethod
+    def taught_courses(request: HttpRequest) -> QuerySet[Course]:
+        return Course.objects.filter(instructors=request.user)
+
+    def course_of(self, obj: Model) -> Course:
+        return getattr(obj, self.course_path) if self.course_path else obj
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if not self.scoped(request):
+            return queryset
+        prefix = f"{self.course_path}__" if self.course_path else ""
+        return queryset.filter(
+            **{f"{prefix}pk__in": self.taught_courses(request).values("pk")}
+        ).prefetch_related(f"{prefix}instructors")  # for is_course_editor, without a query
+
+    def _may_edit(self, request: HttpRequest, obj: Model | None) -> bool:
+        return obj is None or is_course_editor(user=request.user, course=self.course_of(obj))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def get_list_filter(self, request: HttpRequest) -> tuple:
+        # A plain course filter would list every course's title.
+        list_filter = tuple(super().get_list_filter(request))
+        if not self.scoped(request):
+            return list_filter
+        return tuple(
+            ("course", admin.RelatedOnlyFieldListFilter) if item == "course" else item
+            for item in list_filter
+        )
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "course" and self.scoped(request):
+            kwargs["queryset"] = self.taught_courses(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 # --- Courses ---------------------------------------------------------------------------
 
 
@@ -174,7 +239,7 @@ class SectionInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
     form = CourseAdminForm
     inlines = (SectionInline,)
     list_display = (
@@ -191,6 +256,9 @@ class CourseAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "visibility", "course_type", "difficulty", "locale", "required_tier")
     list_select_related = ("required_tier",)
+    # The model's ordering, spelled out: Django drops Meta.ordering from the annotated
+    # (GROUP BY) queryset, and the course autocomplete pages through it.
+    ordering = ("-published_at", "title")
     search_fields = ("title", "subtitle", "slug")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("instructors",)
@@ -233,6 +301,11 @@ class CourseAdmin(admin.ModelAdmin):
             )
         )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Course | None = None) -> tuple:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # Who teaches a course is for staff to say; an instructor's new course is theirs.
+        return (*readonly, "instructors") if self.scoped(request) else readonly
+
     @admin.display(description=_("lessons"), ordering="lesson_count")
     def lesson_count_display(self, obj: Course) -> int | None:
         return getattr(obj, "lesson_count", None)
@@ -255,7 +328,10 @@ class CourseAdmin(admin.ModelAdmin):
             course_update(course=obj, data=changed_values(form))
             return
         values = changed_values(form, list(form._meta.fields))
-        created = course_create(**{name: values.pop(name) for name in COURSE_CREATE_FIELDS})
+        create_args = {name: values.pop(name) for name in COURSE_CREATE_FIELDS if name in values}
+        if self.scoped(request):
+            create_args["instructors"] = [request.user]
+        created = course_create(**create_args)
         if values.get("status") == Course.Status.DRAFT:
             values.pop("status")
         if not values.get("thumbnail"):
@@ -346,7 +422,8 @@ class LessonInline(admin.TabularInline):
 
 
 @admin.register(Section)
-class SectionAdmin(MoveControlsMixin, admin.ModelAdmin):
+class SectionAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
+    course_path = "course"
     form = SectionAdminForm
     inlines = (LessonInline,)
     list_display = ("title", "course", "order", "lesson_count_display")
@@ -396,7 +473,8 @@ class SectionAdmin(MoveControlsMixin, admin.ModelAdmin):
 
 
 @admin.register(Lesson)
-class LessonAdmin(MoveControlsMixin, admin.ModelAdmin):
+class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
+    course_path = "course"
     form = LessonAdminForm
     list_display = (
         "title",
@@ -436,6 +514,15 @@ class LessonAdmin(MoveControlsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
         return super().get_queryset(request).select_related("course", "section")
+
+    def get_form(self, request: HttpRequest, obj: Lesson | None = None, **kwargs) -> type:
+        form = super().get_form(request, obj, **kwargs)
+        if self.scoped(request) and "section" in form.base_fields:
+            # A copy: the declared field is shared by every form class made from the form.
+            field = copy.deepcopy(form.base_fields["section"])
+            field.queryset = field.queryset.filter(course__in=self.taught_courses(request))
+            form.base_fields["section"] = field
+        return form
 
     @admin.display(description=_("duration"), ordering="duration_seconds")
     def duration_display(self, obj: Lesson) -> str:

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from accounts.roles import user_has_staff_role
 from catalog.access import Access, course_access, course_is_visible, is_course_editor, lesson_access
 from catalog.models import Course, Lesson, Section
 from catalog.search import course_search
@@ -108,7 +109,7 @@ def course_list(
 
 def _course_queryset(user: User | AnonymousUser) -> QuerySet[Course]:
     queryset = Course.objects.select_related("required_tier")
-    if user.is_authenticated and not user.is_staff:
+    if user.is_authenticated and not user_has_staff_role(user):
         # The access policy checks instructors; prefetching keeps that to one query.
         queryset = queryset.prefetch_related("instructors")
     return queryset
@@ -169,7 +170,7 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
 def lesson_get_by_id(*, user: User | AnonymousUser, lesson_id: uuid.UUID | str) -> Lesson:
     """A lesson by id, with its course and section, if this user may see it exists."""
     queryset = Lesson.objects.select_related("section", "course", "course__required_tier")
-    if user.is_authenticated and not user.is_staff:
+    if user.is_authenticated and not user_has_staff_role(user):
         queryset = queryset.prefetch_related("course__instructors")
     try:
         lesson = queryset.filter(pk=lesson_id).first()

@@ -32,6 +32,14 @@ class ErrorCode(StrEnum):
     LESSON_NOT_FOUND = "LESSON_NOT_FOUND"
     LOGIN_REQUIRED = "LOGIN_REQUIRED"
     UPGRADE_REQUIRED = "UPGRADE_REQUIRED"
+    # Accounts.
+    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+    # Invites.
+    INVITE_NOT_FOUND = "INVITE_NOT_FOUND"
+    INVITE_EXPIRED = "INVITE_EXPIRED"
+    INVITE_REVOKED = "INVITE_REVOKED"
+    INVITE_USED_UP = "INVITE_USED_UP"
+    INVITE_ALREADY_REDEEMED = "INVITE_ALREADY_REDEEMED"
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,12 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.LESSON_NOT_FOUND: ErrorSpec(404, "There is no lesson at this address."),
     ErrorCode.LOGIN_REQUIRED: ErrorSpec(403, "Sign in to open this lesson."),
     ErrorCode.UPGRADE_REQUIRED: ErrorSpec(403, "This lesson needs a higher plan."),
+    ErrorCode.SESSION_NOT_FOUND: ErrorSpec(404, "You have no session with this id."),
+    ErrorCode.INVITE_NOT_FOUND: ErrorSpec(404, "There is no invite with this code."),
+    ErrorCode.INVITE_EXPIRED: ErrorSpec(410, "This invite has expired."),
+    ErrorCode.INVITE_REVOKED: ErrorSpec(410, "This invite has been revoked."),
+    ErrorCode.INVITE_USED_UP: ErrorSpec(409, "This invite has already been used up."),
+    ErrorCode.INVITE_ALREADY_REDEEMED: ErrorSpec(409, "You have already redeemed this invite."),
 }
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's sessions page ("3 minutes ago")
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
@@ -71,7 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
+    "accounts.middleware.AdminRequiresMFAMiddleware",
 ]
 
 ROOT_URLCONF = "lms.urls"
@@ -149,6 +151,8 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = env.int("ACCOUNT_CODE_MAX_ATTEMPTS", default=3)
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = env.int("ACCOUNT_CODE_TIMEOUT", default=15 * 60)
+# Every emailed code (verification, sign-in) is 6 letters, no dash: easy to type on a phone.
+ALLAUTH_USER_CODE_FORMAT = {"length": 6, "dashed": False}
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = env.int("ACCOUNT_CODE_MAX_ATTEMPTS", default=3)
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = env.int("ACCOUNT_CODE_TIMEOUT", default=15 * 60)
@@ -159,6 +163,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 # Allauth's own rate limits (login failures, signups, codes, resets) stay at their defaults;
 # they count in the cache, so production needs REDIS_URL (a per-process cache counts alone).
+# Behind NUM_PROXIES proxies they count per client address from X-Forwarded-For, as DRF does
+# (otherwise every visitor would share the proxy's address, and its limits).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("NUM_PROXIES", default=0)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a verified Google email signs in that account
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True  # ... and connects Google to it
 SOCIALACCOUNT_LOGIN_ON_GET = False
@@ -181,7 +188,11 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 # Staff and instructors must set up MFA before using the admin (default on outside DEBUG).
 LMS_ADMIN_REQUIRE_MFA = env.bool("LMS_ADMIN_REQUIRE_MFA", default=not DEBUG)
+# Sessions are recorded at every sign-in and "last seen" is shown. It is refreshed by
+# accounts.middleware.SessionActivityMiddleware at most once per interval (seconds), in place
+# of allauth's middleware, which writes on every request.
 USERSESSIONS_TRACK_ACTIVITY = True
+LMS_SESSION_ACTIVITY_INTERVAL = env.int("LMS_SESSION_ACTIVITY_INTERVAL", default=300)
 # App clients (mobile, the video player) sign in at /_allauth/app/v1/ and get JWTs.
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.strategy.JWTTokenStrategy"  # noqa: S105
@@ -242,10 +253,42 @@ STORAGES = {
 }
 
 # --- Email ------------------------------------------------------------------------------
+# Printed to the console by default; EMAIL_URL=smtp+tls://... sends through SMTP, and
+# ANYMAIL_PROVIDER (with ANYMAIL_API_KEY) through a provider's HTTP API instead.
+# Either way the Celery task `lms.tasks.email_deliver` does the sending, with retries.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_CONFIG.pop("OPTIONS", None)  # `?timeout=` lands here; EMAIL_TIMEOUT is the setting
 vars().update(EMAIL_CONFIG)
+# A mail server that stops answering must not hold a worker forever (Django waits forever).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+ANYMAIL_PROVIDER = env.str("ANYMAIL_PROVIDER", default="").strip().lower()
+if ANYMAIL_PROVIDER:
+    # anymail names its backends and settings after the provider: "mailgun" ->
+    # anymail.backends.mailgun.EmailBackend reading ANYMAIL["MAILGUN_API_KEY"].
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_PROVIDER}.EmailBackend"
+    _esp = ANYMAIL_PROVIDER.upper()
+    ANYMAIL = {"REQUESTS_TIMEOUT": EMAIL_TIMEOUT}
+    if ANYMAIL_PROVIDER == "amazon_ses":
+        # SES signs requests with AWS credentials (boto3's usual AWS_* variables or role).
+        ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {
+            "region_name": env.str("ANYMAIL_AWS_REGION", default="us-east-1")
+        }
+    else:
+        _secret_name = {"postmark": "SERVER_TOKEN", "mailersend": "API_TOKEN"}
+        ANYMAIL[f"{_esp}_{_secret_name.get(ANYMAIL_PROVIDER, 'API_KEY')}"] = env.str(
+            "ANYMAIL_API_KEY"
+        )
+    if _api_url := env.str("ANYMAIL_API_URL", default=""):  # e.g. Mailgun's EU region
+        ANYMAIL[f"{_esp}_API_URL"] = _api_url
+    if _sender_domain := env.str("ANYMAIL_SENDER_DOMAIN", default=""):  # Mailgun
+        ANYMAIL[f"{_esp}_SENDER_DOMAIN"] = _sender_domain
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LMS School <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Failed deliveries are retried after up to 30 s, 1, 2, 4 ... 60 min (randomised, so a
+# recovering server is not hit by every worker at once): about 2 hours at most in all.
+EMAIL_DELIVERY_MAX_RETRIES = env.int("EMAIL_DELIVERY_MAX_RETRIES", default=8)
+EMAIL_DELIVERY_RETRY_BACKOFF = 30
+EMAIL_DELIVERY_RETRY_BACKOFF_MAX = 60 * 60
 
 # --- Celery -----------------------------------------------------------------------------
 # No broker configured: tasks run eagerly in-process, so `make run` needs no Redis.
@@ -329,5 +372,7 @@ LOGGING = {
 
 # --- LMS --------------------------------------------------------------------------------
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
+# Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
+LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.
 LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER

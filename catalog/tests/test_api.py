@@ -408,7 +408,7 @@ def test_unpublished_lessons_are_left_out_of_a_learners_outline(api_client, user
     [
         ("anonymous", 3),  # course, sections, lessons
         ("learner", 6),  # + session, user, the course's instructors
-        ("staff", 5),  # + session, user
+        ("staff", 6),  # + session, user, their role groups
     ],
 )
 def test_course_detail_query_count_does_not_grow_with_the_course(

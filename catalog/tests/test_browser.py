@@ -218,15 +218,20 @@ def test_learner_signs_in_and_the_header_fits_a_phone(browser, live_server, scho
 
     from accounts.tests.factories import UserFactory
 
-    UserFactory(email="maria@example.com", display_name="Maria Fernanda", is_staff=True)
+    UserFactory(
+        email="maria@example.com",
+        display_name="Maria Fernanda",
+        is_staff=True,
+        verified_email=True,  # allauth signs in only verified addresses without a code
+    )
     page = browser.new_page(**PHONE_OPTIONS)
     page.goto(f"{live_server.url}/courses/bachata-sensual/bachata-sensual-1/")
     expect(page.get_by_role("heading", name="Sign in to open this lesson")).to_be_visible()
     page.get_by_role("main").get_by_role("link", name="Sign in").click()
 
-    page.get_by_label("Email address").fill("maria@example.com")
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Email", exact=True).fill("maria@example.com")
+    page.get_by_label("Password", exact=True).fill("correct-horse-battery")
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
     # Back on the lesson, now open.
     page.wait_for_url(f"{live_server.url}/courses/bachata-sensual/bachata-sensual-1/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bachata Sensual Choreo: step 1")

@@ -15,6 +15,8 @@ _DESCRIPTIONS: dict[int, str] = {
     403: "Not allowed: `code` says why (for example LOGIN_REQUIRED or UPGRADE_REQUIRED).",
     404: "Not found: `code` names what is missing (for example COURSE_NOT_FOUND).",
     405: "The HTTP method is not allowed on this path.",
+    409: "Conflicts with the current state: `code` says which (for example INVITE_USED_UP).",
+    410: "No longer available: `code` says why (for example INVITE_EXPIRED).",
     429: "Too many requests; the `Retry-After` header says when to try again.",
 }
 

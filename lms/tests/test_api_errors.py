@@ -131,9 +131,10 @@ def test_valid_json_is_accepted(api_client):
 def test_anonymous_request_to_a_signed_in_endpoint_is_not_authenticated(api_client):
     response = api_client.get("/api/test/signed-in/")
 
-    # Session authentication has no WWW-Authenticate challenge, so DRF answers 403 (not 401);
-    # the code still says what is wrong.
-    assert response.status_code == 403
+    # The first authentication class is allauth's JWT bearer token, whose challenge makes DRF
+    # answer 401 (session authentication alone has none, and would give 403).
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == error("NOT_AUTHENTICATED", "Sign in to continue.")
 
 

@@ -1,0 +1,56 @@
+"""Forms for the profile page. The rules themselves live in the services and the model; the
+form only shapes the input (and lists the time zones to choose from)."""
+
+import zoneinfo
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from accounts.avatars import MIN_SIDE
+from accounts.models import User
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, object]]:
+    """Every IANA zone the model accepts, grouped by region ("Europe" -> "Madrid"), with the
+    region-less ones (UTC, ...) first."""
+    plain: list[tuple[str, str]] = []
+    regions: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for name in sorted(zoneinfo.available_timezones()):
+        region, _slash, place = name.partition("/")
+        if place:
+            regions[region].append((name, place.replace("_", " ")))
+        else:
+            plain.append((name, name))
+    return [*plain, *regions.items()]
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=User._meta.get_field("display_name").max_length,
+        required=False,
+        help_text=_("The name the site shows for you; empty, it uses your email address."),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        help_text=_("Your learning streak counts the days of this time zone."),
+    )
+    avatar = forms.FileField(
+        label=_("Picture"),
+        required=False,
+        # Checked for real (decoded with Pillow) by the service; `accept` only helps pickers.
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["avatar"].help_text = _(
+            "JPEG, PNG or WebP, at least %(min)s×%(min)s pixels, up to %(size)s."
+        ) % {"min": MIN_SIDE, "size": filesizeformat(settings.LMS_AVATAR_MAX_BYTES)}

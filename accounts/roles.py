@@ -1,0 +1,144 @@
+"""Roles: learner (the default), instructor and staff, carried by Django groups.
+
+- Learner: no role group, no staff status.
+- Instructor: staff status (to enter the admin) and the "Instructors" group, which may view,
+  add and change courses, sections and lessons; the catalog admin narrows that to the
+  courses they teach.
+- Staff: staff status and the "Staff" group, with every permission on our apps' models; or a
+  superuser. A staff-status account in no role group (made by hand before roles existed)
+  also counts as staff, which is what the access policy always assumed of `is_staff`.
+
+The groups and their permissions are defined here and written by the `0004_roles` migration
+and again after every `migrate` (and test flush), so they never drift from the code. Changing
+someone's role is `accounts.services.user_role_set`, which audits it.
+"""
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import AnonymousUser
+from django.db import DEFAULT_DB_ALIAS, models
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+
+class Role(models.TextChoices):
+    # From least to most rights.
+    LEARNER = "learner", _("Learner")
+    INSTRUCTOR = "instructor", _("Instructor")
+    STAFF = "staff", _("Staff")
+
+
+INSTRUCTORS_GROUP = "Instructors"
+STAFF_GROUP = "Staff"
+ROLE_GROUPS = {Role.INSTRUCTOR: INSTRUCTORS_GROUP, Role.STAFF: STAFF_GROUP}
+
+# The apps whose every model the Staff group may manage.
+STAFF_APP_LABELS = ("lms", "accounts", "billing", "media", "catalog", "progress")
+# (app label, model) -> the actions instructors may take. No deletes: removing a course's
+# content is for staff.
+INSTRUCTOR_PERMISSIONS = {
+    ("catalog", "course"): ("view", "add", "change"),
+    ("catalog", "section"): ("view", "add", "change"),
+    ("catalog", "lesson"): ("view", "add", "change"),
+}
+
+_GROUP_NAMES_CACHE = "_role_group_names"
+
+
+def role_groups_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the role groups and give them exactly the permissions defined above.
+
+    Idempotent. `apps` is a migration's historical registry or the live one. Permissions
+    are created first, since Django only adds them after all migrations have run.
+    """
+    for label in STAFF_APP_LABELS:
+        if label in global_apps.app_configs:
+            create_permissions(
+                global_apps.get_app_config(label), verbosity=0, apps=apps, using=using
+            )
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.using(using)
+
+    staff, _created = Group.objects.using(using).get_or_create(name=STAFF_GROUP)
+    staff.permissions.set(permissions.filter(content_type__app_label__in=STAFF_APP_LABELS))
+
+    instructor_rule = Q(pk__in=[])
+    for (app_label, model), actions in INSTRUCTOR_PERMISSIONS.items():
+        instructor_rule |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename__in=[f"{action}_{model}" for action in actions],
+        )
+    instructors, _created = Group.objects.using(using).get_or_create(name=INSTRUCTORS_GROUP)
+    instructors.permissions.set(permissions.filter(instructor_rule))
+
+
+def _group_names(user: User) -> frozenset[str]:
+    """The user's group names: from a `prefetch_related("groups")` when there is one, else
+    one query, remembered on the instance (the access policy asks many times per page)."""
+    prefetched = getattr(user, "_prefetched_objects_cache", {}).get("groups")
+    if prefetched is not None:
+        return frozenset(group.name for group in prefetched)
+    names = getattr(user, _GROUP_NAMES_CACHE, None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        setattr(user, _GROUP_NAMES_CACHE, names)
+    return names
+
+
+def user_role_caches_clear(user: User) -> None:
+    """Forget what was remembered about the user's groups and permissions."""
+    for attribute in (_GROUP_NAMES_CACHE, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attribute, None)
+    getattr(user, "_prefetched_objects_cache", {}).pop("groups", None)
+
+
+def user_role_get(user: User | AnonymousUser) -> Role:
+    """The user's role. Costs no query for learners and superusers, and at most one (the
+    groups, unless prefetched) for other staff-status accounts."""
+    if not user.is_authenticated:
+        return Role.LEARNER
+    if user.is_superuser:
+        return Role.STAFF
+    if not user.is_staff:
+        return Role.LEARNER
+    names = _group_names(user)
+    if INSTRUCTORS_GROUP in names and STAFF_GROUP not in names:
+        return Role.INSTRUCTOR
+    return Role.STAFF
+
+
+def user_role_matches(user: User, role: Role | str) -> bool:
+    """Whether the user has this role with exactly the groups and flags that go with it (a
+    staff-status account in no group is staff, but not yet in the Staff group)."""
+    role = Role(role)
+    if user_role_get(user) != role:
+        return False
+    if role == Role.STAFF and user.is_superuser:
+        return True
+    wanted = {ROLE_GROUPS[role]} if role in ROLE_GROUPS else set()
+    held = _group_names(user) & set(ROLE_GROUPS.values())
+    return user.is_staff == (role != Role.LEARNER) and held == wanted
+
+
+def user_has_staff_role(user: User | AnonymousUser) -> bool:
+    """Staff see and manage everything; instructors, despite their staff status, do not."""
+    return user_role_get(user) == Role.STAFF
+
+
+def users_with_role(queryset: QuerySet[User], role: Role | str) -> QuerySet[User]:
+    """Filter users to one role, by the same rules as `user_role_get`."""
+    memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
+    in_staff_group = Exists(memberships.filter(group__name=STAFF_GROUP))
+    in_instructors_group = Exists(memberships.filter(group__name=INSTRUCTORS_GROUP))
+    instructor = Q(is_superuser=False, is_staff=True) & in_instructors_group & ~in_staff_group
+    rules = {
+        Role.LEARNER: Q(is_superuser=False, is_staff=False),
+        Role.INSTRUCTOR: instructor,
+        Role.STAFF: Q(is_superuser=True) | (Q(is_staff=True) & ~instructor),
+    }
+    return queryset.filter(rules[Role(role)])

@@ -1,0 +1,74 @@
+"""The profile page: name, time zone, picture, and the sessions signed in to this account."""
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.forms import ProfileForm
+from accounts.selectors import user_sessions_list
+from accounts.services import (
+    user_avatar_remove,
+    user_avatar_set,
+    user_profile_update,
+    user_session_revoke,
+)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                # All or nothing: a bad picture also leaves the name and time zone unchanged.
+                with transaction.atomic():
+                    user_profile_update(
+                        user=user,
+                        display_name=form.cleaned_data["display_name"],
+                        time_zone=form.cleaned_data["time_zone"],
+                    )
+                    if form.cleaned_data["avatar"]:
+                        user_avatar_set(user=user, upload=form.cleaned_data["avatar"])
+            except ValidationError as exc:
+                user.refresh_from_db()
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("accounts:profile")
+    else:
+        form = ProfileForm(initial={"display_name": user.display_name, "time_zone": user.time_zone})
+    context = {
+        "form": form,
+        "sessions": user_sessions_list(user=user),
+        "current_session_key": request.session.session_key,
+    }
+    return render(request, "accounts/profile.html", context)
+
+
+@require_POST
+@login_required
+def avatar_remove(request: HttpRequest) -> HttpResponse:
+    user_avatar_remove(user=request.user)
+    messages.success(request, _("Your picture is removed."))
+    return redirect("accounts:profile")
+
+
+@require_POST
+@login_required
+def session_revoke(request: HttpRequest, session_id: int) -> HttpResponse:
+    # Someone else's session id is a 404 (NotFoundError), like an unknown one.
+    session = user_session_revoke(user=request.user, session_id=session_id)
+    if session.session_key == request.session.session_key:
+        # The page offers "Sign out" for this device, but a revoked current session is
+        # the same thing; finish it properly.
+        logout(request)
+        return redirect("account_login")
+    messages.success(request, _("That session is signed out."))
+    return redirect("accounts:profile")

@@ -1,0 +1,13 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class InviteRedeemForm(forms.Form):
+    """The code box of the redeem page (its template draws the input). Whether the code
+    works is for `progress.services.invite_redeem` to say."""
+
+    code = forms.CharField(
+        label=_("Invite code"),
+        max_length=32,
+        error_messages={"required": _("Enter the code from your invite.")},
+    )

@@ -1,0 +1,233 @@
+"""Every write to progress: enrollments and invites.
+
+An invite's redemption is one transaction over three apps, each changed through its own
+services: the role (`accounts`), the enrollment (here), the tier grant (`billing`), and the
+audit row that records it all.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import AuditLog, User
+from accounts.roles import Role, user_role_get
+from accounts.services import audit_record, user_role_set
+from billing.models import Tier, TierGrant
+from billing.services import tier_grant_create
+from catalog.models import Course
+from lms.email import email_send_template
+from lms.errors import ApplicationError, ErrorCode
+from progress.models import Enrollment, Invite, InviteRedemption
+from progress.selectors import invite_code_normalize
+
+# Upper-case letters and digits without the look-alikes (0/O, 1/I/L, U/V): safe in a URL,
+# easy to read aloud or type from a printed card: 29**10, about 4e14 codes.
+INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+INVITE_CODE_LENGTH = 10
+_ROLE_ORDER = list(Role)  # least to most rights
+
+
+@transaction.atomic
+def enrollment_create(*, user: User, course: Course, source: str) -> Enrollment:
+    """Enroll the user in the course; when they already are, return that enrollment as is."""
+    enrollment, _created = Enrollment.objects.get_or_create(
+        user=user, course=course, defaults={"source": source}
+    )
+    return enrollment
+
+
+def _invite_code_generate() -> str:
+    while True:
+        code = "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+        # A clash is astronomically rare; the unique index would catch one anyway.
+        if not Invite.objects.filter(code=code).exists():
+            return code
+
+
+@transaction.atomic
+def invite_create(
+    *,
+    created_by: User,
+    role: str = Invite.Role.LEARNER,
+    course: Course | None = None,
+    tier: Tier | None = None,
+    tier_days: int | None = None,
+    expires_at: datetime | None = None,
+    max_uses: int = 1,
+    email: str = "",
+    note: str = "",
+    ip_address: str | None = None,
+    request: HttpRequest | None = None,
+) -> Invite:
+    """Create an invite with a fresh code; email it when `email` is given (after commit).
+
+    `request` only renders the email: its links are absolute with it, relative without.
+    """
+    invite = Invite(
+        code=_invite_code_generate(),
+        role=role,
+        course=course,
+        tier=tier,
+        tier_days=tier_days,
+        expires_at=expires_at,
+        max_uses=max_uses,
+        email=email,
+        note=note,
+        created_by=created_by,
+    )
+    invite.full_clean()
+    invite.save()
+    audit_record(
+        action=AuditLog.Action.INVITE_CREATED,
+        actor=created_by,
+        target=invite,
+        ip_address=ip_address,
+        details={
+            "code": invite.code,
+            "role": invite.role,
+            "course": course.slug if course else None,
+            "tier": tier.slug if tier else None,
+            "tier_days": tier_days,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "max_uses": max_uses,
+            "email": email,
+        },
+    )
+    if email:
+        email_send_template(
+            to=email,
+            template_prefix="progress/email/invite",
+            context={
+                "invite": invite,
+                "redeem_url": (
+                    request.build_absolute_uri(invite.get_absolute_url())
+                    if request is not None
+                    else invite.get_absolute_url()
+                ),
+                "inviter": created_by,
+            },
+            request=request,
+        )
+    return invite
+
+
+@transaction.atomic
+def invite_revoke(*, invite: Invite, actor: User, ip_address: str | None = None) -> Invite:
+    """Stop the invite from being redeemed. Revoking a revoked invite changes nothing."""
+    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    if invite.revoked_at is not None:
+        return invite
+    invite.revoked_at = timezone.now()
+    invite.revoked_by = actor
+    invite.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(
+        action=AuditLog.Action.INVITE_REVOKED,
+        actor=actor,
+        target=invite,
+        ip_address=ip_address,
+        details={"code": invite.code, "uses_count": invite.uses_count},
+    )
+    return invite
+
+
+def invite_redeem(*, code: str, user: User, ip_address: str | None = None) -> InviteRedemption:
+    """Redeem an invite for `user`: one use, the role (never lowered), the course enrollment
+    and the tier grant, all or nothing.
+
+    The invite row is locked for the whole transaction, so parallel redemptions of its last
+    use queue up and all but one see it used up. The counter is also raised by a conditional
+    `F()` update under a database check, so even without the lock (SQLite has no row locks)
+    the last use cannot be taken twice.
+
+    Raises `ApplicationError` with INVITE_NOT_FOUND, INVITE_REVOKED, INVITE_EXPIRED,
+    INVITE_ALREADY_REDEEMED or INVITE_USED_UP (checked in that order).
+    """
+    normalized = invite_code_normalize(code)
+    if not normalized:
+        raise ApplicationError(ErrorCode.INVITE_NOT_FOUND)
+    with transaction.atomic():
+        invite = (
+            Invite.objects.select_for_update(of=("self",))
+            .select_related("course", "tier")
+            .filter(code=normalized)
+            .first()
+        )
+        if invite is None:
+            raise ApplicationError(ErrorCode.INVITE_NOT_FOUND)
+        now = timezone.now()
+        if invite.is_revoked:
+            raise ApplicationError(ErrorCode.INVITE_REVOKED)
+        if invite.is_expired(now):
+            raise ApplicationError(ErrorCode.INVITE_EXPIRED)
+        if InviteRedemption.objects.filter(invite=invite, user=user).exists():
+            raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED)
+        if invite.is_used_up:
+            raise ApplicationError(ErrorCode.INVITE_USED_UP)
+
+        taken = Invite.objects.filter(pk=invite.pk, uses_count__lt=F("max_uses")).update(
+            uses_count=F("uses_count") + 1
+        )
+        if not taken:
+            raise ApplicationError(ErrorCode.INVITE_USED_UP)
+        invite.uses_count += 1
+
+        role_before = user_role_get(user)
+        role_changed = _ROLE_ORDER.index(Role(invite.role)) > _ROLE_ORDER.index(role_before)
+        if role_changed:
+            user_role_set(user=user, role=invite.role, actor=user, ip_address=ip_address)
+        enrollment = None
+        if invite.course is not None:
+            enrollment = enrollment_create(
+                user=user, course=invite.course, source=Enrollment.Source.INVITE
+            )
+        tier_grant = None
+        if invite.tier is not None:
+            tier_grant = tier_grant_create(
+                user=user,
+                tier=invite.tier,
+                source=TierGrant.Source.INVITE,
+                source_id=str(invite.pk),
+                starts_at=now,
+                expires_at=now + timedelta(days=invite.tier_days or 0),
+            )
+        try:
+            with transaction.atomic():
+                redemption = InviteRedemption.objects.create(
+                    invite=invite,
+                    user=user,
+                    redeemed_at=now,
+                    ip_address=ip_address,
+                    enrollment=enrollment,
+                    tier_grant=tier_grant,
+                )
+        except IntegrityError as error:
+            # The same user redeeming twice at once where no row lock queued them (SQLite):
+            # raising rolls back everything above too.
+            raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED) from error
+
+        audit_record(
+            action=AuditLog.Action.INVITE_REDEEMED,
+            actor=user,
+            target=invite,
+            ip_address=ip_address,
+            details={
+                "code": invite.code,
+                "redemption": str(redemption.pk),
+                "role": invite.role,
+                "role_before": role_before,
+                "role_changed": role_changed,
+                "course": invite.course.slug if invite.course else None,
+                "tier": invite.tier.slug if invite.tier else None,
+                "tier_expires_at": (
+                    tier_grant.expires_at.isoformat()
+                    if tier_grant and tier_grant.expires_at
+                    else None
+                ),
+                "uses_count": invite.uses_count,
+            },
+        )
+    return redemption
