@@ -17,6 +17,7 @@ from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def _refresh_device_info_on_every_request(settings):
     # These tests make "devices" with force_login and then one request; refresh the
