@@ -192,6 +192,6 @@ class Command(BaseCommand):
         for demo, role in ((demo_school.STAFF, "staff, /admin/"), (demo_school.LEARNER, "learner")):
             out(f"  {demo.email} / {demo.password}  ({role})")
         out(
-            "Paid courses stay locked for the learner until billing grants tiers "
-            "(a later issue); staff see everything."
+            "Paid courses stay locked for the learner until they hold a tier (an invite with "
+            "a tier grant, made in /admin/); staff see everything."
         )
