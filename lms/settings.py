@@ -160,6 +160,8 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False  # reset by emailed link
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Security notices (password changed, email added or removed, 2FA changes) to the account.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 # Allauth's own rate limits (login failures, signups, codes, resets) stay at their defaults;
 # they count in the cache, so production needs REDIS_URL (a per-process cache counts alone).
