@@ -117,6 +117,26 @@ def staff_client(client, staff_user):
 
 
 @pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch):
+    """Debian's headless Chromium driven by Playwright (marker `browser` on the test)."""
+    from playwright.sync_api import sync_playwright
+
+    from lms.tests.browser import CHROMIUM_ARGS
+
+    # Playwright's sync API runs an asyncio loop in this thread; Django would otherwise refuse
+    # the ORM calls the live server and the test make alongside it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -8,35 +8,16 @@ Screenshots of the account pages go to /tmp/screens (LMS_SCREENSHOT_DIR) for a h
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
 
-from catalog.tests.test_browser import CHROMIUM_ARGS, DESKTOP, PHONE_OPTIONS, SCREENS
-from conftest import chromium_path
+from lms.tests.browser import DESKTOP, SCREEN_VARIANTS, assert_fits, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-and-unusual-passphrase"
 CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{6}\b")
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an asyncio loop in this thread; Django would otherwise refuse
-    # the ORM calls the live server and the test make alongside it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _code_sent_to(email: str, timeout: float = 10.0) -> str:
@@ -49,18 +30,6 @@ def _code_sent_to(email: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"no code was emailed to {email}: {[m.to for m in mail.outbox]}")
 
 
-def _screenshot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
-
-
-def _fits(page) -> None:
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
-
-
 def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live_server):
     from playwright.sync_api import expect
 
@@ -69,7 +38,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     page.get_by_role("banner").get_by_role("link", name="Sign up").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign Up")
-    _screenshot(page, "account-signup-desktop")
+    screenshot(page, "account-signup-desktop")
     page.get_by_label("Email", exact=True).fill("zoe@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
@@ -77,7 +46,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter Email Verification Code")
     expect(page.get_by_role("main")).to_contain_text("zoe@example.com")
-    _screenshot(page, "account-code-desktop")
+    screenshot(page, "account-code-desktop")
     page.get_by_label("Code").fill(_code_sent_to("zoe@example.com"))
     page.get_by_role("button", name="Confirm").click()
 
@@ -87,7 +56,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     header = page.get_by_role("banner")
     expect(header.get_by_text("zoe", exact=True)).to_be_visible()
     expect(header.get_by_role("link", name="Profile")).to_be_visible()
-    _screenshot(page, "account-signed-in-desktop")
+    screenshot(page, "account-signed-in-desktop")
 
     header.get_by_role("button", name="Sign out").click()
     expect(header.get_by_role("link", name="Sign in")).to_be_visible()
@@ -105,14 +74,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     page.close()
 
 
-@pytest.mark.parametrize(
-    ("device", "options"),
-    [
-        ("desktop", {"viewport": DESKTOP}),
-        ("phone", PHONE_OPTIONS),
-        ("desktop-dark", {"viewport": DESKTOP, "color_scheme": "dark"}),
-    ],
-)
+@pytest.mark.parametrize(("device", "options"), SCREEN_VARIANTS)
 def test_account_pages_fit_the_screen(browser, live_server, device, options):
     from playwright.sync_api import expect
 
@@ -133,15 +95,15 @@ def test_account_pages_fit_the_screen(browser, live_server, device, options):
     ):
         page.goto(f"{live_server.url}{path}")
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-        _fits(page)
-        _screenshot(page, f"account-{name}-{device}")
+        assert_fits(page)
+        screenshot(page, f"account-{name}-{device}")
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email", exact=True).fill("maria@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
-    _fits(page)  # the signed-in header (name, Admin, Profile, Sign out) too
+    assert_fits(page)  # the signed-in header (name, Admin, Profile, Sign out) too
     for name, path, heading in (
         ("email", "/accounts/email/", "Email Addresses"),
         ("password", "/accounts/password/change/", "Change Password"),
@@ -151,18 +113,18 @@ def test_account_pages_fit_the_screen(browser, live_server, device, options):
         page.goto(f"{live_server.url}{path}")
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         expect(page.get_by_role("navigation", name="Account settings")).to_be_visible()
-        _fits(page)
-        _screenshot(page, f"account-{name}-{device}")
+        assert_fits(page)
+        screenshot(page, f"account-{name}-{device}")
 
     # Setting up two-factor asks for the password again first (allauth's reauthentication).
     page.goto(f"{live_server.url}/accounts/2fa/totp/activate/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
-    _fits(page)
-    _screenshot(page, f"account-reauthenticate-{device}")
+    assert_fits(page)
+    screenshot(page, f"account-reauthenticate-{device}")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Activate Authenticator App")
     expect(page.get_by_role("img")).to_be_visible()  # the QR code
-    _fits(page)
-    _screenshot(page, f"account-totp-{device}")
+    assert_fits(page)
+    screenshot(page, f"account-totp-{device}")
     page.close()

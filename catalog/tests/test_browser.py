@@ -4,53 +4,15 @@ Besides asserting what the learner sees, it saves screenshots of the catalog and
 on desktop and on a 390px-wide phone to /tmp/screens, for a human look at the design.
 """
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from catalog.models import Course
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from conftest import chromium_path
+from lms.tests.browser import DESKTOP, PHONE_OPTIONS, SCREEN_VARIANTS, assert_fits, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENS = Path(os.environ.get("LMS_SCREENSHOT_DIR", "/tmp/screens"))
-PHONE = {"width": 390, "height": 844}
-PHONE_OPTIONS = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"width": 1366, "height": 900}
-
-
-@pytest.fixture
-def _allow_sync_orm_in_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API runs an asyncio loop in this thread; Django would otherwise refuse
-    # the ORM calls the live server and the test make alongside it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser(_allow_sync_orm_in_event_loop) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -136,11 +98,6 @@ def school(transactional_db) -> Course:
     return course
 
 
-def _screenshot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
-
-
 def test_learner_searches_opens_a_course_and_walks_through_lessons(browser, live_server, school):
     from playwright.sync_api import expect
 
@@ -182,14 +139,7 @@ def test_learner_searches_opens_a_course_and_walks_through_lessons(browser, live
     page.close()
 
 
-@pytest.mark.parametrize(
-    ("device", "options"),
-    [
-        ("desktop", {"viewport": DESKTOP}),
-        ("phone", PHONE_OPTIONS),
-        ("desktop-dark", {"viewport": DESKTOP, "color_scheme": "dark"}),
-    ],
-)
+@pytest.mark.parametrize(("device", "options"), SCREEN_VARIANTS)
 def test_pages_fit_the_screen(browser, live_server, school, device, options):
     from playwright.sync_api import expect
 
@@ -205,11 +155,8 @@ def test_pages_fit_the_screen(browser, live_server, school, device, options):
         page.goto(f"{live_server.url}{path}")
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         # Nothing may force sideways scrolling, least of all on a phone.
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on {device}"
-        _screenshot(page, f"{name}-{device}")
+        assert_fits(page)
+        screenshot(page, f"{name}-{device}")
     page.close()
 
 
@@ -238,11 +185,8 @@ def test_learner_signs_in_and_the_header_fits_a_phone(browser, live_server, scho
     expect(page.get_by_text("Sign in to open this lesson")).to_have_count(0)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.get_by_role("link", name="Admin")).to_be_visible()
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"the signed-in header scrolls sideways by {overflow}px"
-    _screenshot(page, "signed-in-phone")
+    assert_fits(page)  # the signed-in header too
+    screenshot(page, "signed-in-phone")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
