@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -13,6 +14,17 @@ from billing.models import Tier
 def course_thumbnail_path(instance: "Course", filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
     return f"thumbnails/courses/{instance.pk}/{uuid.uuid4().hex}.{extension}"
+
+
+# Course slugs that would collide with pages under /courses/.
+RESERVED_COURSE_SLUGS = frozenset({"join"})
+
+
+def validate_course_slug(value: str) -> None:
+    if value in RESERVED_COURSE_SLUGS:
+        raise ValidationError(
+            _("“%(slug)s” is reserved; choose another slug."), params={"slug": value}
+        )
 
 
 class Course(models.Model):
@@ -37,7 +49,9 @@ class Course(models.Model):
         PAID = "paid", _("Paid: learners with the required tier")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    slug = models.SlugField(
+        _("slug"), max_length=80, unique=True, validators=[validate_course_slug]
+    )
     title = models.CharField(_("title"), max_length=200)
     subtitle = models.CharField(_("subtitle"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
@@ -71,6 +85,15 @@ class Course(models.Model):
         blank=True,
         related_name="taught_courses",
     )
+    join_code = models.CharField(
+        _("join code"),
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Learners who have it join at /courses/join/. Rotate it to stop old codes."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -96,7 +119,8 @@ class Course(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:course_detail", kwargs={"slug": self.slug})
+        # The course page is part of the learner's loop, so it is served by `progress`.
+        return reverse("progress:course_detail", kwargs={"slug": self.slug})
 
     @property
     def is_listed(self) -> bool:
@@ -159,6 +183,11 @@ class Lesson(models.Model):
     is_boss = models.BooleanField(
         _("boss lesson"), default=False, help_text=_("A capstone that awards bonus XP.")
     )
+    is_required = models.BooleanField(
+        _("required"),
+        default=True,
+        help_text=_("The course is completed when every published required lesson is."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -184,7 +213,7 @@ class Lesson(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse(
-            "catalog:lesson_detail",
+            "progress:lesson_detail",
             kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
         )
 
@@ -192,3 +221,105 @@ class Lesson(models.Model):
         super().clean()
         if self.section_id and self.course_id and self.section.course_id != self.course_id:
             raise ValidationError({"section": _("The section belongs to another course.")})
+
+
+class Quiz(models.Model):
+    """The questions of a quiz lesson, and the score that passes it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lesson = models.OneToOneField(
+        Lesson,
+        verbose_name=_("lesson"),
+        on_delete=models.CASCADE,
+        related_name="quiz",
+        limit_choices_to={"kind": Lesson.Kind.QUIZ},
+    )
+    pass_mark = models.PositiveSmallIntegerField(
+        _("pass mark (%)"),
+        default=70,
+        validators=[MaxValueValidator(100)],
+        help_text=_("The score, in percent of the points, that passes the quiz."),
+    )
+
+    class Meta:
+        verbose_name = _("quiz")
+        verbose_name_plural = _("quizzes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pass_mark__lte=100),
+                name="quiz_pass_mark_percent",
+                violation_error_message=_("The pass mark is a percentage: at most 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.lesson)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.lesson_id and self.lesson.kind != Lesson.Kind.QUIZ:
+            raise ValidationError({"lesson": _("Only a quiz lesson can have a quiz.")})
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        SHORT = "short", _("Short answer")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    quiz = models.ForeignKey(
+        Quiz, verbose_name=_("quiz"), on_delete=models.CASCADE, related_name="questions"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.SINGLE)
+    prompt = models.TextField(_("question"), help_text=_("Markdown."))
+    explanation = models.TextField(
+        _("explanation"), blank=True, help_text=_("Shown after the learner answers. Markdown.")
+    )
+    accepted_answers = models.TextField(
+        _("accepted answers"),
+        blank=True,
+        help_text=_(
+            "Short answer only: one accepted answer per line, "
+            "matched ignoring case and extra spaces."
+        ),
+    )
+    points = models.PositiveSmallIntegerField(_("points"), default=1)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["quiz", "order"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "order"],
+                name="question_unique_order_per_quiz",
+                violation_error_message=_("Another question of this quiz has this order."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.prompt[:80]
+
+    @property
+    def accepted_answer_list(self) -> list[str]:
+        return [line.strip() for line in self.accepted_answers.splitlines() if line.strip()]
+
+
+class Choice(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices"
+    )
+    text = models.CharField(_("text"), max_length=300)
+    is_correct = models.BooleanField(_("correct"), default=False)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["question", "order"]
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,4 +1,5 @@
-"""The learner-facing pages. Each loads with selectors, asks `catalog.access`, and renders."""
+"""The catalog's pages: home and the course list. The course and lesson pages show the
+learner's progress too, so `progress.views` serves them."""
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
@@ -6,11 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from catalog import selectors
-from catalog.access import Reason, lesson_access
 from catalog.forms import CatalogFilterForm
 from catalog.models import Course
 from lms.errors import ErrorCode, NotFoundError
-from lms.markdown import render_markdown
 
 HOME_COURSE_COUNT = 6
 
@@ -48,48 +47,3 @@ def course_list(request: HttpRequest) -> HttpResponse:
             "page_numbers": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         },
     )
-
-
-def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    course = selectors.course_get(user=request.user, slug=slug)
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    # Where the big button goes: the first lesson, or for a locked course its first preview.
-    start = outline.first_lesson
-    if outline.access.locked:
-        start = next((item for item in outline.lessons if item.access.allowed), None)
-    return render(
-        request,
-        "catalog/course_detail.html",
-        {
-            "course": course,
-            "outline": outline,
-            "start": start,
-            "description": render_markdown(course.description),
-            "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
-        },
-    )
-
-
-def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
-    course = selectors.course_get(user=request.user, slug=course_slug)
-    lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    access = lesson_access(
-        user=request.user, course=course, lesson=lesson, course_decision=outline.access
-    )
-    previous, following = outline.neighbours(lesson)
-    context = {
-        "course": course,
-        "lesson": lesson,
-        "outline": outline,
-        "current": outline.find(lesson),
-        "access": access,
-        "previous": previous,
-        "next": following,
-        "needs_login": access.reason == Reason.LOGIN_REQUIRED,
-    }
-    if access.locked:
-        # A separate template with no place for the notes, and they are never rendered here.
-        return render(request, "catalog/lesson_locked.html", context, status=403)
-    context["notes"] = render_markdown(lesson.body)
-    return render(request, "catalog/lesson_detail.html", context)

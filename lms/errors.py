@@ -40,6 +40,15 @@ class ErrorCode(StrEnum):
     INVITE_REVOKED = "INVITE_REVOKED"
     INVITE_USED_UP = "INVITE_USED_UP"
     INVITE_ALREADY_REDEEMED = "INVITE_ALREADY_REDEEMED"
+    # Learning.
+    ENROLLMENT_NOT_ALLOWED = "ENROLLMENT_NOT_ALLOWED"
+    NOT_ENROLLED = "NOT_ENROLLED"
+    JOIN_CODE_NOT_FOUND = "JOIN_CODE_NOT_FOUND"
+    COMPLETION_NOT_MANUAL = "COMPLETION_NOT_MANUAL"
+    POSITION_NOT_VIDEO = "POSITION_NOT_VIDEO"
+    QUIZ_NOT_FOUND = "QUIZ_NOT_FOUND"
+    EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
+    CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,16 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.INVITE_REVOKED: ErrorSpec(410, "This invite has been revoked."),
     ErrorCode.INVITE_USED_UP: ErrorSpec(409, "This invite has already been used up."),
     ErrorCode.INVITE_ALREADY_REDEEMED: ErrorSpec(409, "You have already redeemed this invite."),
+    ErrorCode.ENROLLMENT_NOT_ALLOWED: ErrorSpec(403, "This course is not open for enrollment."),
+    ErrorCode.NOT_ENROLLED: ErrorSpec(409, "You are not enrolled in this course."),
+    ErrorCode.JOIN_CODE_NOT_FOUND: ErrorSpec(404, "No course has this join code."),
+    ErrorCode.COMPLETION_NOT_MANUAL: ErrorSpec(
+        409, "This lesson completes by watching the video or passing the quiz."
+    ),
+    ErrorCode.POSITION_NOT_VIDEO: ErrorSpec(409, "Only video lessons have a position."),
+    ErrorCode.QUIZ_NOT_FOUND: ErrorSpec(404, "This lesson has no quiz."),
+    ErrorCode.EVENT_IN_FUTURE: ErrorSpec(400, "The event is dated in the future."),
+    ErrorCode.CERTIFICATE_NOT_FOUND: ErrorSpec(404, "There is no certificate with this code."),
 }
 
 

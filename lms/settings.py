@@ -376,5 +376,23 @@ LOGGING = {
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
 # Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
 LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
+# Learning: a video lesson completes once this share of it has been watched (0-1).
+LMS_VIDEO_COMPLETE_THRESHOLD = env.float("LMS_VIDEO_COMPLETE_THRESHOLD", default=0.9)
+# Heartbeats may advance at most this many times real time (players offer up to 2x speed).
+LMS_VIDEO_MAX_PLAYBACK_RATE = env.float("LMS_VIDEO_MAX_PLAYBACK_RATE", default=2.0)
+# XP on top of each lesson's own XP value.
+LMS_XP_QUIZ_PASS = env.int("LMS_XP_QUIZ_PASS", default=20)
+LMS_XP_BOSS_BONUS = env.int("LMS_XP_BOSS_BONUS", default=50)
+LMS_XP_COURSE_COMPLETE = env.int("LMS_XP_COURSE_COMPLETE", default=100)
+# The XP at which each level starts: level 1 at 0 XP, level 2 at the second value, and so on.
+LMS_XP_LEVELS = env.list(
+    "LMS_XP_LEVELS", cast=int, default=[0, 100, 250, 500, 1000, 2000, 3500, 5500, 8000, 11000]
+)
+# Streak lengths (days) celebrated as milestones; the next one is shown to the learner.
+LMS_STREAK_MILESTONES = env.list(
+    "LMS_STREAK_MILESTONES", cast=int, default=[3, 7, 14, 30, 60, 100, 180, 365]
+)
+# Largest batch `POST /api/v1/progress/sync/` accepts.
+LMS_PROGRESS_SYNC_MAX_EVENTS = env.int("LMS_PROGRESS_SYNC_MAX_EVENTS", default=500)
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.
 LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER

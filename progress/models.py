@@ -1,4 +1,5 @@
-"""Enrollments and invites. Progress, quizzes, XP, streaks and certificates join them later.
+"""The learner's side of a course: enrollments, invites, lesson progress, quiz attempts,
+the XP ledger, streak days and certificates.
 
 Invites live here, at the top of the dependency chain, because redeeming one touches three
 apps: a role (accounts), an enrollment (here) and maybe a tier for a while (billing).
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
 from billing.models import Tier
-from catalog.models import Course
+from catalog.models import Course, Lesson
 
 
 class Enrollment(models.Model):
@@ -42,6 +43,20 @@ class Enrollment(models.Model):
     )
     source = models.CharField(_("source"), max_length=12, choices=Source.choices)
     created_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
+    # Unenrolling keeps the row (and all progress): enrolling again clears this.
+    unenrolled_at = models.DateTimeField(_("unenrolled at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # "Continue where you left off": the lesson last worked on; its progress row has the
+    # video position.
+    last_lesson = models.ForeignKey(
+        Lesson,
+        verbose_name=_("last lesson"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -54,9 +69,16 @@ class Enrollment(models.Model):
                 violation_error_message=_("This user is already enrolled in this course."),
             ),
         ]
+        indexes = [
+            models.Index(fields=["user", "-last_activity_at"], name="enrollment_user_activity_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.unenrolled_at is None
 
 
 class Invite(models.Model):
@@ -254,3 +276,288 @@ class InviteRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invite} by {self.user}"
+
+
+class LessonProgress(models.Model):
+    """One learner's state in one lesson: a single row per (user, lesson), written by upsert.
+
+    No row means "not started". For video lessons the row also keeps the player position and
+    the parts of the video actually watched (merged `[start, end]` second ranges), from which
+    the watched share is computed.
+    """
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", _("Not started")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="lesson_progress",
+    )
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="progress"
+    )
+    # Repeats `lesson.course`, so a course's progress is one indexed aggregate.
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.IN_PROGRESS
+    )
+    position_seconds = models.FloatField(_("position (s)"), default=0)
+    watched_seconds = models.FloatField(_("watched (s)"), default=0)
+    watched_ranges = models.JSONField(_("watched ranges"), default=list, blank=True)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("lesson progress")
+        verbose_name_plural = _("lesson progress")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"],
+                name="lesson_progress_unique_user_lesson",
+                violation_error_message=_("This learner already has progress in this lesson."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="completed", completed_at__isnull=False)
+                | (~Q(status="completed") & Q(completed_at__isnull=True)),
+                name="lesson_progress_completed_has_date",
+                violation_error_message=_("A completed lesson needs a completion time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(position_seconds__gte=0, watched_seconds__gte=0),
+                name="lesson_progress_positions_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "course"], name="lesson_progress_user_course")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.lesson}: {self.get_status_display()}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+
+class QuizAttempt(models.Model):
+    """One submission of a quiz: the answers as sent, the graded result and the score."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="quiz_attempts",
+    )
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    # Sent by app clients so that a retried submission is stored once.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, editable=False)
+    answers = models.JSONField(_("answers"), default=dict)
+    results = models.JSONField(_("results"), default=list)
+    points = models.PositiveIntegerField(_("points"), default=0)
+    max_points = models.PositiveIntegerField(_("max points"), default=0)
+    score = models.PositiveSmallIntegerField(_("score (%)"), default=0)
+    pass_mark = models.PositiveSmallIntegerField(_("pass mark (%)"), default=0)
+    passed = models.BooleanField(_("passed"), default=False)
+    created_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("quiz attempt")
+        verbose_name_plural = _("quiz attempts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="quiz_attempt_unique_client_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__lte=100) & Q(points__lte=F("max_points")),
+                name="quiz_attempt_score_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "lesson"], name="quiz_attempt_user_lesson")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.lesson}: {self.score}%"
+
+
+class XPAward(models.Model):
+    """The XP ledger. Each award has a source key that is unique per user, so replaying an
+    event awards nothing twice and a learner's total is always the sum of their rows."""
+
+    class Reason(models.TextChoices):
+        LESSON_COMPLETED = "lesson_completed", _("Lesson completed")
+        QUIZ_PASSED = "quiz_passed", _("Quiz passed")
+        BOSS_BONUS = "boss_bonus", _("Boss lesson bonus")
+        COURSE_COMPLETED = "course_completed", _("Course completed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="xp_awards",
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    source_key = models.CharField(_("source"), max_length=80)
+    amount = models.PositiveIntegerField(_("XP"))
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("awarded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("XP award")
+        verbose_name_plural = _("XP awards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "source_key"],
+                name="xp_award_unique_source",
+                violation_error_message=_("This award has already been given."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} XP to {self.user}: {self.get_reason_display()}"
+
+
+class ActivityDay(models.Model):
+    """A calendar day, in the learner's time zone, on which they learned something."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="activity_days",
+    )
+    day = models.DateField(_("day"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("activity day")
+        verbose_name_plural = _("activity days")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="activity_day_unique_user_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.day}"
+
+
+class LearnerStats(models.Model):
+    """A learner's running totals, kept in step with the ledger and the activity days.
+
+    Every progress write locks this row first, which also queues one learner's parallel
+    writes. `progress.services.learner_stats_rebuild` recomputes it from the ledger.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="learner_stats",
+    )
+    xp_total = models.PositiveIntegerField(_("XP"), default=0)
+    current_streak = models.PositiveIntegerField(_("current streak (days)"), default=0)
+    longest_streak = models.PositiveIntegerField(_("longest streak (days)"), default=0)
+    last_active_day = models.DateField(_("last active day"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("learner stats")
+        verbose_name_plural = _("learner stats")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.xp_total} XP"
+
+
+class Certificate(models.Model):
+    """Issued once per learner and course on completion; anyone with the code can verify it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(_("code"), max_length=32, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="certificates",
+    )
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    # Frozen at issue time: a certificate says what was true when it was earned.
+    learner_name = models.CharField(_("learner name"), max_length=200)
+    course_title = models.CharField(_("course title"), max_length=200)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "course"],
+                name="certificate_unique_user_course",
+                violation_error_message=_("This learner already has a certificate for it."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_title}: {self.learner_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("progress:certificate_detail", kwargs={"code": self.code})
+
+
+class ProgressEvent(models.Model):
+    """A client event applied to progress, kept by its client id so a replay is recognised."""
+
+    class Kind(models.TextChoices):
+        COMPLETE = "complete", _("Lesson completed")
+        POSITION = "position", _("Video position")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="progress_events",
+    )
+    client_id = models.UUIDField(_("client id"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    occurred_at = models.DateTimeField(_("occurred at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # What applying it did: "applied", or the stable error code it was rejected with.
+    result = models.CharField(_("result"), max_length=40)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("progress event")
+        verbose_name_plural = _("progress events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_id"], name="progress_event_unique_client_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.client_id}"

@@ -5,5 +5,11 @@ from progress import views
 app_name = "progress"
 
 urlpatterns = [
-    path("redeem/", views.invite_redeem, name="invite_redeem"),
+    path("courses/<slug:slug>/", views.course_detail, name="course_detail"),
+    path(
+        "courses/<slug:course_slug>/<slug:lesson_slug>/",
+        views.lesson_detail,
+        name="lesson_detail",
+    ),
+    path("invites/redeem/", views.invite_redeem, name="invite_redeem"),
 ]

@@ -1,4 +1,4 @@
-"""The invite redeem page. Checks and writes happen in `progress.services.invite_redeem`."""
+"""The learner's pages: the course and lesson pages (with progress), and invite redemption."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from catalog.access import course_is_visible
+from catalog import selectors
+from catalog.access import Reason, course_is_visible, lesson_access
 from lms.errors import ApplicationError
 from lms.http import client_ip
+from lms.markdown import render_markdown
 from progress.forms import InviteRedeemForm
 from progress.services import invite_redeem as invite_redeem_service
 
@@ -48,3 +50,48 @@ def invite_redeem(request: HttpRequest) -> HttpResponse:
         {"form": form, "error_code": error_code},
         status=400,
     )
+
+
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=slug)
+    outline = selectors.course_outline_get(user=request.user, course=course)
+    # Where the big button goes: the first lesson, or for a locked course its first preview.
+    start = outline.first_lesson
+    if outline.access.locked:
+        start = next((item for item in outline.lessons if item.access.allowed), None)
+    return render(
+        request,
+        "catalog/course_detail.html",
+        {
+            "course": course,
+            "outline": outline,
+            "start": start,
+            "description": render_markdown(course.description),
+            "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
+        },
+    )
+
+
+def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=course_slug)
+    lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
+    outline = selectors.course_outline_get(user=request.user, course=course)
+    access = lesson_access(
+        user=request.user, course=course, lesson=lesson, course_decision=outline.access
+    )
+    previous, following = outline.neighbours(lesson)
+    context = {
+        "course": course,
+        "lesson": lesson,
+        "outline": outline,
+        "current": outline.find(lesson),
+        "access": access,
+        "previous": previous,
+        "next": following,
+        "needs_login": access.reason == Reason.LOGIN_REQUIRED,
+    }
+    if access.locked:
+        # A separate template with no place for the notes, and they are never rendered here.
+        return render(request, "catalog/lesson_locked.html", context, status=403)
+    context["notes"] = render_markdown(lesson.body)
+    return render(request, "catalog/lesson_detail.html", context)

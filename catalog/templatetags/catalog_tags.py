@@ -108,7 +108,7 @@ def outline_lessons(entries: list[OutlineLesson], current: OutlineLesson | None 
         return ""
     course = entries[0].lesson.course
     url_pattern = reverse(
-        "catalog:lesson_detail", kwargs={"course_slug": course.slug, "lesson_slug": "-slug-"}
+        "progress:lesson_detail", kwargs={"course_slug": course.slug, "lesson_slug": "-slug-"}
     )
     kinds = {
         value: (str(label), icon(value, "icon icon--small")) for value, label in Lesson.Kind.choices

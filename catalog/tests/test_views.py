@@ -61,7 +61,7 @@ def catalog_url(**params) -> str:
 
 def lesson_url(course: Course, slug: str) -> str:
     return reverse(
-        "catalog:lesson_detail", kwargs={"course_slug": course.slug, "lesson_slug": slug}
+        "progress:lesson_detail", kwargs={"course_slug": course.slug, "lesson_slug": slug}
     )
 
 
@@ -392,7 +392,7 @@ def test_members_course_is_open_to_signed_in_learners(user_client):
 
 
 def test_unknown_course_is_the_404_page(client):
-    response = client.get(reverse("catalog:course_detail", kwargs={"slug": "nope"}))
+    response = client.get(reverse("progress:course_detail", kwargs={"slug": "nope"}))
     text = text_of(response)
     assert response.status_code == 404
     assert "We could not find that page" in text
