@@ -89,6 +89,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
+    @property
+    def zoneinfo(self) -> zoneinfo.ZoneInfo:
+        """The user's time zone (UTC when the stored name is unknown to this system)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
     def get_full_name(self) -> str:
         return self.display_name or self.email
 

@@ -544,3 +544,6 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
     def move_return_url(self, obj: Lesson) -> str:
         return reverse("admin:catalog_section_change", args=[obj.section_id])
+
+
+from catalog import admin_quizzes  # noqa: E402, F401  (registers the quiz admin)

@@ -13,9 +13,10 @@ admin.site.site_title = settings.SITE_NAME
 admin.site.index_title = "Courses, learners and settings"
 
 api_v1 = [
+    # progress first: its `courses/join/` must win over catalog's `courses/<slug>/`.
+    path("", include(("progress.api", "progress-api"))),
     path("", include(("catalog.api", "catalog-api"))),
     path("", include(("accounts.api", "accounts-api"))),
-    path("", include(("progress.api", "progress-api"))),
 ]
 
 urlpatterns = [

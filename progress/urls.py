@@ -1,6 +1,6 @@
 from django.urls import path
 
-from progress import views
+from progress import dashboard_views, quiz_views, views
 
 app_name = "progress"
 
@@ -11,5 +11,7 @@ urlpatterns = [
         views.lesson_detail,
         name="lesson_detail",
     ),
+    *quiz_views.urlpatterns,
+    *dashboard_views.urlpatterns,
     path("invites/redeem/", views.invite_redeem, name="invite_redeem"),
 ]

@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from catalog.models import Course, Lesson, Section
+from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 
 
 class CourseFactory(factory.django.DjangoModelFactory):
@@ -72,3 +72,60 @@ def course_with_lessons(lesson_count: int, *, sections: int = 1, **course_kwargs
     ]
     Lesson.objects.bulk_create(lessons)
     return course
+
+
+class QuizFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Quiz
+
+    lesson = factory.SubFactory(LessonFactory, kind=Lesson.Kind.QUIZ)
+    pass_mark = 70
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    quiz = factory.SubFactory(QuizFactory)
+    kind = Question.Kind.SINGLE
+    prompt = factory.Sequence(lambda n: f"Question {n}?")
+    explanation = "Because the beat says so."
+    order = factory.Sequence(lambda n: n)
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Choice
+
+    question = factory.SubFactory(QuestionFactory)
+    text = factory.Sequence(lambda n: f"Choice {n}")
+    is_correct = False
+    order = factory.Sequence(lambda n: n)
+
+
+def quiz_with_questions(*, lesson: Lesson | None = None, pass_mark: int = 70) -> Quiz:
+    """A quiz with three questions: single choice (right: "Four"), multiple choice (right:
+    "Left" and "Right"), short answer (accepted: "eight" or "8")."""
+    quiz = (
+        QuizFactory(lesson=lesson, pass_mark=pass_mark)
+        if lesson
+        else QuizFactory(pass_mark=pass_mark)
+    )
+    single = QuestionFactory(
+        quiz=quiz, kind=Question.Kind.SINGLE, prompt="Beats in a bar?", order=1
+    )
+    for order, (text, right) in enumerate((("Three", False), ("Four", True), ("Five", False))):
+        ChoiceFactory(question=single, text=text, is_correct=right, order=order)
+    multiple = QuestionFactory(
+        quiz=quiz, kind=Question.Kind.MULTIPLE, prompt="Which are directions?", order=2
+    )
+    for order, (text, right) in enumerate((("Left", True), ("Right", True), ("Blue", False))):
+        ChoiceFactory(question=multiple, text=text, is_correct=right, order=order)
+    QuestionFactory(
+        quiz=quiz,
+        kind=Question.Kind.SHORT,
+        prompt="Counts in a dance phrase?",
+        accepted_answers="eight\n8",
+        order=3,
+    )
+    return quiz

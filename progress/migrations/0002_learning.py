@@ -9,258 +9,508 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_roles'),
-        ('catalog', '0003_join_code_required_quizzes'),
-        ('progress', '0001_enrollments_and_invites'),
+        ("accounts", "0004_roles"),
+        ("catalog", "0003_join_code_required_quizzes"),
+        ("progress", "0001_enrollments_and_invites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ActivityDay',
+            name="ActivityDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="day")),
             ],
             options={
-                'verbose_name': 'activity day',
-                'verbose_name_plural': 'activity days',
-                'ordering': ['-day'],
+                "verbose_name": "activity day",
+                "verbose_name_plural": "activity days",
+                "ordering": ["-day"],
             },
         ),
         migrations.CreateModel(
-            name='Certificate',
+            name="Certificate",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('code', models.CharField(editable=False, max_length=32, unique=True, verbose_name='code')),
-                ('learner_name', models.CharField(max_length=200, verbose_name='learner name')),
-                ('course_title', models.CharField(max_length=200, verbose_name='course title')),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='issued at')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        editable=False, max_length=32, unique=True, verbose_name="code"
+                    ),
+                ),
+                ("learner_name", models.CharField(max_length=200, verbose_name="learner name")),
+                ("course_title", models.CharField(max_length=200, verbose_name="course title")),
+                (
+                    "issued_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="issued at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'certificate',
-                'verbose_name_plural': 'certificates',
-                'ordering': ['-issued_at'],
+                "verbose_name": "certificate",
+                "verbose_name_plural": "certificates",
+                "ordering": ["-issued_at"],
             },
         ),
         migrations.CreateModel(
-            name='LearnerStats',
+            name="LearnerStats",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='learner_stats', serialize=False, to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('xp_total', models.PositiveIntegerField(default=0, verbose_name='XP')),
-                ('current_streak', models.PositiveIntegerField(default=0, verbose_name='current streak (days)')),
-                ('longest_streak', models.PositiveIntegerField(default=0, verbose_name='longest streak (days)')),
-                ('last_active_day', models.DateField(blank=True, null=True, verbose_name='last active day')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="learner_stats",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                ("xp_total", models.PositiveIntegerField(default=0, verbose_name="XP")),
+                (
+                    "current_streak",
+                    models.PositiveIntegerField(default=0, verbose_name="current streak (days)"),
+                ),
+                (
+                    "longest_streak",
+                    models.PositiveIntegerField(default=0, verbose_name="longest streak (days)"),
+                ),
+                (
+                    "last_active_day",
+                    models.DateField(blank=True, null=True, verbose_name="last active day"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'learner stats',
-                'verbose_name_plural': 'learner stats',
+                "verbose_name": "learner stats",
+                "verbose_name_plural": "learner stats",
             },
         ),
         migrations.CreateModel(
-            name='LessonProgress',
+            name="LessonProgress",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('completed', 'Completed')], default='in_progress', max_length=12, verbose_name='status')),
-                ('position_seconds', models.FloatField(default=0, verbose_name='position (s)')),
-                ('watched_seconds', models.FloatField(default=0, verbose_name='watched (s)')),
-                ('watched_ranges', models.JSONField(blank=True, default=list, verbose_name='watched ranges')),
-                ('last_heartbeat_at', models.DateTimeField(blank=True, null=True, verbose_name='last heartbeat')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not started"),
+                            ("in_progress", "In progress"),
+                            ("completed", "Completed"),
+                        ],
+                        default="in_progress",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("position_seconds", models.FloatField(default=0, verbose_name="position (s)")),
+                ("watched_seconds", models.FloatField(default=0, verbose_name="watched (s)")),
+                (
+                    "watched_ranges",
+                    models.JSONField(blank=True, default=list, verbose_name="watched ranges"),
+                ),
+                (
+                    "last_heartbeat_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last heartbeat"),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                ),
+                (
+                    "completed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lesson progress',
-                'verbose_name_plural': 'lesson progress',
-                'ordering': ['-updated_at'],
+                "verbose_name": "lesson progress",
+                "verbose_name_plural": "lesson progress",
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='ProgressEvent',
+            name="ProgressEvent",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('client_id', models.UUIDField(verbose_name='client id')),
-                ('kind', models.CharField(choices=[('complete', 'Lesson completed'), ('position', 'Video position')], max_length=10, verbose_name='kind')),
-                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('result', models.CharField(max_length=40, verbose_name='result')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("client_id", models.UUIDField(verbose_name="client id")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("complete", "Lesson completed"), ("position", "Video position")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="received at"
+                    ),
+                ),
+                ("result", models.CharField(max_length=40, verbose_name="result")),
             ],
             options={
-                'verbose_name': 'progress event',
-                'verbose_name_plural': 'progress events',
-                'ordering': ['-received_at'],
+                "verbose_name": "progress event",
+                "verbose_name_plural": "progress events",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='QuizAttempt',
+            name="QuizAttempt",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('client_id', models.UUIDField(blank=True, editable=False, null=True, verbose_name='client id')),
-                ('answers', models.JSONField(default=dict, verbose_name='answers')),
-                ('results', models.JSONField(default=list, verbose_name='results')),
-                ('points', models.PositiveIntegerField(default=0, verbose_name='points')),
-                ('max_points', models.PositiveIntegerField(default=0, verbose_name='max points')),
-                ('score', models.PositiveSmallIntegerField(default=0, verbose_name='score (%)')),
-                ('pass_mark', models.PositiveSmallIntegerField(default=0, verbose_name='pass mark (%)')),
-                ('passed', models.BooleanField(default=False, verbose_name='passed')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='submitted at')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "client_id",
+                    models.UUIDField(
+                        blank=True, editable=False, null=True, verbose_name="client id"
+                    ),
+                ),
+                ("answers", models.JSONField(default=dict, verbose_name="answers")),
+                ("results", models.JSONField(default=list, verbose_name="results")),
+                ("points", models.PositiveIntegerField(default=0, verbose_name="points")),
+                ("max_points", models.PositiveIntegerField(default=0, verbose_name="max points")),
+                ("score", models.PositiveSmallIntegerField(default=0, verbose_name="score (%)")),
+                (
+                    "pass_mark",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="pass mark (%)"),
+                ),
+                ("passed", models.BooleanField(default=False, verbose_name="passed")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="submitted at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quiz attempt',
-                'verbose_name_plural': 'quiz attempts',
-                'ordering': ['-created_at'],
+                "verbose_name": "quiz attempt",
+                "verbose_name_plural": "quiz attempts",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='XPAward',
+            name="XPAward",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('reason', models.CharField(choices=[('lesson_completed', 'Lesson completed'), ('quiz_passed', 'Quiz passed'), ('boss_bonus', 'Boss lesson bonus'), ('course_completed', 'Course completed')], max_length=20, verbose_name='reason')),
-                ('source_key', models.CharField(max_length=80, verbose_name='source')),
-                ('amount', models.PositiveIntegerField(verbose_name='XP')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='awarded at')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("lesson_completed", "Lesson completed"),
+                            ("quiz_passed", "Quiz passed"),
+                            ("boss_bonus", "Boss lesson bonus"),
+                            ("course_completed", "Course completed"),
+                        ],
+                        max_length=20,
+                        verbose_name="reason",
+                    ),
+                ),
+                ("source_key", models.CharField(max_length=80, verbose_name="source")),
+                ("amount", models.PositiveIntegerField(verbose_name="XP")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="awarded at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'XP award',
-                'verbose_name_plural': 'XP awards',
-                'ordering': ['-created_at'],
+                "verbose_name": "XP award",
+                "verbose_name_plural": "XP awards",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='completed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='completed at'),
+            model_name="enrollment",
+            name="completed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='last_activity_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last activity'),
+            model_name="enrollment",
+            name="last_activity_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="last activity"),
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='last_lesson',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.lesson', verbose_name='last lesson'),
+            model_name="enrollment",
+            name="last_lesson",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.lesson",
+                verbose_name="last lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='unenrolled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='unenrolled at'),
+            model_name="enrollment",
+            name="unenrolled_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="unenrolled at"),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['user', '-last_activity_at'], name='enrollment_user_activity_idx'),
+            model_name="enrollment",
+            index=models.Index(
+                fields=["user", "-last_activity_at"], name="enrollment_user_activity_idx"
+            ),
         ),
         migrations.AddField(
-            model_name='activityday',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='activity_days', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="activityday",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="activity_days",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='certificate',
-            name='course',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certificates', to='catalog.course', verbose_name='course'),
+            model_name="certificate",
+            name="course",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="certificates",
+                to="catalog.course",
+                verbose_name="course",
+            ),
         ),
         migrations.AddField(
-            model_name='certificate',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='certificates', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="certificate",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="certificates",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='lessonprogress',
-            name='course',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.course', verbose_name='course'),
+            model_name="lessonprogress",
+            name="course",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="catalog.course",
+                verbose_name="course",
+            ),
         ),
         migrations.AddField(
-            model_name='lessonprogress',
-            name='lesson',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress', to='catalog.lesson', verbose_name='lesson'),
+            model_name="lessonprogress",
+            name="lesson",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="progress",
+                to="catalog.lesson",
+                verbose_name="lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='lessonprogress',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lesson_progress', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="lessonprogress",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lesson_progress",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='progressevent',
-            name='lesson',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.lesson', verbose_name='lesson'),
+            model_name="progressevent",
+            name="lesson",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.lesson",
+                verbose_name="lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='progressevent',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress_events', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="progressevent",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="progress_events",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='quizattempt',
-            name='lesson',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quiz_attempts', to='catalog.lesson', verbose_name='lesson'),
+            model_name="quizattempt",
+            name="lesson",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="quiz_attempts",
+                to="catalog.lesson",
+                verbose_name="lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='quizattempt',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quiz_attempts', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="quizattempt",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="quiz_attempts",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='xpaward',
-            name='course',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.course', verbose_name='course'),
+            model_name="xpaward",
+            name="course",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.course",
+                verbose_name="course",
+            ),
         ),
         migrations.AddField(
-            model_name='xpaward',
-            name='lesson',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.lesson', verbose_name='lesson'),
+            model_name="xpaward",
+            name="lesson",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.lesson",
+                verbose_name="lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='xpaward',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='xp_awards', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="xpaward",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="xp_awards",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='activityday',
-            constraint=models.UniqueConstraint(fields=('user', 'day'), name='activity_day_unique_user_day'),
+            model_name="activityday",
+            constraint=models.UniqueConstraint(
+                fields=("user", "day"), name="activity_day_unique_user_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='certificate',
-            constraint=models.UniqueConstraint(fields=('user', 'course'), name='certificate_unique_user_course', violation_error_message='This learner already has a certificate for it.'),
+            model_name="certificate",
+            constraint=models.UniqueConstraint(
+                fields=("user", "course"),
+                name="certificate_unique_user_course",
+                violation_error_message="This learner already has a certificate for it.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lessonprogress',
-            index=models.Index(fields=['user', 'course'], name='lesson_progress_user_course'),
+            model_name="lessonprogress",
+            index=models.Index(fields=["user", "course"], name="lesson_progress_user_course"),
         ),
         migrations.AddConstraint(
-            model_name='lessonprogress',
-            constraint=models.UniqueConstraint(fields=('user', 'lesson'), name='lesson_progress_unique_user_lesson', violation_error_message='This learner already has progress in this lesson.'),
+            model_name="lessonprogress",
+            constraint=models.UniqueConstraint(
+                fields=("user", "lesson"),
+                name="lesson_progress_unique_user_lesson",
+                violation_error_message="This learner already has progress in this lesson.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lessonprogress',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('completed_at__isnull', False), ('status', 'completed')), models.Q(models.Q(('status', 'completed'), _negated=True), ('completed_at__isnull', True)), _connector='OR'), name='lesson_progress_completed_has_date', violation_error_message='A completed lesson needs a completion time.'),
+            model_name="lessonprogress",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("completed_at__isnull", False), ("status", "completed")),
+                    models.Q(
+                        models.Q(("status", "completed"), _negated=True),
+                        ("completed_at__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="lesson_progress_completed_has_date",
+                violation_error_message="A completed lesson needs a completion time.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lessonprogress',
-            constraint=models.CheckConstraint(condition=models.Q(('position_seconds__gte', 0), ('watched_seconds__gte', 0)), name='lesson_progress_positions_not_negative'),
+            model_name="lessonprogress",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position_seconds__gte", 0), ("watched_seconds__gte", 0)),
+                name="lesson_progress_positions_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressevent',
-            constraint=models.UniqueConstraint(fields=('user', 'client_id'), name='progress_event_unique_client_id'),
+            model_name="progressevent",
+            constraint=models.UniqueConstraint(
+                fields=("user", "client_id"), name="progress_event_unique_client_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='quizattempt',
-            index=models.Index(fields=['user', 'lesson'], name='quiz_attempt_user_lesson'),
+            model_name="quizattempt",
+            index=models.Index(fields=["user", "lesson"], name="quiz_attempt_user_lesson"),
         ),
         migrations.AddConstraint(
-            model_name='quizattempt',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_id__isnull', False)), fields=('user', 'client_id'), name='quiz_attempt_unique_client_id'),
+            model_name="quizattempt",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_id__isnull", False)),
+                fields=("user", "client_id"),
+                name="quiz_attempt_unique_client_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quizattempt',
-            constraint=models.CheckConstraint(condition=models.Q(('score__lte', 100), ('points__lte', models.F('max_points'))), name='quiz_attempt_score_in_range'),
+            model_name="quizattempt",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("score__lte", 100), ("points__lte", models.F("max_points"))),
+                name="quiz_attempt_score_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='xpaward',
-            constraint=models.UniqueConstraint(fields=('user', 'source_key'), name='xp_award_unique_source', violation_error_message='This award has already been given.'),
+            model_name="xpaward",
+            constraint=models.UniqueConstraint(
+                fields=("user", "source_key"),
+                name="xp_award_unique_source",
+                violation_error_message="This award has already been given.",
+            ),
         ),
     ]

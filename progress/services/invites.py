@@ -1,4 +1,4 @@
-"""Every write to progress: enrollments and invites.
+"""Invites: create, revoke and redeem.
 
 An invite's redemption is one transaction over three apps, each changed through its own
 services: the role (`accounts`), the enrollment (here), the tier grant (`billing`), and the
@@ -23,21 +23,13 @@ from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment, Invite, InviteRedemption
 from progress.selectors import invite_code_normalize
+from progress.services.enrollments import enrollment_create
 
 # Upper-case letters and digits without the look-alikes (0/O, 1/I/L, U/V): safe in a URL,
 # easy to read aloud or type from a printed card: 29**10, about 4e14 codes.
 INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 INVITE_CODE_LENGTH = 10
 _ROLE_ORDER = list(Role)  # least to most rights
-
-
-@transaction.atomic
-def enrollment_create(*, user: User, course: Course, source: str) -> Enrollment:
-    """Enroll the user in the course; when they already are, return that enrollment as is."""
-    enrollment, _created = Enrollment.objects.get_or_create(
-        user=user, course=course, defaults={"source": source}
-    )
-    return enrollment
 
 
 def _invite_code_generate() -> str:

@@ -1,4 +1,4 @@
-"""Progress API (`/api/v1/`): redeeming an invite."""
+"""Invites API: redeeming an invite."""
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer

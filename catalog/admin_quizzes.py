@@ -1,0 +1,1 @@
+"""Quiz authoring in the admin. (Being written.)"""

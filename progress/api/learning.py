@@ -1,0 +1,3 @@
+"""Learning API: enrollment, join codes, progress, resume, sync, dashboard, certificates."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Quiz API: the questions (never the answers) and attempts."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""My learning (`/learn/`) and certificates. (Being written.)"""
+
+urlpatterns: list = []

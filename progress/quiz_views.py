@@ -1,0 +1,3 @@
+"""The quiz on a lesson page: its panel and the submit view. (Being written.)"""
+
+urlpatterns: list = []

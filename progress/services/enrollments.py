@@ -1,0 +1,75 @@
+"""Enrollments: one click, by join code, by invite or by staff; unenrolling keeps history."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.access import Reason, course_access
+from catalog.models import Course
+from lms.errors import ApplicationError, ErrorCode
+from progress.models import Enrollment
+
+
+@transaction.atomic
+def enrollment_create(*, user: User, course: Course, source: str) -> Enrollment:
+    """Enroll the user in the course, however they came (the one write path for enrollments).
+
+    An active enrollment is returned as it is; an unenrolled one comes back to life with its
+    history (progress, XP, completion) intact.
+    """
+    enrollment, created = Enrollment.objects.select_for_update().get_or_create(
+        user=user, course=course, defaults={"source": source}
+    )
+    if not created and enrollment.unenrolled_at is not None:
+        enrollment.unenrolled_at = None
+        enrollment.save(update_fields=["unenrolled_at"])
+    return enrollment
+
+
+def _check_enrollable(*, user: User, course: Course) -> None:
+    if course.status != Course.Status.PUBLISHED:
+        # Drafts are only reachable by their editors, who preview rather than enroll;
+        # archived courses keep their learners but take no new ones.
+        raise ApplicationError(ErrorCode.ENROLLMENT_NOT_ALLOWED)
+
+
+def enrollment_enroll(*, user: User, course: Course) -> Enrollment:
+    """One-click enrollment, for courses the access policy opens to this user."""
+    _check_enrollable(user=user, course=course)
+    decision = course_access(user=user, course=course)
+    if decision.locked:
+        code = (
+            ErrorCode.LOGIN_REQUIRED
+            if decision.reason == Reason.LOGIN_REQUIRED
+            else ErrorCode.UPGRADE_REQUIRED
+        )
+        raise ApplicationError(code)
+    return enrollment_create(user=user, course=course, source=Enrollment.Source.SELF)
+
+
+def course_join(*, user: User, code: str) -> Enrollment:
+    """Enroll by a course's join code (matched ignoring case and spaces).
+
+    A join code enrolls; it does not open paid lessons, which still need the tier.
+    """
+    normalized = "".join(code.split()).upper()
+    course = Course.objects.filter(join_code=normalized).first() if normalized else None
+    if course is None or course.status == Course.Status.DRAFT:
+        raise ApplicationError(ErrorCode.JOIN_CODE_NOT_FOUND)
+    _check_enrollable(user=user, course=course)
+    return enrollment_create(user=user, course=course, source=Enrollment.Source.JOIN_CODE)
+
+
+@transaction.atomic
+def enrollment_unenroll(*, user: User, course: Course) -> Enrollment:
+    """Leave a course. The row, progress, XP and certificates stay; enrolling again resumes."""
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .filter(user=user, course=course, unenrolled_at__isnull=True)
+        .first()
+    )
+    if enrollment is None:
+        raise ApplicationError(ErrorCode.NOT_ENROLLED)
+    enrollment.unenrolled_at = timezone.now()
+    enrollment.save(update_fields=["unenrolled_at"])
+    return enrollment

@@ -1,0 +1,587 @@
+"""The progress engine: every lesson completion, video heartbeat and quiz pass goes through
+`progress_apply`, one batch at a time, whether it is one click on a page or 500 offline events.
+
+One batch is one transaction that
+1. locks the learner's `LearnerStats` row (so one learner's writes queue up, and every read
+   below sees what the previous write committed);
+2. reads what it needs in a fixed number of queries (the lessons with their courses, the
+   progress rows, the enrollments, the client ids already seen);
+3. applies the events in memory, in the order they happened;
+4. writes back in bulk: the progress rows by upsert on `(user, lesson)`, the XP awards under
+   their unique source keys, enrollments, certificates, activity days and the stats.
+
+So the number of queries does not depend on the number of events or lessons, a replayed
+event is recognised by its client id, and a repeated completion finds the row completed and
+awards nothing.
+"""
+
+import itertools
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import user_has_staff_role
+from catalog.access import Access, Reason, course_access, lesson_access, lesson_is_visible
+from catalog.models import Course, Lesson
+from lms.errors import ApplicationError, ErrorCode
+from progress.models import (
+    ActivityDay,
+    Certificate,
+    Enrollment,
+    LearnerStats,
+    LessonProgress,
+    ProgressEvent,
+    XPAward,
+)
+
+# Clocks drift: an offline event may be dated a little after the server's "now".
+CLOCK_SKEW = timedelta(minutes=2)
+# Heartbeats arrive with network jitter: a few seconds of advance beyond what the elapsed
+# time allows is still watching.
+HEARTBEAT_SLACK_SECONDS = 3.0
+CERTIFICATE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+CERTIFICATE_CODE_LENGTH = 12
+
+# Event kinds clients may send; `KIND_QUIZ` (a passed quiz) comes from quiz_attempt_submit.
+KIND_COMPLETE = ProgressEvent.Kind.COMPLETE
+KIND_POSITION = ProgressEvent.Kind.POSITION
+KIND_QUIZ = "quiz"
+
+RESULT_APPLIED = "applied"
+RESULT_DUPLICATE = "duplicate"
+RESULT_STALE = "stale"
+
+MANUAL_KINDS = (Lesson.Kind.TEXT, Lesson.Kind.LAB)
+
+
+@dataclass(frozen=True)
+class ProgressEventIn:
+    kind: str
+    lesson_id: uuid.UUID
+    client_id: uuid.UUID | None = None
+    occurred_at: datetime | None = None
+    position_seconds: float | None = None
+
+
+@dataclass
+class EventOutcome:
+    client_id: uuid.UUID | None
+    lesson_id: uuid.UUID
+    kind: str
+    result: str
+    progress: LessonProgress | None = None
+    xp_awarded: int = 0
+
+    @property
+    def applied(self) -> bool:
+        return self.result == RESULT_APPLIED
+
+
+@dataclass
+class ProgressOutcome:
+    events: list[EventOutcome]
+    stats: LearnerStats
+    xp_awarded: int = 0
+    completed_lessons: list[Lesson] = field(default_factory=list)
+    completed_courses: list[Course] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    xp_by_lesson: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+# --- Pure helpers ---------------------------------------------------------------------------
+def ranges_merge(ranges: Iterable[Sequence[float]]) -> list[list[float]]:
+    """Merge overlapping or touching `[start, end]` ranges, sorted by start."""
+    merged: list[list[float]] = []
+    for start, end in sorted((float(s), float(e)) for s, e in ranges if e > s):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def ranges_length(ranges: Iterable[Sequence[float]]) -> float:
+    return sum(end - start for start, end in ranges)
+
+
+def user_local_date(*, user: User, moment: datetime) -> date:
+    """The calendar day of `moment` in the learner's own time zone."""
+    return timezone.localtime(moment, user.zoneinfo).date()
+
+
+def streaks_from_days(days: Iterable[date]) -> tuple[int, int, date | None]:
+    """(run ending on the last day, longest run, last day) of a set of activity days."""
+    ordered = sorted(set(days))
+    if not ordered:
+        return 0, 0, None
+    longest = run = 1
+    for previous, current in itertools.pairwise(ordered):
+        run = run + 1 if (current - previous).days == 1 else 1
+        longest = max(longest, run)
+    return run, longest, ordered[-1]
+
+
+def _certificate_code() -> str:
+    return "".join(
+        secrets.choice(CERTIFICATE_CODE_ALPHABET) for _ in range(CERTIFICATE_CODE_LENGTH)
+    )
+
+
+# --- Locking and reading --------------------------------------------------------------------
+def learner_stats_lock(*, user: User) -> LearnerStats:
+    """Create the learner's stats row if needed and lock it for this transaction."""
+    LearnerStats.objects.bulk_create([LearnerStats(user=user)], ignore_conflicts=True)
+    return LearnerStats.objects.select_for_update().get(user=user)
+
+
+def _lessons_load(*, user: User, lesson_ids: set[uuid.UUID]) -> dict[uuid.UUID, Lesson]:
+    queryset = Lesson.objects.filter(pk__in=lesson_ids).select_related(
+        "course", "course__required_tier"
+    )
+    if not user_has_staff_role(user):
+        queryset = queryset.prefetch_related("course__instructors")
+    return {lesson.pk: lesson for lesson in queryset}
+
+
+class _AccessCache:
+    """The access policy per course, decided once per batch."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.decisions: dict[uuid.UUID, Access] = {}
+
+    def lesson(self, lesson: Lesson) -> Access:
+        course = lesson.course
+        if course.pk not in self.decisions:
+            self.decisions[course.pk] = course_access(user=self.user, course=course)
+        return lesson_access(
+            user=self.user, course=course, lesson=lesson, course_decision=self.decisions[course.pk]
+        )
+
+
+def _access_error(access: Access) -> ErrorCode:
+    if access.reason == Reason.LOGIN_REQUIRED:
+        return ErrorCode.LOGIN_REQUIRED
+    return ErrorCode.UPGRADE_REQUIRED
+
+
+# --- The engine -----------------------------------------------------------------------------
+@dataclass
+class _Batch:
+    """The in-memory state of one batch between reading and writing."""
+
+    user: User
+    now: datetime
+    rows: dict[uuid.UUID, LessonProgress]
+    touched: dict[uuid.UUID, LessonProgress] = field(default_factory=dict)
+    newly_completed: dict[uuid.UUID, Lesson] = field(default_factory=dict)
+    quiz_passed: dict[uuid.UUID, Lesson] = field(default_factory=dict)
+    last_lesson: dict[uuid.UUID, tuple[datetime, Lesson]] = field(default_factory=dict)
+    days: set[date] = field(default_factory=set)
+
+    def row(self, lesson: Lesson, at: datetime) -> LessonProgress:
+        row = self.rows.get(lesson.pk)
+        if row is None:
+            row = LessonProgress(
+                user=self.user,
+                lesson=lesson,
+                course_id=lesson.course_id,
+                status=LessonProgress.Status.IN_PROGRESS,
+                started_at=at,
+                updated_at=at,
+            )
+            self.rows[lesson.pk] = row
+        return row
+
+    def touch(self, row: LessonProgress, lesson: Lesson, at: datetime) -> None:
+        row.updated_at = max(row.updated_at, at)
+        self.touched[lesson.pk] = row
+        seen = self.last_lesson.get(lesson.course_id)
+        if seen is None or at >= seen[0]:
+            self.last_lesson[lesson.course_id] = (at, lesson)
+        self.days.add(user_local_date(user=self.user, moment=at))
+
+    def complete(self, row: LessonProgress, lesson: Lesson, at: datetime) -> None:
+        if row.status != LessonProgress.Status.COMPLETED:
+            row.status = LessonProgress.Status.COMPLETED
+            row.completed_at = at
+            self.newly_completed[lesson.pk] = lesson
+
+
+def _apply_position(batch: _Batch, lesson: Lesson, position: float, at: datetime) -> str:
+    """Record a player position; credit the stretch since the last heartbeat as watched only
+    when the player could have played it in the time that passed."""
+    row = batch.row(lesson, at)
+    if row.last_heartbeat_at is not None and at <= row.last_heartbeat_at:
+        return RESULT_STALE  # an older heartbeat never moves the position back
+    duration = float(lesson.duration_seconds)
+    position = max(0.0, min(position, duration) if duration else position)
+    if row.last_heartbeat_at is not None:
+        elapsed = (at - row.last_heartbeat_at).total_seconds()
+        advanced = position - row.position_seconds
+        max_rate = settings.LMS_VIDEO_MAX_PLAYBACK_RATE
+        if 0 < advanced <= elapsed * max_rate + HEARTBEAT_SLACK_SECONDS:
+            row.watched_ranges = ranges_merge(
+                [*row.watched_ranges, [row.position_seconds, position]]
+            )
+            row.watched_seconds = ranges_length(row.watched_ranges)
+    row.position_seconds = position
+    row.last_heartbeat_at = at
+    if duration and row.watched_seconds >= duration * settings.LMS_VIDEO_COMPLETE_THRESHOLD:
+        batch.complete(row, lesson, at)
+    batch.touch(row, lesson, at)
+    return RESULT_APPLIED
+
+
+def _apply_one(
+    batch: _Batch, event: ProgressEventIn, lesson: Lesson | None, access: _AccessCache
+) -> str:
+    if lesson is None or not lesson_is_visible(
+        user=batch.user, course=lesson.course, lesson=lesson
+    ):
+        return ErrorCode.LESSON_NOT_FOUND
+    decision = access.lesson(lesson)
+    if decision.locked:
+        return _access_error(decision)
+    at = event.occurred_at or batch.now
+    if event.kind == KIND_POSITION:
+        if lesson.kind != Lesson.Kind.VIDEO:
+            return ErrorCode.POSITION_NOT_VIDEO
+        return _apply_position(batch, lesson, float(event.position_seconds or 0), at)
+    if event.kind == KIND_COMPLETE:
+        if lesson.kind not in MANUAL_KINDS:
+            return ErrorCode.COMPLETION_NOT_MANUAL
+    elif event.kind == KIND_QUIZ:
+        if lesson.kind != Lesson.Kind.QUIZ:
+            return ErrorCode.QUIZ_NOT_FOUND
+        batch.quiz_passed[lesson.pk] = lesson
+    else:
+        return ErrorCode.VALIDATION_ERROR
+    row = batch.row(lesson, at)
+    batch.complete(row, lesson, at)
+    batch.touch(row, lesson, at)
+    return RESULT_APPLIED
+
+
+def _awards_for_lessons(batch: _Batch) -> list[XPAward]:
+    awards = []
+    for lesson in batch.newly_completed.values():
+        if lesson.xp_value:
+            awards.append(
+                XPAward(
+                    reason=XPAward.Reason.LESSON_COMPLETED,
+                    source_key=f"lesson:{lesson.pk}",
+                    amount=lesson.xp_value,
+                    course_id=lesson.course_id,
+                    lesson=lesson,
+                )
+            )
+        if lesson.is_boss and settings.LMS_XP_BOSS_BONUS:
+            awards.append(
+                XPAward(
+                    reason=XPAward.Reason.BOSS_BONUS,
+                    source_key=f"boss:{lesson.pk}",
+                    amount=settings.LMS_XP_BOSS_BONUS,
+                    course_id=lesson.course_id,
+                    lesson=lesson,
+                )
+            )
+    for lesson in batch.quiz_passed.values():
+        if settings.LMS_XP_QUIZ_PASS:
+            awards.append(
+                XPAward(
+                    reason=XPAward.Reason.QUIZ_PASSED,
+                    source_key=f"quiz:{lesson.pk}",
+                    amount=settings.LMS_XP_QUIZ_PASS,
+                    course_id=lesson.course_id,
+                    lesson=lesson,
+                )
+            )
+    return awards
+
+
+def _courses_completed(*, user: User, course_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these courses, those whose every published required lesson the user completed
+    (one aggregate query; a course without required lessons is never completed)."""
+    counts = (
+        Lesson.objects.filter(course_id__in=course_ids, is_published=True, is_required=True)
+        .values("course_id")
+        .annotate(
+            total=Count("pk"),
+            done=Count(
+                "progress",
+                filter=Q(progress__user=user, progress__status=LessonProgress.Status.COMPLETED),
+            ),
+        )
+    )
+    return {row["course_id"] for row in counts if row["total"] and row["done"] >= row["total"]}
+
+
+def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
+    user, now = batch.user, batch.now
+    outcome = ProgressOutcome(events=[], stats=stats)
+    if batch.touched:
+        # One upsert for every row this batch changed, new or not.
+        LessonProgress.objects.bulk_create(
+            list(batch.touched.values()),
+            update_conflicts=True,
+            unique_fields=["user", "lesson"],
+            update_fields=[
+                "status",
+                "position_seconds",
+                "watched_seconds",
+                "watched_ranges",
+                "last_heartbeat_at",
+                "completed_at",
+                "updated_at",
+            ],
+        )
+
+    # Enrollments: learning in a course enrolls you (again); remember where you were.
+    courses = {lesson.course_id: lesson.course for _at, lesson in batch.last_lesson.values()}
+    enrollments = {
+        enrollment.course_id: enrollment
+        for enrollment in Enrollment.objects.filter(user=user, course_id__in=courses)
+    }
+    new_enrollments, changed_enrollments = [], []
+    for course_id, (at, lesson) in batch.last_lesson.items():
+        enrollment = enrollments.get(course_id)
+        if enrollment is None:
+            enrollment = Enrollment(
+                user=user, course_id=course_id, source=Enrollment.Source.SELF, created_at=at
+            )
+            enrollments[course_id] = enrollment
+            new_enrollments.append(enrollment)
+        else:
+            changed_enrollments.append(enrollment)
+            if enrollment.last_activity_at and enrollment.last_activity_at > at:
+                continue  # an older offline event does not move "continue" back
+        enrollment.unenrolled_at = None
+        enrollment.last_lesson = lesson
+        enrollment.last_activity_at = at
+
+    awards = _awards_for_lessons(batch)
+    completed_course_ids: set[uuid.UUID] = set()
+    if batch.newly_completed:
+        candidates = {
+            lesson.course_id
+            for lesson in batch.newly_completed.values()
+            if enrollments[lesson.course_id].completed_at is None
+        }
+        completed_course_ids = _courses_completed(user=user, course_ids=candidates)
+    for course_id in completed_course_ids:
+        enrollments[course_id].completed_at = now
+        if settings.LMS_XP_COURSE_COMPLETE:
+            awards.append(
+                XPAward(
+                    reason=XPAward.Reason.COURSE_COMPLETED,
+                    source_key=f"course:{course_id}",
+                    amount=settings.LMS_XP_COURSE_COMPLETE,
+                    course_id=course_id,
+                )
+            )
+
+    if new_enrollments:
+        Enrollment.objects.bulk_create(new_enrollments)
+    if changed_enrollments:
+        Enrollment.objects.bulk_update(
+            changed_enrollments,
+            ["unenrolled_at", "last_lesson", "last_activity_at", "completed_at"],
+        )
+
+    if awards:
+        given = set(
+            XPAward.objects.filter(
+                user=user, source_key__in=[award.source_key for award in awards]
+            ).values_list("source_key", flat=True)
+        )
+        awards = [award for award in awards if award.source_key not in given]
+        for award in awards:
+            award.user = user
+            award.created_at = now
+        XPAward.objects.bulk_create(awards)
+        outcome.xp_awarded = sum(award.amount for award in awards)
+        stats.xp_total += outcome.xp_awarded
+
+    if completed_course_ids:
+        outcome.certificates = _certificates_issue(
+            user=user, courses=[courses[course_id] for course_id in completed_course_ids], now=now
+        )
+        outcome.completed_courses = [courses[course_id] for course_id in completed_course_ids]
+
+    if batch.days:
+        _streak_update(user=user, stats=stats, days=batch.days)
+    stats.updated_at = now
+    stats.save()
+    outcome.completed_lessons = list(batch.newly_completed.values())
+    for award in awards:
+        if award.lesson_id:
+            outcome.xp_by_lesson[award.lesson_id] = (
+                outcome.xp_by_lesson.get(award.lesson_id, 0) + award.amount
+            )
+    return outcome
+
+
+def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:
+    name = user.display_name or user.email
+    certificates = [
+        Certificate(
+            code=_certificate_code(),
+            user=user,
+            course=course,
+            learner_name=name,
+            course_title=course.title,
+            issued_at=now,
+        )
+        for course in courses
+    ]
+    # Completing, unenrolling and completing again keeps the first certificate.
+    Certificate.objects.bulk_create(certificates, ignore_conflicts=True)
+    return list(Certificate.objects.filter(user=user, course__in=courses).select_related("course"))
+
+
+def _streak_update(*, user: User, stats: LearnerStats, days: set[date]) -> None:
+    """Add activity days and update the streaks: in step when the days extend the last one,
+    recounted from all days when an offline event fills in the past."""
+    known = set(ActivityDay.objects.filter(user=user, day__in=days).values_list("day", flat=True))
+    new_days = sorted(days - known)
+    if not new_days:
+        return
+    ActivityDay.objects.bulk_create([ActivityDay(user=user, day=day) for day in new_days])
+    if stats.last_active_day is None or new_days[0] > stats.last_active_day:
+        current, last = stats.current_streak, stats.last_active_day
+        for day in new_days:
+            current = current + 1 if last is not None and (day - last).days == 1 else 1
+            last = day
+            stats.longest_streak = max(stats.longest_streak, current)
+        stats.current_streak, stats.last_active_day = current, last
+    else:
+        all_days = ActivityDay.objects.filter(user=user).values_list("day", flat=True)
+        current, longest, last = streaks_from_days(all_days)
+        stats.current_streak, stats.longest_streak, stats.last_active_day = current, longest, last
+
+
+@transaction.atomic
+def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> ProgressOutcome:
+    """Apply a batch of progress events for one learner in one transaction.
+
+    Never raises for a bad event: each gets its own result (`applied`, `duplicate` for a
+    client id seen before, `stale` for a heartbeat older than the last one, or the code of
+    the error). Events are applied in the order they happened (`occurred_at`, then their
+    place in the batch); results come back in the batch's order.
+    """
+    now = timezone.now()
+    stats = learner_stats_lock(user=user)
+    client_ids = [event.client_id for event in events if event.client_id is not None]
+    seen = set(
+        ProgressEvent.objects.filter(user=user, client_id__in=client_ids).values_list(
+            "client_id", flat=True
+        )
+        if client_ids
+        else ()
+    )
+    lessons = _lessons_load(user=user, lesson_ids={event.lesson_id for event in events})
+    rows = {
+        row.lesson_id: row
+        for row in LessonProgress.objects.filter(user=user, lesson_id__in=list(lessons))
+    }
+    batch = _Batch(user=user, now=now, rows=rows)
+    access = _AccessCache(user)
+
+    results: list[EventOutcome] = [
+        EventOutcome(
+            client_id=event.client_id, lesson_id=event.lesson_id, kind=event.kind, result=""
+        )
+        for event in events
+    ]
+    order = sorted(range(len(events)), key=lambda index: (events[index].occurred_at or now, index))
+    for index in order:
+        event, result = events[index], results[index]
+        if event.client_id is not None and event.client_id in seen:
+            result.result = RESULT_DUPLICATE
+            continue
+        if event.client_id is not None:
+            seen.add(event.client_id)
+        if event.occurred_at is not None and event.occurred_at > now + CLOCK_SKEW:
+            result.result = ErrorCode.EVENT_IN_FUTURE
+        else:
+            result.result = _apply_one(batch, event, lessons.get(event.lesson_id), access)
+
+    outcome = _write(batch, stats)
+    credited: set[uuid.UUID] = set()
+    for result in results:
+        result.progress = batch.rows.get(result.lesson_id)
+        if result.applied and result.lesson_id not in credited:
+            result.xp_awarded = outcome.xp_by_lesson.get(result.lesson_id, 0)
+            credited.add(result.lesson_id)
+    outcome.events = results
+
+    stored = [
+        ProgressEvent(
+            user=user,
+            client_id=event.client_id,
+            kind=event.kind if event.kind in ProgressEvent.Kind.values else KIND_COMPLETE,
+            lesson=lessons.get(event.lesson_id),
+            occurred_at=event.occurred_at or now,
+            received_at=now,
+            result=str(result.result),
+        )
+        for event, result in zip(events, results, strict=True)
+        if event.client_id is not None and result.result != RESULT_DUPLICATE
+    ]
+    if stored:
+        ProgressEvent.objects.bulk_create(stored)
+    return outcome
+
+
+def _single(*, user: User, event: ProgressEventIn) -> ProgressOutcome:
+    """Apply one event for a page or API call, raising its error instead of reporting it."""
+    outcome = progress_apply(user=user, events=[event])
+    result = outcome.events[0].result
+    if result not in (RESULT_APPLIED, RESULT_STALE):
+        raise ApplicationError(ErrorCode(result))
+    return outcome
+
+
+def lesson_complete(*, user: User, lesson: Lesson) -> ProgressOutcome:
+    """The learner marks a text or lab lesson done. Completing it again changes nothing."""
+    return _single(user=user, event=ProgressEventIn(kind=KIND_COMPLETE, lesson_id=lesson.pk))
+
+
+def lesson_position_save(*, user: User, lesson: Lesson, position_seconds: float) -> ProgressOutcome:
+    """A video heartbeat from the player: the position, timed by the server's clock."""
+    return _single(
+        user=user,
+        event=ProgressEventIn(
+            kind=KIND_POSITION, lesson_id=lesson.pk, position_seconds=position_seconds
+        ),
+    )
+
+
+def lesson_quiz_passed(
+    *, user: User, lesson: Lesson, at: datetime | None = None
+) -> ProgressOutcome:
+    """A passing quiz attempt completes its lesson (and awards the quiz XP once)."""
+    return _single(
+        user=user, event=ProgressEventIn(kind=KIND_QUIZ, lesson_id=lesson.pk, occurred_at=at)
+    )
+
+
+@transaction.atomic
+def learner_stats_rebuild(*, user: User) -> LearnerStats:
+    """Recompute a learner's totals from the XP ledger and the activity days."""
+    stats = learner_stats_lock(user=user)
+    stats.xp_total = sum(XPAward.objects.filter(user=user).values_list("amount", flat=True))
+    days = ActivityDay.objects.filter(user=user).values_list("day", flat=True)
+    stats.current_streak, stats.longest_streak, stats.last_active_day = streaks_from_days(days)
+    stats.updated_at = timezone.now()
+    stats.save()
+    return stats
