@@ -4,51 +4,21 @@ Each thread has its own database connection (Django's are per thread) and really
 hence `transactional_db`; a barrier starts them together so they race for the invite row.
 """
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from accounts.models import AuditLog, User
 from accounts.tests.factories import UserFactory
 from lms.errors import ApplicationError
+from lms.tests.concurrency import run_together
 from progress.models import Invite, InviteRedemption
 from progress.services import invite_create, invite_redeem
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
-
-
-def _run_together(attempts: list[Callable[[], str]]) -> list[str]:
-    """Run the callables in parallel threads released at the same instant; return what each
-    answered ("ok" or an error code), in order."""
-    barrier = threading.Barrier(len(attempts))
-    results: list[str | None] = [None] * len(attempts)
-    failures: list[BaseException] = []
-
-    def run(index: int, attempt: Callable[[], str]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = attempt()
-        except BaseException as error:  # surfaced below, with the test's traceback
-            failures.append(error)
-        finally:
-            connection.close()  # this thread's own connection
-
-    threads = [
-        threading.Thread(target=run, args=(index, attempt))
-        for index, attempt in enumerate(attempts)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not [thread for thread in threads if thread.is_alive()], "a redemption hung"
-    assert failures == []
-    return [result for result in results if result is not None]
 
 
 def _redeem(code: str, user: User) -> Callable[[], str]:
@@ -67,7 +37,7 @@ def test_a_single_use_invite_redeemed_by_many_at_once_is_used_exactly_once():
     invite = invite_create(created_by=creator)
     users = [UserFactory() for _ in range(THREADS)]
 
-    results = _run_together([_redeem(invite.code, user) for user in users])
+    results = run_together([_redeem(invite.code, user) for user in users])
 
     assert Counter(results) == {"ok": 1, "INVITE_USED_UP": THREADS - 1}
     invite.refresh_from_db()
@@ -81,7 +51,7 @@ def test_a_three_use_invite_raced_by_many_serves_exactly_three():
     invite = invite_create(created_by=creator, max_uses=3)
     users = [UserFactory() for _ in range(THREADS)]
 
-    results = _run_together([_redeem(invite.code, user) for user in users])
+    results = run_together([_redeem(invite.code, user) for user in users])
 
     assert Counter(results) == {"ok": 3, "INVITE_USED_UP": THREADS - 3}
     assert Invite.objects.get(pk=invite.pk).uses_count == 3
@@ -93,7 +63,7 @@ def test_one_person_redeeming_twice_at_once_gets_it_once():
     invite = invite_create(created_by=creator, max_uses=5)
     learner = UserFactory()
 
-    results = _run_together([_redeem(invite.code, learner) for _ in range(4)])
+    results = run_together([_redeem(invite.code, learner) for _ in range(4)])
 
     assert Counter(results) == {"ok": 1, "INVITE_ALREADY_REDEEMED": 3}
     assert Invite.objects.get(pk=invite.pk).uses_count == 1
