@@ -16,13 +16,8 @@ from billing.tests.factories import TierFactory
 from catalog.tests.factories import CourseFactory
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment, Invite, InviteRedemption
-from progress.services import (
-    INVITE_CODE_ALPHABET,
-    enrollment_create,
-    invite_create,
-    invite_redeem,
-    invite_revoke,
-)
+from progress.services import enrollment_create, invite_create, invite_redeem, invite_revoke
+from progress.services.invites import INVITE_CODE_ALPHABET
 
 pytestmark = pytest.mark.django_db
 
