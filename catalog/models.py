@@ -16,12 +16,20 @@ def course_thumbnail_path(instance: "Course", filename: str) -> str:
     return f"thumbnails/courses/{instance.pk}/{uuid.uuid4().hex}.{extension}"
 
 
-# Course slugs that would collide with pages under /courses/.
+# Slugs that would collide with pages: /courses/join/, /courses/<slug>/enroll/ and so on.
 RESERVED_COURSE_SLUGS = frozenset({"join"})
+RESERVED_LESSON_SLUGS = frozenset({"enroll", "unenroll"})
 
 
 def validate_course_slug(value: str) -> None:
     if value in RESERVED_COURSE_SLUGS:
+        raise ValidationError(
+            _("“%(slug)s” is reserved; choose another slug."), params={"slug": value}
+        )
+
+
+def validate_lesson_slug(value: str) -> None:
+    if value in RESERVED_LESSON_SLUGS:
         raise ValidationError(
             _("“%(slug)s” is reserved; choose another slug."), params={"slug": value}
         )
@@ -168,7 +176,7 @@ class Lesson(models.Model):
         Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="lessons"
     )
     title = models.CharField(_("title"), max_length=200)
-    slug = models.SlugField(_("slug"), max_length=80)
+    slug = models.SlugField(_("slug"), max_length=80, validators=[validate_lesson_slug])
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
     body = models.TextField(_("notes"), blank=True, help_text=_("Markdown."))
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)

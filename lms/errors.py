@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     QUIZ_NOT_FOUND = "QUIZ_NOT_FOUND"
     EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
     CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
+    PREVIEW_ONLY = "PREVIEW_ONLY"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.QUIZ_NOT_FOUND: ErrorSpec(404, "This lesson has no quiz."),
     ErrorCode.EVENT_IN_FUTURE: ErrorSpec(400, "The event is dated in the future."),
     ErrorCode.CERTIFICATE_NOT_FOUND: ErrorSpec(404, "There is no certificate with this code."),
+    ErrorCode.PREVIEW_ONLY: ErrorSpec(
+        409, "This is a preview of unpublished content: progress is not recorded."
+    ),
 }
 
 

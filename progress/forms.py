@@ -11,3 +11,14 @@ class InviteRedeemForm(forms.Form):
         max_length=32,
         error_messages={"required": _("Enter the code from your invite.")},
     )
+
+
+class CourseJoinForm(forms.Form):
+    """The join-code box. Codes are matched ignoring case and spaces by
+    `progress.services.course_join`, so a code read aloud and typed with spaces still works."""
+
+    code = forms.CharField(
+        label=_("Course code"),
+        max_length=32,
+        error_messages={"required": _("Enter the code your teacher gave you.")},
+    )

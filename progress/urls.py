@@ -5,11 +5,21 @@ from progress import dashboard_views, quiz_views, views
 app_name = "progress"
 
 urlpatterns = [
+    # Before `courses/<slug>/`: "join" is a reserved course slug (catalog.models).
+    path("courses/join/", views.course_join, name="course_join"),
     path("courses/<slug:slug>/", views.course_detail, name="course_detail"),
+    # Before the lesson page, whose slug would otherwise swallow these two words.
+    path("courses/<slug:slug>/enroll/", views.course_enroll, name="course_enroll"),
+    path("courses/<slug:slug>/unenroll/", views.course_unenroll, name="course_unenroll"),
     path(
         "courses/<slug:course_slug>/<slug:lesson_slug>/",
         views.lesson_detail,
         name="lesson_detail",
+    ),
+    path(
+        "courses/<slug:course_slug>/<slug:lesson_slug>/complete/",
+        views.lesson_complete,
+        name="lesson_complete",
     ),
     *quiz_views.urlpatterns,
     *dashboard_views.urlpatterns,

@@ -1,22 +1,282 @@
-"""The learner's pages: the course and lesson pages (with progress), and invite redemption."""
+"""The learner's pages: the course and lesson pages with their progress, enrolling and leaving,
+joining by code, marking a lesson complete, and invite redemption.
 
+Views stay thin: a selector loads, `catalog.access` decides, a service writes. Every write here
+is a POST that answers with a redirect and a flash message, errors included, so reloading the
+page never repeats it and a refused action never ends on an error page.
+"""
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import User
 from catalog import selectors
 from catalog.access import Reason, course_is_visible, lesson_access
-from lms.errors import ApplicationError
+from catalog.models import Course, Lesson
+from catalog.selectors import Outline, OutlineLesson
+from lms.errors import ApplicationError, ErrorCode
 from lms.http import client_ip
 from lms.markdown import render_markdown
-from progress.forms import InviteRedeemForm
-from progress.services import invite_redeem as invite_redeem_service
+from progress import services
+from progress.forms import CourseJoinForm, InviteRedeemForm
+from progress.selectors import CourseProgress, course_progress_get
+from progress.services.learning import MANUAL_KINDS  # lessons learners mark done themselves
 
 
+# --- Course page -----------------------------------------------------------------------------
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=slug)
+    outline = selectors.course_outline_get(user=request.user, course=course)
+    progress = _progress_get(user=request.user, course=course)
+    enrolled = progress is not None and progress.is_enrolled
+    # Where the big button goes: the first lesson, or for a locked course its first preview.
+    start = outline.first_lesson
+    if outline.access.locked:
+        start = next((item for item in outline.lessons if item.access.allowed), None)
+    resume, resume_position = _resume_point(outline=outline, progress=progress)
+    return render(
+        request,
+        "catalog/course_detail.html",
+        {
+            "course": course,
+            "outline": outline,
+            "start": start,
+            "description": render_markdown(course.description),
+            "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
+            "progress": progress,
+            "enrolled": enrolled,
+            # Marks in the outline are for enrolled learners; history after leaving stays
+            # in the database and comes back with the enrollment.
+            "marks": progress if enrolled else None,
+            "can_enroll": (
+                request.user.is_authenticated
+                and not enrolled
+                and course.status == Course.Status.PUBLISHED
+                and not outline.access.locked
+            ),
+            "resume": resume,
+            "resume_position": resume_position,
+        },
+    )
+
+
+def _progress_get(*, user: User | AnonymousUser, course: Course) -> CourseProgress | None:
+    """The learner's progress, or None for visitors (who have none: no queries spent)."""
+    if not user.is_authenticated:
+        return None
+    return course_progress_get(user=user, course=course)
+
+
+def _resume_point(
+    *, outline: Outline, progress: CourseProgress | None
+) -> tuple[OutlineLesson | None, float]:
+    """The lesson to continue, from the enrollment, and the video position to continue at.
+
+    None when the learner is not enrolled, has not started, or the lesson is gone from the
+    outline (unpublished) or locked (the plan lapsed): the page then offers the first lesson.
+    """
+    if progress is None or not progress.is_enrolled or progress.resume is None:
+        return None, 0.0
+    item = outline.find(progress.resume.lesson)
+    if item is None or item.locked:
+        return None, 0.0
+    position = progress.resume.position_seconds if item.lesson.kind == Lesson.Kind.VIDEO else 0.0
+    # Under a second in is the very start: "Continue at 0:00" would only add noise.
+    return item, position if position >= 1 else 0.0
+
+
+@require_POST
+def course_enroll(request: HttpRequest, slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(course.get_absolute_url())
+    try:
+        services.enrollment_enroll(user=request.user, course=course)
+    except ApplicationError as error:
+        messages.error(request, _enroll_error_message(error=error, course=course))
+    else:
+        messages.success(request, _("You are enrolled in %(course)s.") % {"course": course.title})
+    return redirect(course.get_absolute_url())
+
+
+def _enroll_error_message(*, error: ApplicationError, course: Course) -> str:
+    # The catalog's messages speak of lessons; on the course page, name the course's plan.
+    if error.code == ErrorCode.UPGRADE_REQUIRED and course.required_tier is not None:
+        return _("Enrolling in this course needs the %(tier)s plan.") % {
+            "tier": course.required_tier.name
+        }
+    return error.message
+
+
+@require_POST
+def course_unenroll(request: HttpRequest, slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(course.get_absolute_url())
+    try:
+        services.enrollment_unenroll(user=request.user, course=course)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "You left %(course)s. Your progress is kept: enroll again to pick up where "
+                "you left off."
+            )
+            % {"course": course.title},
+        )
+    return redirect(course.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def course_join(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = CourseJoinForm(initial={"code": request.GET.get("code", "").strip()})
+        return render(request, "progress/course_join.html", {"form": form})
+
+    form = CourseJoinForm(request.POST)
+    error_code = None
+    if form.is_valid():
+        try:
+            enrollment = services.course_join(user=request.user, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            error_code = error.code
+            form.add_error("code", error.message)
+        else:
+            course = enrollment.course
+            messages.success(
+                request, _("You are enrolled in %(course)s.") % {"course": course.title}
+            )
+            return redirect(course.get_absolute_url())
+    return render(
+        request,
+        "progress/course_join.html",
+        {"form": form, "error_code": error_code},
+        status=400,
+    )
+
+
+# --- Lesson page -----------------------------------------------------------------------------
+def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    course = selectors.course_get(user=request.user, slug=course_slug)
+    lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
+    return render_lesson_page(request, course=course, lesson=lesson)
+
+
+def render_lesson_page(
+    request: HttpRequest,
+    *,
+    course: Course,
+    lesson: Lesson,
+    extra: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The lesson page for a course and lesson the caller loaded (with `catalog.selectors`).
+
+    `extra` is merged into the context last, so a view that handled a form on this page (the
+    quiz) can re-render it with its bound form and errors, at `status`. A locked lesson is
+    always the locked page, with 403, and none of the lesson's content.
+    """
+    user = request.user
+    outline = selectors.course_outline_get(user=user, course=course)
+    access = lesson_access(user=user, course=course, lesson=lesson, course_decision=outline.access)
+    previous, following = outline.neighbours(lesson)
+    progress = _progress_get(user=user, course=course)
+    enrolled = progress is not None and progress.is_enrolled
+    row = progress.rows.get(lesson.pk) if progress is not None else None
+    context = {
+        "course": course,
+        "lesson": lesson,
+        "outline": outline,
+        "current": outline.find(lesson),
+        "access": access,
+        "previous": previous,
+        "next": following,
+        "needs_login": access.reason == Reason.LOGIN_REQUIRED,
+        "progress": progress,
+        "enrolled": enrolled,
+        "marks": progress if enrolled else None,
+        "lesson_progress": row,
+        "lesson_completed": row is not None and row.is_completed,
+    }
+    if access.locked:
+        # A separate template with no place for the notes, and they are never rendered here.
+        context.update(extra or {})
+        return render(request, "catalog/lesson_locked.html", context, status=403)
+
+    context["notes"] = render_markdown(lesson.body)
+    context["can_complete"] = (
+        user.is_authenticated
+        and lesson.kind in MANUAL_KINDS
+        # Editors previewing a draft course or an unpublished lesson are not learning it.
+        and course.status != Course.Status.DRAFT
+        and lesson.is_published
+    )
+    if lesson.kind == Lesson.Kind.VIDEO:
+        watched = row.watched_seconds if row is not None else 0.0
+        context["watched_percent"] = (
+            min(100, int(watched * 100 // lesson.duration_seconds))
+            if lesson.duration_seconds
+            else 0
+        )
+        context["complete_threshold_percent"] = round(settings.LMS_VIDEO_COMPLETE_THRESHOLD * 100)
+    elif lesson.kind == Lesson.Kind.QUIZ:
+        # Imported here: the quiz views render their errors through `render_lesson_page`.
+        from progress.quiz_views import quiz_panel_context
+
+        context.update(quiz_panel_context(user=user, lesson=lesson))
+    context.update(extra or {})
+    return render(request, "catalog/lesson_detail.html", context, status=status)
+
+
+@require_POST
+def lesson_complete(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    """ "Mark as complete" on a text or lab lesson; then on to the next lesson, if any."""
+    course = selectors.course_get(user=request.user, slug=course_slug)
+    lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
+    lesson_url = lesson.get_absolute_url()
+    if not request.user.is_authenticated:
+        return redirect_to_login(lesson_url)
+    try:
+        outcome = services.lesson_complete(user=request.user, lesson=lesson)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(lesson_url)
+
+    if any(done.pk == lesson.pk for done in outcome.completed_lessons):
+        lesson_xp = outcome.xp_by_lesson.get(lesson.pk, 0)
+        text = _("Lesson completed.")
+        if lesson_xp:
+            text += " " + _("+%(xp)d XP") % {"xp": lesson_xp}
+        messages.success(request, text)
+    else:
+        messages.info(request, _("You had already completed this lesson."))
+    if outcome.completed_courses:
+        course_xp = outcome.xp_awarded - outcome.xp_by_lesson.get(lesson.pk, 0)
+        text = _("Course completed!")
+        if course_xp:
+            text += " " + _("+%(xp)d XP") % {"xp": course_xp}
+        if outcome.certificates:
+            text += " " + _("Your certificate is ready on the course page.")
+        messages.success(request, text)
+
+    _previous, following = selectors.course_outline_get(
+        user=request.user, course=course
+    ).neighbours(lesson)
+    return redirect(following.lesson.get_absolute_url() if following else lesson_url)
+
+
+# --- Invites ---------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
 def invite_redeem(request: HttpRequest) -> HttpResponse:
@@ -28,7 +288,7 @@ def invite_redeem(request: HttpRequest) -> HttpResponse:
     error_code = None
     if form.is_valid():
         try:
-            redemption = invite_redeem_service(
+            redemption = services.invite_redeem(
                 code=form.cleaned_data["code"], user=request.user, ip_address=client_ip(request)
             )
         except ApplicationError as error:
@@ -50,48 +310,3 @@ def invite_redeem(request: HttpRequest) -> HttpResponse:
         {"form": form, "error_code": error_code},
         status=400,
     )
-
-
-def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    course = selectors.course_get(user=request.user, slug=slug)
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    # Where the big button goes: the first lesson, or for a locked course its first preview.
-    start = outline.first_lesson
-    if outline.access.locked:
-        start = next((item for item in outline.lessons if item.access.allowed), None)
-    return render(
-        request,
-        "catalog/course_detail.html",
-        {
-            "course": course,
-            "outline": outline,
-            "start": start,
-            "description": render_markdown(course.description),
-            "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
-        },
-    )
-
-
-def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
-    course = selectors.course_get(user=request.user, slug=course_slug)
-    lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    access = lesson_access(
-        user=request.user, course=course, lesson=lesson, course_decision=outline.access
-    )
-    previous, following = outline.neighbours(lesson)
-    context = {
-        "course": course,
-        "lesson": lesson,
-        "outline": outline,
-        "current": outline.find(lesson),
-        "access": access,
-        "previous": previous,
-        "next": following,
-        "needs_login": access.reason == Reason.LOGIN_REQUIRED,
-    }
-    if access.locked:
-        # A separate template with no place for the notes, and they are never rendered here.
-        return render(request, "catalog/lesson_locked.html", context, status=403)
-    context["notes"] = render_markdown(lesson.body)
-    return render(request, "catalog/lesson_detail.html", context)

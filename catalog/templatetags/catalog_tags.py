@@ -1,4 +1,7 @@
-"""Template helpers for the learner pages: durations people can read, and lesson-kind icons."""
+"""Template helpers for the learner pages: durations people can read, lesson-kind icons, and
+the outline rows with the learner's progress marks."""
+
+from typing import TYPE_CHECKING
 
 from django import template
 from django.urls import reverse
@@ -9,6 +12,11 @@ from django.utils.translation import ngettext
 
 from catalog.models import Lesson
 from catalog.selectors import OutlineLesson
+
+if TYPE_CHECKING:
+    # Only for the annotation: catalog never imports progress at run time (dependencies point
+    # from progress to catalog); the tag just reads `status_of` on what the page passes in.
+    from progress.selectors import CourseProgress
 
 register = template.Library()
 
@@ -29,7 +37,13 @@ ICON_PATHS = {
     "arrow-left": '<path d="M19 12H5M11 6l-6 6 6 6"/>',
     "arrow-right": '<path d="M5 12h14M13 6l6 6-6 6"/>',
     "check": '<path d="m5 12 5 5 9-10"/>',
+    "award": '<circle cx="12" cy="9" r="6"/><path d="m8.5 14-1.5 7 5-3 5 3-1.5-7"/>',
 }
+
+# The learner's state in a lesson, as `LessonProgress.Status` values (no row: not started).
+COMPLETED = "completed"
+IN_PROGRESS = "in_progress"
+NOT_STARTED = "not_started"
 
 
 def _split(seconds: int) -> tuple[int, int, int]:
@@ -79,6 +93,15 @@ def iso_duration(seconds: int | None) -> str:
 
 
 @register.filter
+def clock(seconds: float | None) -> str:
+    """A player position as people read it on a player: `192` -> "3:12", `3723` -> "1:02:03"."""
+    hours, minutes, secs = _split(int(seconds or 0))
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+@register.filter
 def lesson_count(count: int | None) -> str:
     count = count or 0
     return ngettext("%(count)d lesson", "%(count)d lessons", count) % {"count": count}
@@ -97,8 +120,12 @@ def icon(name: str, css_class: str = "icon") -> SafeString:
 
 
 @register.simple_tag
-def outline_lessons(entries: list[OutlineLesson], current: OutlineLesson | None = None) -> str:
-    """The `<li>` rows of one outline section.
+def outline_lessons(
+    entries: list[OutlineLesson],
+    current: OutlineLesson | None = None,
+    progress: "CourseProgress | None" = None,
+) -> str:
+    """The `<li>` rows of one outline section, with the learner's marks when `progress` is given.
 
     Built in Python rather than with an `{% include %}` per row: a 200-lesson course renders
     its outline once on the course page and once in every lesson's sidebar, and a template
@@ -119,50 +146,98 @@ def outline_lessons(entries: list[OutlineLesson], current: OutlineLesson | None 
         "unpublished": _("Unpublished"),
         "locked": _("Locked"),
     }
-    lock_icon = icon("lock", "icon icon--small")
-    current_pk = current.lesson.pk if current is not None else None
-    return format_html_join(
-        "",
-        "{}",
-        ((_outline_row(e, url_pattern, kinds, labels, lock_icon, current_pk),) for e in entries),
+    # Each mark is written out: the check icon alone would say nothing to a screen reader.
+    marks = {
+        COMPLETED: _("Completed"),
+        IN_PROGRESS: _("In progress"),
+        NOT_STARTED: _("Not started"),
+    }
+    row = _OutlineRow(
+        url_pattern=url_pattern,
+        kinds=kinds,
+        labels=labels,
+        marks=marks,
+        lock_icon=icon("lock", "icon icon--small"),
+        check_icon=icon("check", "icon icon--small"),
+        current_pk=current.lesson.pk if current is not None else None,
+        progress=progress,
     )
+    return format_html_join("", "{}", ((row.render(entry),) for entry in entries))
 
 
-def _outline_row(entry, url_pattern, kinds, labels, lock_icon, current_pk) -> SafeString:
-    lesson = entry.lesson
-    is_current = lesson.pk == current_pk
-    kind_label, kind_icon = kinds[lesson.kind]
-    tags = [
-        format_html('<span class="badge badge--{}">{}</span>', css, labels[key])
-        for key, css, shown in (
-            ("preview", "preview", lesson.is_free_preview),
-            ("boss", "boss", lesson.is_boss),
-            ("unpublished", "draft", not lesson.is_published),
+class _OutlineRow:
+    """Renders rows with what all rows of a section share, computed once."""
+
+    def __init__(
+        self, *, url_pattern, kinds, labels, marks, lock_icon, check_icon, current_pk, progress
+    ):
+        self.url_pattern = url_pattern
+        self.kinds = kinds
+        self.labels = labels
+        self.marks = marks
+        self.lock_icon = lock_icon
+        self.check_icon = check_icon
+        self.current_pk = current_pk
+        self.progress = progress
+
+    def render(self, entry: OutlineLesson) -> SafeString:
+        lesson = entry.lesson
+        is_current = lesson.pk == self.current_pk
+        kind_label, kind_icon = self.kinds[lesson.kind]
+        status = self.progress.status_of(lesson) if self.progress is not None else None
+        tags = [
+            format_html('<span class="badge badge--{}">{}</span>', css, self.labels[key])
+            for key, css, shown in (
+                ("preview", "preview", lesson.is_free_preview),
+                ("boss", "boss", lesson.is_boss),
+                ("unpublished", "draft", not lesson.is_published),
+            )
+            if shown
+        ]
+        if entry.locked:
+            tags.append(format_html('<span class="lock-label">{}</span>', self.labels["locked"]))
+        hidden_status = ""
+        if status == NOT_STARTED:
+            # Said to screen readers only: on screen, the plain number says it already.
+            hidden_status = format_html(
+                '<span class="visually-hidden">{}</span>', self.marks[NOT_STARTED]
+            )
+        elif status is not None:
+            tags.append(
+                format_html(
+                    '<span class="progress-label progress-label--{}">{}</span>',
+                    status.replace("_", "-"),
+                    self.marks[status],
+                )
+            )
+        if entry.locked:
+            number = self.lock_icon
+        elif status == COMPLETED:
+            number = self.check_icon
+        else:
+            number = entry.number
+        return format_html(
+            '<li class="outline-lesson{}{}{}">'
+            '<span class="outline-lesson__number" aria-hidden="true">{}</span>'
+            '<div class="outline-lesson__main">'
+            '<a class="outline-lesson__link" href="{}"{}>{}</a>'
+            '<span class="outline-lesson__meta">'
+            '<span class="kind kind--{}">{}{}</span> <span aria-hidden="true">·</span> '
+            '<time datetime="{}">{}</time></span>{}</div>{}</li>',
+            " is-locked" if entry.locked else "",
+            " is-current" if is_current else "",
+            f" is-{status.replace('_', '-')}" if status is not None else "",
+            number,
+            self.url_pattern.replace("-slug-", lesson.slug),
+            SafeString(' aria-current="page"') if is_current else "",
+            lesson.title,
+            lesson.kind,
+            kind_icon,
+            kind_label,
+            iso_duration(lesson.duration_seconds),
+            duration(lesson.duration_seconds),
+            hidden_status,
+            format_html('<span class="outline-lesson__tags">{}</span>', SafeString("".join(tags)))
+            if tags
+            else "",
         )
-        if shown
-    ]
-    if entry.locked:
-        tags.append(format_html('<span class="lock-label">{}</span>', labels["locked"]))
-    return format_html(
-        '<li class="outline-lesson{}{}">'
-        '<span class="outline-lesson__number" aria-hidden="true">{}</span>'
-        '<div class="outline-lesson__main">'
-        '<a class="outline-lesson__link" href="{}"{}>{}</a>'
-        '<span class="outline-lesson__meta">'
-        '<span class="kind kind--{}">{}{}</span> <span aria-hidden="true">·</span> '
-        '<time datetime="{}">{}</time></span></div>{}</li>',
-        " is-locked" if entry.locked else "",
-        " is-current" if is_current else "",
-        lock_icon if entry.locked else entry.number,
-        url_pattern.replace("-slug-", lesson.slug),
-        SafeString(' aria-current="page"') if is_current else "",
-        lesson.title,
-        lesson.kind,
-        kind_icon,
-        kind_label,
-        iso_duration(lesson.duration_seconds),
-        duration(lesson.duration_seconds),
-        format_html('<span class="outline-lesson__tags">{}</span>', SafeString("".join(tags)))
-        if tags
-        else "",
-    )

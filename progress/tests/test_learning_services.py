@@ -542,3 +542,21 @@ def test_totals_rebuilt_from_the_ledger_match_the_running_totals():
     assert rebuilt.xp_total == sum(
         XPAward.objects.filter(user=user).values_list("amount", flat=True)
     )
+
+
+def test_an_editor_previewing_a_draft_records_no_progress():
+    instructor = UserFactory()
+    course, (lesson,) = course_of("text", status=Course.Status.DRAFT, published_at=None)
+    course.instructors.add(instructor)
+    _published_course, (published,) = course_of("text")
+    hidden = LessonFactory(section=published.section, order=5, is_published=False)
+    hidden.course.instructors.add(instructor)
+
+    for target in (lesson, hidden):
+        with pytest.raises(ApplicationError) as error:
+            lesson_complete(user=instructor, lesson=target)
+        assert error.value.code == ErrorCode.PREVIEW_ONLY
+
+    assert not LessonProgress.objects.exists()
+    assert not Enrollment.objects.exists()
+    assert not XPAward.objects.exists()
