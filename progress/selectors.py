@@ -6,7 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -133,10 +133,21 @@ class DashboardCourse:
     total_count: int
     resume_lesson: Lesson | None
     resume_position: float
+    first_lesson: Lesson | None = None  # loaded only when there is nothing to resume
 
     @property
     def percent(self) -> int:
         return progress_percent(self.completed_count, self.total_count)
+
+    @property
+    def resumable(self) -> bool:
+        # A lesson unpublished since it was last opened leads nowhere: start over instead.
+        return self.resume_lesson is not None and self.resume_lesson.is_published
+
+    @property
+    def next_lesson(self) -> Lesson | None:
+        """Where the button leads: the lesson to continue, or else the first one."""
+        return self.resume_lesson if self.resumable else self.first_lesson
 
 
 @dataclass(frozen=True)
@@ -212,6 +223,7 @@ def dashboard_get(*, user: User) -> Dashboard:
     course_ids = [enrollment.course_id for enrollment in enrollments]
     totals = dict(
         Lesson.objects.filter(course_id__in=course_ids, is_published=True)
+        .order_by()
         .values("course_id")
         .annotate(count=Count("pk"))
         .values_list("course_id", "count")
@@ -233,6 +245,12 @@ def dashboard_get(*, user: User) -> Dashboard:
             "lesson_id", "position_seconds"
         )
     )
+    resumable = {
+        e.course_id for e in enrollments if e.last_lesson is not None and e.last_lesson.is_published
+    }
+    firsts = _first_lessons(
+        course_ids=[e.course_id for e in enrollments if e.course_id not in resumable]
+    )
     in_progress, completed = [], []
     for enrollment in enrollments:
         if enrollment.last_lesson is not None:
@@ -244,6 +262,7 @@ def dashboard_get(*, user: User) -> Dashboard:
             total_count=totals.get(enrollment.course_id, 0),
             resume_lesson=enrollment.last_lesson,
             resume_position=positions.get(enrollment.last_lesson_id, 0.0),
+            first_lesson=firsts.get(enrollment.course_id),
         )
         (completed if enrollment.completed_at else in_progress).append(item)
     certificates = list(certificate_list(user=user))
@@ -254,6 +273,22 @@ def dashboard_get(*, user: User) -> Dashboard:
         certificates=certificates,
         stats=stats_view(user=user, stats=stats),
     )
+
+
+def _first_lessons(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, Lesson]:
+    """The first published lesson of each course: one query whatever the courses' size."""
+    if not course_ids:
+        return {}
+    first = Subquery(
+        Lesson.objects.filter(course=OuterRef("pk"), is_published=True)
+        .order_by("section__order", "order")
+        .values("pk")[:1]
+    )
+    first_ids = Course.objects.filter(pk__in=course_ids).annotate(first=first).values("first")
+    return {
+        lesson.course_id: lesson
+        for lesson in Lesson.objects.filter(pk__in=first_ids).select_related("course")
+    }
 
 
 def certificate_list(*, user: User) -> QuerySet[Certificate]:

@@ -434,7 +434,7 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
 
 
 def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:
-    name = user.display_name or user.email
+    name = user.get_short_name()  # never the email: the certificate page is public
     certificates = [
         Certificate(
             code=_certificate_code(),
