@@ -344,6 +344,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice fields named alike ("kind", "status", "type") in several apps get distinct names.
+    "ENUM_NAME_OVERRIDES": {
+        "TypeEnum": "catalog.models.Course.CourseType",
+        "KindEnum": "catalog.models.Lesson.Kind",
+        "QuestionKindEnum": "catalog.models.Question.Kind",
+        "LessonProgressStatusEnum": "progress.models.LessonProgress.Status",
+        "ProgressEventKindEnum": "progress.models.ProgressEvent.Kind",
+    },
 }
 
 # --- Security ---------------------------------------------------------------------------

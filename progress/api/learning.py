@@ -1,3 +1,660 @@
-"""Learning API: enrollment, join codes, progress, resume, sync, dashboard, certificates."""
+"""Learning API (`/api/v1/`): enrollment, join codes, progress and resume, lesson completion,
+video heartbeats, offline sync, the dashboard and certificates.
 
-urlpatterns: list = []
+One class per operation (enroll and unenroll share a path, hence one class with two methods),
+each with its own nested serializers. Every read and write is about the requesting user:
+no endpoint takes a user id, so a learner can only ever see or change their own progress.
+The one public endpoint is certificate verification, by the certificate's code.
+"""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from catalog.api import CourseRefSerializer, LessonRefSerializer
+from catalog.models import Course, Lesson
+from catalog.selectors import course_get, lesson_get_by_id
+from lms.api.pagination import PageNumberPagination
+from lms.api.schema import error_responses
+from lms.errors import CATALOG, ErrorCode
+from progress.models import Certificate, Enrollment, LessonProgress, ProgressEvent
+from progress.selectors import (
+    CourseProgress,
+    DashboardCourse,
+    Resume,
+    certificate_get,
+    certificate_list,
+    course_progress_get,
+    dashboard_get,
+    enrollment_list,
+    stats_view,
+)
+from progress.services import (
+    EventOutcome,
+    ProgressEventIn,
+    ProgressOutcome,
+    course_join,
+    enrollment_enroll,
+    enrollment_unenroll,
+    lesson_complete,
+    lesson_position_save,
+    progress_apply,
+)
+
+TAG = "learning"
+CERTIFICATES_TAG = "certificates"
+
+# What a sync result's `status` says; anything else the engine answers is an error code.
+SYNC_STATUSES = ("applied", "duplicate", "stale")
+SYNC_REJECTED = "rejected"
+
+
+def _absolute(request: Request | None, url: str) -> str:
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+def _is_enrolled(*, user: User, course: Course) -> bool:
+    return enrollment_list(user=user).filter(course=course, unenrolled_at__isnull=True).exists()
+
+
+# --- Pieces shared by several operations -------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Enrollment")
+class EnrollmentSerializer(serializers.ModelSerializer):
+    course = CourseRefSerializer()
+    enrolled_at = serializers.DateTimeField(source="created_at")
+    is_active = serializers.BooleanField(help_text="False once the learner has unenrolled.")
+
+    class Meta:
+        model = Enrollment
+        fields = ["course", "source", "enrolled_at", "completed_at", "is_active"]
+        read_only_fields = fields
+
+
+class _CertificateUrlMixin(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="The certificate's public page.")
+
+    def get_url(self, certificate: Certificate) -> str:
+        return _absolute(self.context.get("request"), certificate.get_absolute_url())
+
+
+@extend_schema_serializer(component_name="CertificateRef")
+class CertificateRefSerializer(_CertificateUrlMixin, serializers.Serializer):
+    code = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="Certificate")
+class CertificateSerializer(_CertificateUrlMixin, serializers.Serializer):
+    code = serializers.CharField()
+    course = CourseRefSerializer()
+    issued_at = serializers.DateTimeField()
+
+
+@extend_schema_serializer(component_name="Resume")
+class ResumeSerializer(serializers.Serializer):
+    """Where to continue: the lesson last worked on and the video position in it."""
+
+    # LessonRef reads `lesson.id`, `lesson.slug`, `lesson.title` of what it is given.
+    lesson = LessonRefSerializer(source="*")
+    position_seconds = serializers.FloatField()
+
+
+@extend_schema_serializer(component_name="LearnerStatsView")
+class StatsSerializer(serializers.Serializer):
+    """XP, level and streaks as the learner sees them today, in their own time zone."""
+
+    xp = serializers.IntegerField()
+    level = serializers.IntegerField()
+    level_start_xp = serializers.IntegerField()
+    next_level_xp = serializers.IntegerField(
+        allow_null=True, help_text="Where the next level starts; null at the top level."
+    )
+    level_percent = serializers.IntegerField(help_text="Progress through this level, 0-100.")
+    current_streak = serializers.IntegerField(help_text="Days in a row, counting yesterday.")
+    longest_streak = serializers.IntegerField()
+    next_milestone = serializers.IntegerField(
+        allow_null=True, help_text="The next streak length celebrated; null past the last."
+    )
+    active_today = serializers.BooleanField(help_text="Whether today already counts.")
+
+
+# --- Enrollment ----------------------------------------------------------------------------
+
+
+class CourseEnrollmentApi(APIView):
+    """Enroll in a course (POST) or leave it (DELETE)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="courses_enroll",
+        tags=[TAG],
+        summary="Enroll in a course",
+        description=(
+            "One-click enrollment for courses the access policy opens to the user. 201 when "
+            "the user was not enrolled (enrolling again after leaving keeps the earlier "
+            "progress), 200 when already enrolled. Errors: 404 `COURSE_NOT_FOUND`, 403 "
+            "`UPGRADE_REQUIRED` or `ENROLLMENT_NOT_ALLOWED` (archived course)."
+        ),
+        request=None,
+        responses={
+            200: EnrollmentSerializer,
+            201: EnrollmentSerializer,
+            **error_responses(401, 403, 404),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        course = course_get(user=request.user, slug=slug)
+        was_enrolled = _is_enrolled(user=request.user, course=course)
+        enrollment = enrollment_enroll(user=request.user, course=course)
+        return Response(
+            EnrollmentSerializer(enrollment).data,
+            status=status.HTTP_200_OK if was_enrolled else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        operation_id="courses_unenroll",
+        tags=[TAG],
+        summary="Leave a course",
+        description=(
+            "Progress, XP and certificates are kept; enrolling again resumes. Errors: 404 "
+            "`COURSE_NOT_FOUND`, 409 `NOT_ENROLLED`."
+        ),
+        responses={204: None, **error_responses(401, 404, 409)},
+    )
+    def delete(self, request: Request, slug: str) -> Response:
+        course = course_get(user=request.user, slug=slug)
+        enrollment_unenroll(user=request.user, course=course)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CourseJoinApi(APIView):
+    """Enroll by a course's join code."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="CourseJoin")
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(
+            max_length=32, help_text="The course's join code; case and spaces are ignored."
+        )
+
+    @extend_schema(
+        operation_id="courses_join",
+        tags=[TAG],
+        summary="Join a course by code",
+        description=(
+            "201 when the user was not enrolled, 200 when already enrolled. A join code "
+            "enrolls; paid lessons still need the tier. Errors: 404 `JOIN_CODE_NOT_FOUND`, "
+            "403 `ENROLLMENT_NOT_ALLOWED` (archived course)."
+        ),
+        request=InputSerializer,
+        responses={
+            200: EnrollmentSerializer,
+            201: EnrollmentSerializer,
+            **error_responses(400, 401, 403, 404),
+        },
+        examples=[OpenApiExample("Code", value={"code": "SALSA2024"}, request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrolled_before = set(
+            enrollment_list(user=request.user)
+            .filter(unenrolled_at__isnull=True)
+            .values_list("course_id", flat=True)
+        )
+        enrollment = course_join(user=request.user, code=data.validated_data["code"])
+        return Response(
+            EnrollmentSerializer(enrollment).data,
+            status=(
+                status.HTTP_200_OK
+                if enrollment.course_id in enrolled_before
+                else status.HTTP_201_CREATED
+            ),
+        )
+
+
+# --- Progress in a course and in a lesson -------------------------------------------------
+
+
+@extend_schema_serializer(component_name="LessonProgressItem")
+class LessonProgressItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="lesson_id", help_text="The lesson's id.")
+    status = serializers.ChoiceField(choices=LessonProgress.Status.choices)
+    position_seconds = serializers.FloatField(help_text="The video position; 0 for others.")
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CourseProgressApi(APIView):
+    """The requesting learner's progress in one course."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="CourseProgress")
+    class OutputSerializer(serializers.Serializer):
+        """Counts are over the course's published lessons. `lessons` lists only the lessons
+        with progress (no entry means not started), most recently worked on first."""
+
+        enrollment = EnrollmentSerializer(allow_null=True, help_text="Null if never enrolled.")
+        percent = serializers.IntegerField(help_text="Whole percent of lessons completed.")
+        completed_count = serializers.IntegerField()
+        total_count = serializers.IntegerField()
+        is_completed = serializers.BooleanField()
+        certificate = CertificateRefSerializer(allow_null=True)
+        resume = ResumeSerializer(allow_null=True, help_text="Null before any progress.")
+        lessons = serializers.SerializerMethodField()
+
+        @extend_schema_field(LessonProgressItemSerializer(many=True))
+        def get_lessons(self, progress: CourseProgress) -> list[dict[str, Any]]:
+            return LessonProgressItemSerializer(progress.rows.values(), many=True).data
+
+    @extend_schema(
+        operation_id="courses_progress_retrieve",
+        tags=[TAG],
+        summary="My progress in a course",
+        description="Always the requesting user's own progress. Errors: 404 `COURSE_NOT_FOUND`.",
+        responses={200: OutputSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        course = course_get(user=request.user, slug=slug)
+        progress = course_progress_get(user=request.user, course=course)
+        return Response(self.OutputSerializer(progress, context={"request": request}).data)
+
+
+class LessonCompleteApi(APIView):
+    """Mark a text or lab lesson as done."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="LessonCompletion")
+    class OutputSerializer(serializers.Serializer):
+        lesson = serializers.UUIDField(help_text="The lesson's id.")
+        status = serializers.ChoiceField(choices=LessonProgress.Status.choices)
+        xp_awarded = serializers.IntegerField(
+            help_text="XP this request gave (lesson, boss and course bonuses); 0 on a repeat."
+        )
+        course_completed = serializers.BooleanField(
+            help_text="Whether the course is completed, by this or an earlier request."
+        )
+        certificate = CertificateRefSerializer(
+            allow_null=True, help_text="The course's certificate once it is completed."
+        )
+
+    @extend_schema(
+        operation_id="lessons_complete",
+        tags=[TAG],
+        summary="Complete a lesson",
+        description=(
+            "For text and lab lessons; videos complete by watching, quizzes by passing. "
+            "Idempotent by nature, so no `Idempotency-Key` is needed: completing again "
+            "changes nothing and answers the same with `xp_awarded` 0. Errors: 404 "
+            "`LESSON_NOT_FOUND`, 403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED`, 409 "
+            "`COMPLETION_NOT_MANUAL`."
+        ),
+        request=None,
+        responses={200: OutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, lesson_id: uuid.UUID) -> Response:
+        lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
+        outcome = lesson_complete(user=request.user, lesson=lesson)
+        progress = course_progress_get(user=request.user, course=lesson.course)
+        row = outcome.events[0].progress
+        data = {
+            "lesson": lesson.pk,
+            "status": row.status if row else LessonProgress.Status.NOT_STARTED,
+            "xp_awarded": outcome.xp_awarded,
+            "course_completed": progress.is_completed,
+            "certificate": progress.certificate,
+        }
+        return Response(self.OutputSerializer(data, context={"request": request}).data)
+
+
+def _watched_percent(row: LessonProgress | None, lesson: Lesson) -> int:
+    if row is None or not lesson.duration_seconds:
+        return 0
+    return max(0, min(100, int(row.watched_seconds * 100 // lesson.duration_seconds)))
+
+
+class LessonPositionApi(APIView):
+    """A heartbeat from the video player: where it is now."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="LessonPosition")
+    class InputSerializer(serializers.Serializer):
+        position_seconds = serializers.FloatField(
+            min_value=0, help_text="The player's position in seconds."
+        )
+
+    @extend_schema_serializer(component_name="LessonPositionSaved")
+    class OutputSerializer(serializers.Serializer):
+        lesson = serializers.UUIDField(help_text="The lesson's id.")
+        status = serializers.ChoiceField(choices=LessonProgress.Status.choices)
+        position_seconds = serializers.FloatField()
+        watched_seconds = serializers.FloatField(help_text="Seconds of the video watched.")
+        watched_percent = serializers.IntegerField(help_text="Share of the video watched.")
+        xp_awarded = serializers.IntegerField(help_text="XP this heartbeat gave by completing.")
+
+    @extend_schema(
+        operation_id="lessons_position",
+        tags=[TAG],
+        summary="Save the video position",
+        description=(
+            "Send every few seconds while playing. Only stretches the player could have "
+            "played since the previous heartbeat count as watched (seeking does not), and "
+            f"the lesson completes once {settings.LMS_VIDEO_COMPLETE_THRESHOLD:.0%} of the "
+            "video is watched. Errors: 404 `LESSON_NOT_FOUND`, 403 `LOGIN_REQUIRED` or "
+            "`UPGRADE_REQUIRED`, 409 `POSITION_NOT_VIDEO`."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        examples=[OpenApiExample("Position", value={"position_seconds": 12.5}, request_only=True)],
+    )
+    def post(self, request: Request, lesson_id: uuid.UUID) -> Response:
+        lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = lesson_position_save(
+            user=request.user,
+            lesson=lesson,
+            position_seconds=data.validated_data["position_seconds"],
+        )
+        row = outcome.events[0].progress
+        body = {
+            "lesson": lesson.pk,
+            "status": row.status if row else LessonProgress.Status.NOT_STARTED,
+            "position_seconds": row.position_seconds if row else 0.0,
+            "watched_seconds": row.watched_seconds if row else 0.0,
+            "watched_percent": _watched_percent(row, lesson),
+            "xp_awarded": outcome.xp_awarded,
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+# --- Offline sync ----------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="ProgressSyncEvent")
+class SyncEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        help_text="The client's id for the event: sending it again is recognised, not reapplied."
+    )
+    type = serializers.ChoiceField(choices=ProgressEvent.Kind.choices)
+    lesson = serializers.UUIDField(help_text="The lesson's id.")
+    occurred_at = serializers.DateTimeField(help_text="When it happened on the device.")
+    position_seconds = serializers.FloatField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Position events only: the player position.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        position = attrs.get("position_seconds")
+        if attrs["type"] == ProgressEvent.Kind.POSITION and position is None:
+            raise serializers.ValidationError(
+                {"position_seconds": ["A position event needs a position."]}
+            )
+        if attrs["type"] == ProgressEvent.Kind.COMPLETE and position is not None:
+            raise serializers.ValidationError(
+                {"position_seconds": ["Only position events have a position."]}
+            )
+        return attrs
+
+
+@extend_schema_serializer(component_name="ProgressSyncResult")
+class SyncResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="client_id")
+    status = serializers.SerializerMethodField(
+        help_text=(
+            "`applied`; `duplicate` (this id was applied before, or earlier in the batch); "
+            "`stale` (a heartbeat older than the last one); `rejected` (see `code`)."
+        )
+    )
+    code = serializers.SerializerMethodField(help_text="Why it was rejected; null otherwise.")
+    lesson = serializers.UUIDField(source="lesson_id")
+    lesson_status = serializers.SerializerMethodField(
+        help_text="The lesson's status after the batch; null for an unknown lesson."
+    )
+    xp_awarded = serializers.IntegerField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=[*SYNC_STATUSES, SYNC_REJECTED]))
+    def get_status(self, event: EventOutcome) -> str:
+        return event.result if event.result in SYNC_STATUSES else SYNC_REJECTED
+
+    # The same choices as the error envelope's `code`, so both use its enum component.
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=[(code.value, CATALOG[code].message) for code in ErrorCode], allow_null=True
+        )
+    )
+    def get_code(self, event: EventOutcome) -> str | None:
+        return None if event.result in SYNC_STATUSES else str(event.result)
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=LessonProgress.Status.choices, allow_null=True)
+    )
+    def get_lesson_status(self, event: EventOutcome) -> str | None:
+        if event.result == ErrorCode.LESSON_NOT_FOUND:
+            return None
+        if event.progress is None:
+            return LessonProgress.Status.NOT_STARTED
+        return event.progress.status
+
+
+class ProgressSyncApi(APIView):
+    """Apply a batch of progress events recorded offline, in one transaction."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="ProgressSync")
+    class InputSerializer(serializers.Serializer):
+        events = SyncEventSerializer(
+            many=True,
+            help_text=(
+                "At most `LMS_PROGRESS_SYNC_MAX_EVENTS` events "
+                f"({settings.LMS_PROGRESS_SYNC_MAX_EVENTS} here)."
+            ),
+        )
+
+        def to_internal_value(self, data: Any) -> dict[str, Any]:
+            # Refuse an oversized batch before validating each of its events.
+            limit = settings.LMS_PROGRESS_SYNC_MAX_EVENTS
+            events = data.get("events") if isinstance(data, dict) else None
+            if isinstance(events, list) and len(events) > limit:
+                raise serializers.ValidationError(
+                    {"events": [f"Send at most {limit} events at once."]}
+                )
+            return super().to_internal_value(data)
+
+    @extend_schema_serializer(component_name="ProgressSyncOutcome")
+    class OutputSerializer(serializers.Serializer):
+        results = SyncResultSerializer(many=True, help_text="One per event, in the batch's order.")
+        xp_awarded = serializers.IntegerField(help_text="XP the whole batch gave.")
+        stats = StatsSerializer()
+
+    @extend_schema(
+        operation_id="progress_sync",
+        tags=[TAG],
+        summary="Sync offline progress",
+        description=(
+            "Events are applied in the order they happened (`occurred_at`), all in one "
+            "transaction, and each gets its own result; sending the same batch again changes "
+            "nothing and answers `duplicate`. A malformed event or an oversized batch refuses "
+            "the whole batch (400 `VALIDATION_ERROR`, nothing applied). Rejection codes: "
+            "`LESSON_NOT_FOUND`, `LOGIN_REQUIRED`, `UPGRADE_REQUIRED`, "
+            "`COMPLETION_NOT_MANUAL`, `POSITION_NOT_VIDEO`, `EVENT_IN_FUTURE`."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401)},
+        examples=[
+            OpenApiExample(
+                "Batch",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "id": "8f0c7d2e-4b1a-4c55-9a57-0f3b8d1e2a61",
+                            "type": "position",
+                            "lesson": "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed",
+                            "occurred_at": "2025-01-15T08:30:10Z",
+                            "position_seconds": 42.0,
+                        },
+                        {
+                            "id": "0e5a1f9c-7d3b-4e2a-8c61-5b9f2d4a7c13",
+                            "type": "complete",
+                            "lesson": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+                            "occurred_at": "2025-01-15T08:41:00Z",
+                        },
+                    ]
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        events = [
+            ProgressEventIn(
+                kind=event["type"],
+                lesson_id=event["lesson"],
+                client_id=event["id"],
+                occurred_at=event["occurred_at"],
+                position_seconds=event.get("position_seconds"),
+            )
+            for event in data.validated_data["events"]
+        ]
+        outcome = progress_apply(user=request.user, events=events)
+        return Response(self.OutputSerializer(_sync_body(request, outcome)).data)
+
+
+def _sync_body(request: Request, outcome: ProgressOutcome) -> dict[str, Any]:
+    return {
+        "results": outcome.events,
+        "xp_awarded": outcome.xp_awarded,
+        "stats": stats_view(user=request.user, stats=outcome.stats),
+    }
+
+
+# --- Dashboard and certificates ------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="DashboardCourse")
+class DashboardCourseSerializer(serializers.Serializer):
+    course = CourseRefSerializer()
+    percent = serializers.IntegerField()
+    completed_count = serializers.IntegerField()
+    total_count = serializers.IntegerField()
+    resume = serializers.SerializerMethodField()
+
+    @extend_schema_field(ResumeSerializer(allow_null=True))
+    def get_resume(self, item: DashboardCourse) -> dict[str, Any] | None:
+        if item.resume_lesson is None:
+            return None
+        return ResumeSerializer(
+            Resume(lesson=item.resume_lesson, position_seconds=item.resume_position)
+        ).data
+
+
+class DashboardApi(APIView):
+    """Everything on "My learning" for the requesting user."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="Dashboard")
+    class OutputSerializer(serializers.Serializer):
+        """Courses are ordered by last activity, most recent first."""
+
+        stats = StatsSerializer()
+        in_progress = DashboardCourseSerializer(many=True)
+        completed = DashboardCourseSerializer(many=True)
+        certificates = CertificateSerializer(many=True)
+
+    @extend_schema(
+        operation_id="me_dashboard_retrieve",
+        tags=[TAG],
+        summary="My learning",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        dashboard = dashboard_get(user=request.user)
+        return Response(self.OutputSerializer(dashboard, context={"request": request}).data)
+
+
+class MyCertificateListApi(APIView):
+    """The requesting user's certificates, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        operation_id="me_certificates_list",
+        tags=[CERTIFICATES_TAG],
+        summary="My certificates",
+        responses={200: CertificateSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(certificate_list(user=request.user), request, view=self)
+        data = CertificateSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class CertificateVerifyApi(APIView):
+    """Check a certificate by its code: public, the code is what the learner shares."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema_serializer(component_name="CertificateVerification")
+    class OutputSerializer(_CertificateUrlMixin, serializers.Serializer):
+        """What the certificate says, frozen when it was issued; never the learner's email."""
+
+        code = serializers.CharField()
+        learner_name = serializers.CharField()
+        course_title = serializers.CharField(help_text="The course's title when issued.")
+        issued_at = serializers.DateTimeField()
+        course = CourseRefSerializer()
+
+    @extend_schema(
+        operation_id="certificates_retrieve",
+        tags=[CERTIFICATES_TAG],
+        summary="Verify a certificate",
+        description="No sign-in needed. Errors: 404 `CERTIFICATE_NOT_FOUND`.",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        certificate = certificate_get(code=code)
+        return Response(self.OutputSerializer(certificate, context={"request": request}).data)
+
+
+urlpatterns = [
+    # Before catalog's `courses/<slug>/` (lms/urls.py includes this API first).
+    path("courses/join/", CourseJoinApi.as_view(), name="course-join"),
+    path(
+        "courses/<slug:slug>/enrollment/", CourseEnrollmentApi.as_view(), name="course-enrollment"
+    ),
+    path("courses/<slug:slug>/progress/", CourseProgressApi.as_view(), name="course-progress"),
+    path("lessons/<uuid:lesson_id>/complete/", LessonCompleteApi.as_view(), name="lesson-complete"),
+    path("lessons/<uuid:lesson_id>/position/", LessonPositionApi.as_view(), name="lesson-position"),
+    path("progress/sync/", ProgressSyncApi.as_view(), name="progress-sync"),
+    path("me/dashboard/", DashboardApi.as_view(), name="dashboard"),
+    path("me/certificates/", MyCertificateListApi.as_view(), name="my-certificates"),
+    path("certificates/<str:code>/", CertificateVerifyApi.as_view(), name="certificate-detail"),
+]

@@ -15,8 +15,12 @@ def enrollment_create(*, user: User, course: Course, source: str) -> Enrollment:
     """Enroll the user in the course, however they came (the one write path for enrollments).
 
     An active enrollment is returned as it is; an unenrolled one comes back to life with its
-    history (progress, XP, completion) intact.
+    history (progress, XP, completion) intact. Takes the learner's lock, like every progress
+    write, so it never races the enrollment a first lesson completion creates.
     """
+    from progress.services.learning import learner_stats_lock
+
+    learner_stats_lock(user=user)
     enrollment, created = Enrollment.objects.select_for_update().get_or_create(
         user=user, course=course, defaults={"source": source}
     )

@@ -228,7 +228,9 @@ def _apply_position(batch: _Batch, lesson: Lesson, position: float, at: datetime
         elapsed = (at - row.last_heartbeat_at).total_seconds()
         advanced = position - row.position_seconds
         max_rate = settings.LMS_VIDEO_MAX_PLAYBACK_RATE
-        if 0 < advanced <= elapsed * max_rate + HEARTBEAT_SLACK_SECONDS:
+        # The jitter allowance grows with the time that passed, so a burst of heartbeats
+        # sent within a second cannot add up to minutes of "watching".
+        if 0 < advanced <= elapsed * max_rate + min(HEARTBEAT_SLACK_SECONDS, elapsed):
             row.watched_ranges = ranges_merge(
                 [*row.watched_ranges, [row.position_seconds, position]]
             )

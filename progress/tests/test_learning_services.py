@@ -560,3 +560,26 @@ def test_an_editor_previewing_a_draft_records_no_progress():
     assert not LessonProgress.objects.exists()
     assert not Enrollment.objects.exists()
     assert not XPAward.objects.exists()
+
+
+def test_a_burst_of_heartbeats_sent_at_once_does_not_count_as_watching():
+    user = UserFactory()
+    _course, (video, _text) = course_of("video", "text")
+    start = timezone.now() - timedelta(minutes=1)
+    burst = [start + timedelta(milliseconds=index) for index in range(34)]
+    events = [
+        ProgressEventIn(
+            kind="position",
+            lesson_id=video.pk,
+            client_id=uuid.uuid4(),
+            occurred_at=moment,
+            position_seconds=3 * index,
+        )
+        for index, moment in enumerate(burst)
+    ]
+
+    progress_apply(user=user, events=events)
+
+    row = LessonProgress.objects.get(user=user, lesson=video)
+    assert row.status == LessonProgress.Status.IN_PROGRESS
+    assert row.watched_seconds < 1

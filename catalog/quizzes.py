@@ -1,0 +1,234 @@
+"""Quizzes, the read side: loading a lesson's quiz, the authoring rules for a question, and
+grading a set of answers.
+
+Grading is pure: it takes a loaded quiz and the learner's answers and returns the result,
+so the API, the page and the tests all grade the same way and storing the attempt is
+`progress.services.quiz_attempt_submit`'s business.
+
+Answers, as clients send them (question ids as keys):
+- single choice: `[choice_id]` (exactly one);
+- multiple choice: `[choice_id, ...]` (right only when exactly the correct set is chosen);
+- short answer: `"text"` (matched against the accepted lines ignoring case and spaces).
+A question left out is unanswered, and counts as wrong.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from catalog.models import Choice, Lesson, Question, Quiz
+from lms.errors import ApplicationError, ErrorCode, NotFoundError
+
+SHORT_ANSWER_MAX_LENGTH = 500
+CHOICE_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTIPLE)
+
+
+# --- Loading --------------------------------------------------------------------------------
+def quiz_get(*, lesson: Lesson) -> Quiz:
+    """The quiz of a quiz lesson with its questions and their choices, in order: three
+    queries, however many questions. QUIZ_NOT_FOUND when the lesson is not a quiz lesson or
+    its quiz has no questions yet (there is nothing to answer)."""
+    if lesson.kind != Lesson.Kind.QUIZ:
+        raise NotFoundError(ErrorCode.QUIZ_NOT_FOUND)
+    questions = Question.objects.order_by("order").prefetch_related(
+        Prefetch("choices", queryset=Choice.objects.order_by("order", "text"))
+    )
+    quiz = (
+        Quiz.objects.filter(lesson=lesson)
+        .prefetch_related(Prefetch("questions", queryset=questions))
+        .first()
+    )
+    if quiz is None or not quiz.questions.all():
+        raise NotFoundError(ErrorCode.QUIZ_NOT_FOUND)
+    quiz.lesson = lesson  # already loaded, with its course
+    for question in quiz.questions.all():
+        question.quiz = quiz
+    return quiz
+
+
+# --- Authoring rules ------------------------------------------------------------------------
+def question_problems(
+    *, kind: str, accepted_answers: str, correct_flags: Sequence[bool]
+) -> dict[str, list[str]]:
+    """What keeps a question from being answerable, by the field to fix ("accepted_answers"
+    or "choices"); empty when it is fine. `correct_flags` has one entry per choice."""
+    problems: dict[str, list[str]] = {}
+    correct = sum(1 for flag in correct_flags if flag)
+    if kind == Question.Kind.SHORT:
+        if not any(line.strip() for line in accepted_answers.splitlines()):
+            problems["accepted_answers"] = [
+                _("A short-answer question needs at least one accepted answer.")
+            ]
+        if correct_flags:
+            problems["choices"] = [
+                _("A short-answer question has no choices: delete them or change the kind.")
+            ]
+    elif kind == Question.Kind.SINGLE and correct != 1:
+        problems["choices"] = [
+            _("A single-choice question needs exactly one correct choice (it has %(count)d).")
+            % {"count": correct}
+        ]
+    elif kind == Question.Kind.MULTIPLE and correct == 0:
+        problems["choices"] = [_("A multiple-choice question needs at least one correct choice.")]
+    return problems
+
+
+# --- Grading --------------------------------------------------------------------------------
+def short_answer_normalize(text: str) -> str:
+    """Case and spacing do not matter: "  Eight  Counts" equals "eight counts"."""
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """One graded question. `answer` is what the learner gave (choice ids, the text, or None
+    when unanswered); `correct_answer` is the correct choice ids or the accepted answers."""
+
+    question: Question
+    correct: bool
+    points: int
+    answer: list[str] | str | None
+    correct_answer: list[str]
+
+    @property
+    def max_points(self) -> int:
+        return self.question.points
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as stored on the attempt: a snapshot that later edits of the quiz do
+        not change (the choices' texts included, to show the feedback again)."""
+        question = self.question
+        return {
+            "question_id": str(question.pk),
+            "kind": question.kind,
+            "prompt": question.prompt,
+            "correct": self.correct,
+            "points": self.points,
+            "max_points": question.points,
+            "answer": self.answer,
+            "correct_answer": self.correct_answer,
+            "explanation": question.explanation,
+            "choices": [
+                {"id": str(choice.pk), "text": choice.text} for choice in question.choices.all()
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Grade:
+    results: list[QuestionResult]
+    answers: dict[str, list[str] | str]  # the answers as understood, JSON-safe
+    points: int
+    max_points: int
+    score: int  # percent of the points, rounded down
+    pass_mark: int
+    passed: bool
+
+    def results_json(self) -> list[dict[str, Any]]:
+        return [result.as_json() for result in self.results]
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _read_answers(
+    quiz: Quiz, answers: Any
+) -> tuple[dict[uuid.UUID, list[str] | str], dict[str, list[str]]]:
+    """Check the answers' shape against the quiz: (answers by question id, field errors)."""
+    if not isinstance(answers, Mapping):
+        return {}, {"answers": [_("Send an object of answers keyed by question id.")]}
+    questions = {question.pk: question for question in quiz.questions.all()}
+    read: dict[uuid.UUID, list[str] | str] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in answers.items():
+        field = f"answers.{key}"
+        question = questions.get(_as_uuid(key))
+        if question is None:
+            errors[field] = [_("This quiz has no question with this id.")]
+            continue
+        if question.kind == Question.Kind.SHORT:
+            if not isinstance(value, str):
+                errors[field] = [_("Send the answer as text.")]
+            elif len(value) > SHORT_ANSWER_MAX_LENGTH:
+                errors[field] = [
+                    _("Keep the answer to %(max)d characters.") % {"max": SHORT_ANSWER_MAX_LENGTH}
+                ]
+            else:
+                read[question.pk] = value
+            continue
+        if not isinstance(value, list):
+            errors[field] = [_("Send a list of choice ids.")]
+            continue
+        choice_ids = {str(choice.pk) for choice in question.choices.all()}
+        chosen = []
+        for item in value:
+            parsed = _as_uuid(item)
+            if parsed is None or str(parsed) not in choice_ids:
+                errors[field] = [_("This question has no choice with id “%(id)s”.") % {"id": item}]
+                break
+            if str(parsed) not in chosen:
+                chosen.append(str(parsed))
+        else:
+            if question.kind == Question.Kind.SINGLE and len(chosen) != 1:
+                errors[field] = [_("Choose exactly one answer.")]
+            else:
+                read[question.pk] = chosen
+    return read, errors
+
+
+def _grade_question(question: Question, answer: list[str] | str | None) -> QuestionResult:
+    if question.kind == Question.Kind.SHORT:
+        accepted = question.accepted_answer_list
+        given = short_answer_normalize(answer) if isinstance(answer, str) else ""
+        correct = bool(given) and given in {short_answer_normalize(line) for line in accepted}
+        # An empty text is no answer.
+        shown: list[str] | str | None = answer if isinstance(answer, str) and given else None
+        correct_answer = accepted
+    else:
+        right = [str(choice.pk) for choice in question.choices.all() if choice.is_correct]
+        shown = answer if isinstance(answer, list) and answer else None
+        # Exactly the right set: no partial credit for a multiple-choice question.
+        correct = shown is not None and set(shown) == set(right)
+        correct_answer = right
+    return QuestionResult(
+        question=question,
+        correct=correct,
+        points=question.points if correct else 0,
+        answer=shown,
+        correct_answer=correct_answer,
+    )
+
+
+def quiz_grade(*, quiz: Quiz, answers: Any) -> Grade:
+    """Grade answers to a quiz loaded by `quiz_get`. No queries.
+
+    Raises VALIDATION_ERROR, with a message per `answers.<question id>`, for an unknown
+    question, a choice of another question, or an answer of the wrong shape.
+    """
+    read, errors = _read_answers(quiz, answers)
+    if errors:
+        raise ApplicationError(ErrorCode.VALIDATION_ERROR, fields=errors)
+    results = [
+        _grade_question(question, read.get(question.pk)) for question in quiz.questions.all()
+    ]
+    points = sum(result.points for result in results)
+    max_points = sum(result.max_points for result in results)
+    # A quiz whose questions are all worth nothing cannot be failed.
+    score = points * 100 // max_points if max_points else 100
+    return Grade(
+        results=results,
+        answers={str(question_id): answer for question_id, answer in read.items()},
+        points=points,
+        max_points=max_points,
+        score=score,
+        pass_mark=quiz.pass_mark,
+        passed=score >= quiz.pass_mark,
+    )
