@@ -37,12 +37,16 @@ ROLE_GROUPS = {Role.INSTRUCTOR: INSTRUCTORS_GROUP, Role.STAFF: STAFF_GROUP}
 
 # The apps whose every model the Staff group may manage.
 STAFF_APP_LABELS = ("lms", "accounts", "billing", "media", "catalog", "progress")
-# (app label, model) -> the actions instructors may take. No deletes: removing a course's
-# content is for staff.
+# (app label, model) -> the actions instructors may take. No deletes of courses, sections or
+# lessons: removing a course's content is for staff. A quiz's questions and choices are
+# edited like text, wrong ones removed included.
 INSTRUCTOR_PERMISSIONS = {
     ("catalog", "course"): ("view", "add", "change"),
     ("catalog", "section"): ("view", "add", "change"),
     ("catalog", "lesson"): ("view", "add", "change"),
+    ("catalog", "quiz"): ("view", "add", "change"),
+    ("catalog", "question"): ("view", "add", "change", "delete"),
+    ("catalog", "choice"): ("view", "add", "change", "delete"),
 }
 
 _GROUP_NAMES_CACHE = "_role_group_names"

@@ -41,8 +41,19 @@ def group_permissions(name: str) -> set[str]:
 # --- The groups ---------------------------------------------------------------------------
 
 
-def test_instructors_may_view_add_and_change_catalog_content_and_nothing_else():
+def test_instructors_may_author_catalog_content_and_nothing_else():
     assert group_permissions(INSTRUCTORS_GROUP) == {
+        "catalog.view_quiz",
+        "catalog.add_quiz",
+        "catalog.change_quiz",
+        "catalog.view_question",
+        "catalog.add_question",
+        "catalog.change_question",
+        "catalog.delete_question",
+        "catalog.view_choice",
+        "catalog.add_choice",
+        "catalog.change_choice",
+        "catalog.delete_choice",
         "catalog.view_course",
         "catalog.add_course",
         "catalog.change_course",
