@@ -31,8 +31,9 @@ from catalog.quizzes import SHORT_ANSWER_MAX_LENGTH, quiz_get
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 from lms.markdown import render_markdown
 from progress.models import QuizAttempt
+from progress.selectors import quiz_attempt_list, quiz_record_get
 from progress.services import quiz_attempt_submit
-from progress.services.quizzes import QuizSubmission, quiz_attempt_list, quiz_record_get
+from progress.services.quizzes import QuizSubmission
 
 FIELD_PREFIX = "question-"
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,6 +18,7 @@ from progress.models import (
     Invite,
     LearnerStats,
     LessonProgress,
+    QuizAttempt,
 )
 
 
@@ -305,3 +306,33 @@ def certificate_get(*, code: str) -> Certificate:
     if certificate is None:
         raise NotFoundError(ErrorCode.CERTIFICATE_NOT_FOUND)
     return certificate
+
+
+# --- Quizzes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizRecord:
+    """A learner's standing in one quiz: their best score, whether they ever passed, how
+    many attempts they made, and the latest one."""
+
+    best_score: int | None
+    passed: bool
+    attempt_count: int
+
+
+def quiz_record_get(*, user: User, lesson: Lesson) -> QuizRecord:
+    """One aggregate query; an anonymous visitor has no record."""
+    if not user.is_authenticated:
+        return QuizRecord(best_score=None, passed=False, attempt_count=0)
+    row = QuizAttempt.objects.filter(user=user, lesson=lesson).aggregate(
+        best=Max("score"), passes=Count("pk", filter=Q(passed=True)), count=Count("pk")
+    )
+    return QuizRecord(
+        best_score=row["best"], passed=bool(row["passes"]), attempt_count=row["count"]
+    )
+
+
+def quiz_attempt_list(*, user: User, lesson: Lesson) -> QuerySet[QuizAttempt]:
+    """The learner's own attempts at a lesson's quiz, newest first."""
+    return QuizAttempt.objects.filter(user=user, lesson=lesson).order_by("-created_at", "-pk")

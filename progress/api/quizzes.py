@@ -31,8 +31,8 @@ from lms.api.schema import error_responses
 from lms.errors import AccessDeniedError, ErrorCode
 from lms.markdown import render_markdown
 from progress.models import LessonProgress
+from progress.selectors import quiz_attempt_list, quiz_record_get
 from progress.services import quiz_attempt_submit
-from progress.services.quizzes import quiz_attempt_list, quiz_record_get
 
 TAG = "quizzes"
 

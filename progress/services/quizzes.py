@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
 
 from accounts.models import User
 from catalog.access import Reason, lesson_access, lesson_is_visible
@@ -121,34 +120,3 @@ def quiz_attempt_submit(
         outcome=outcome,
         lesson_status=progress.status if progress else LessonProgress.Status.COMPLETED,
     )
-
-
-# --- Reads for the quiz panel and the API -----------------------------------------------------
-# (Small, and used only by the quiz's page and API; candidates for progress.selectors.)
-
-
-@dataclass(frozen=True)
-class QuizRecord:
-    """A learner's standing in one quiz: their best score, whether they ever passed, how
-    many attempts they made, and the latest one."""
-
-    best_score: int | None
-    passed: bool
-    attempt_count: int
-
-
-def quiz_record_get(*, user: User, lesson: Lesson) -> QuizRecord:
-    """One aggregate query; an anonymous visitor has no record."""
-    if not user.is_authenticated:
-        return QuizRecord(best_score=None, passed=False, attempt_count=0)
-    row = QuizAttempt.objects.filter(user=user, lesson=lesson).aggregate(
-        best=Max("score"), passes=Count("pk", filter=Q(passed=True)), count=Count("pk")
-    )
-    return QuizRecord(
-        best_score=row["best"], passed=bool(row["passes"]), attempt_count=row["count"]
-    )
-
-
-def quiz_attempt_list(*, user: User, lesson: Lesson) -> QuerySet[QuizAttempt]:
-    """The learner's own attempts at a lesson's quiz, newest first."""
-    return QuizAttempt.objects.filter(user=user, lesson=lesson).order_by("-created_at", "-pk")
