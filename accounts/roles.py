@@ -1,9 +1,9 @@
 """Roles: learner (the default), instructor and staff, carried by Django groups.
 
 - Learner: no role group, no staff status.
-- Instructor: staff status (to enter the admin) and the "Instructors" group, which may view,
-  add and change courses, sections and lessons; the catalog admin narrows that to the
-  courses they teach.
+- Instructor: staff status (to enter the admin) and the "Instructors" group, which may
+  author courses, sections, lessons and quizzes and view their learners' progress; the
+  admin narrows that to the courses they teach.
 - Staff: staff status and the "Staff" group, with every permission on our apps' models; or a
   superuser. A staff-status account in no role group (made by hand before roles existed)
   also counts as staff, which is what the access policy always assumed of `is_staff`.
@@ -47,6 +47,11 @@ INSTRUCTOR_PERMISSIONS = {
     ("catalog", "quiz"): ("view", "add", "change"),
     ("catalog", "question"): ("view", "add", "change", "delete"),
     ("catalog", "choice"): ("view", "add", "change", "delete"),
+    # Their learners' progress, read-only (the admin narrows it to their courses).
+    ("progress", "enrollment"): ("view",),
+    ("progress", "lessonprogress"): ("view",),
+    ("progress", "quizattempt"): ("view",),
+    ("progress", "certificate"): ("view",),
 }
 
 _GROUP_NAMES_CACHE = "_role_group_names"

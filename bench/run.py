@@ -1,13 +1,17 @@
-"""`make bench`: requests/s and latency of the main pages under gunicorn on PostgreSQL.
+"""`make bench`: requests/s and latency of the main pages and the progress API under
+gunicorn on PostgreSQL.
 
 Prepares a PostgreSQL database (created when missing), migrates it, seeds the demo school
 with a 200-lesson course, collects static files, starts gunicorn on a free loopback port
 with production settings, and measures each URL with a bounded number of requests from a
-few client threads. Every figure is also shown as a ratio to `/healthz` measured in the same
-run, which cancels out most of the machine's speed. A benchmark, not a test: it prints
-figures and never fails on them; gunicorn is stopped at the end, even on errors.
+few client threads: the pages with GETs, then lesson completion and offline sync with POSTs
+from freshly created learners signed in with JWTs (one learner per client thread). Every
+figure is also shown as a ratio to `/healthz` measured in the same run, which cancels out
+most of the machine's speed. A benchmark, not a test: it prints figures and never fails on
+them; gunicorn is stopped at the end, even on errors.
 
-    python bench/run.py [--requests 300] [--concurrency 4] [--workers 3] [--skip-setup]
+    python bench/run.py [--requests 300] [--concurrency 4] [--workers 3] [--sync-batch 100]
+                        [--skip-setup]
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +42,32 @@ HOST = "127.0.0.1"
 # Hard bounds, whatever the options say: the run stays short and on loopback.
 MAX_SECONDS_PER_URL = 30.0
 REQUEST_TIMEOUT = 10.0
+APP_LOGIN_PATH = "/_allauth/app/v1/auth/login"
+COMPLETE_PATH = "/api/v1/lessons/{lesson}/complete/"
+SYNC_PATH = "/api/v1/progress/sync/"
+# In a sync batch, one event in this many completes a lesson; the others are video
+# heartbeats, 10 seconds apart, as a player sends them.
+SYNC_COMPLETE_EVERY = 10
+HEARTBEAT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to send."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# (client thread, that thread's n-th request) -> the request to send.
+CallFor = Callable[[int, int], Call]
+
+
+def get_call(path: str) -> CallFor:
+    call = Call("GET", path, headers={"Accept": "text/html,application/json"})
+    return lambda thread, number: call
 
 
 @dataclass
@@ -68,9 +101,19 @@ class Result:
         return " ".join(parts) or "-"
 
 
-def measure(port: int, path: str, *, requests: int, concurrency: int) -> Result:
-    """Send `requests` GETs from `concurrency` threads; stop early after MAX_SECONDS_PER_URL."""
+def measure(
+    port: int,
+    path: str,
+    *,
+    requests: int,
+    concurrency: int,
+    call_for: CallFor | None = None,
+) -> Result:
+    """Send `requests` requests from `concurrency` threads; stop early after
+    MAX_SECONDS_PER_URL. They are GETs of `path` unless `call_for` makes each request (then
+    `path` only labels the result)."""
     result = Result(path=path)
+    call_for = call_for or get_call(path)
     lock = threading.Lock()
     remaining = [requests]
     deadline = time.monotonic() + MAX_SECONDS_PER_URL
@@ -82,13 +125,16 @@ def measure(port: int, path: str, *, requests: int, concurrency: int) -> Result:
             remaining[0] -= 1
             return True
 
-    def client() -> None:
+    def client(thread: int) -> None:
+        number = 0
         while take():
+            call = call_for(thread, number)
+            number += 1
             started = time.perf_counter()
             status, error = None, None
             connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
             try:
-                connection.request("GET", path, headers={"Accept": "text/html,application/json"})
+                connection.request(call.method, call.path, body=call.body, headers=call.headers)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
@@ -106,7 +152,9 @@ def measure(port: int, path: str, *, requests: int, concurrency: int) -> Result:
                     result.latencies_ms.append(elapsed_ms)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=client, args=(index,), daemon=True) for index in range(concurrency)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -150,6 +198,142 @@ def as_json(result: Result) -> dict:
         "statuses": {str(status): count for status, count in result.statuses.items()},
         "errors": dict(result.errors),
     }
+
+
+# --- The progress API: signed-in learners completing lessons and syncing ----------------------
+
+
+def http_json(
+    port: int, method: str, path: str, payload: dict, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request(
+            method,
+            path,
+            body=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(body or b"{}")
+    except ValueError:
+        return response.status, {}
+
+
+def sign_in(port: int, email: str, password: str) -> str:
+    """Sign in as an app would (allauth headless, JWT strategy); returns the access token."""
+    status, body = http_json(port, "POST", APP_LOGIN_PATH, {"email": email, "password": password})
+    token = body.get("meta", {}).get("access_token") if status == 200 else None
+    if not token:
+        raise RuntimeError(f"signing in {email} answered {status}: {json.dumps(body)[:300]}")
+    return token
+
+
+def api_headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+
+
+def complete_calls(*, tokens: list[str], lessons: list[str]) -> CallFor:
+    """Each client thread is one learner completing the lessons in course order: first
+    completions (XP, enrollment, streak) until the lessons run out, then repeats."""
+
+    def call_for(thread: int, number: int) -> Call:
+        lesson = lessons[number % len(lessons)]
+        return Call(
+            "POST",
+            COMPLETE_PATH.format(lesson=lesson),
+            b"",
+            api_headers(tokens[thread % len(tokens)]),
+        )
+
+    return call_for
+
+
+def sync_events(
+    *,
+    number: int,
+    size: int,
+    completable: list[str],
+    videos: list[tuple[str, int]],
+    start: datetime,
+) -> list[dict]:
+    """The `number`-th batch of one learner: `size` events with fresh ids, on a timeline that
+    keeps going from batch to batch (so no heartbeat is stale). Mostly heartbeats that play
+    one video after another; every `SYNC_COMPLETE_EVERY`-th event completes a lesson."""
+    events = []
+    for offset in range(size):
+        index = number * size + offset
+        event = {
+            "id": str(uuid.uuid4()),
+            "occurred_at": (start + timedelta(seconds=HEARTBEAT_SECONDS * index)).isoformat(),
+        }
+        if offset % SYNC_COMPLETE_EVERY == SYNC_COMPLETE_EVERY - 1:
+            lesson = completable[(index // SYNC_COMPLETE_EVERY) % len(completable)]
+            event.update(type="complete", lesson=lesson)
+        else:
+            # A stretch of heartbeats per video, long enough to watch most of it.
+            lesson, duration = videos[(index // 60) % len(videos)]
+            position = float((HEARTBEAT_SECONDS * index) % max(duration, 1))
+            event.update(type="position", lesson=lesson, position_seconds=position)
+        events.append(event)
+    return events
+
+
+def sync_calls(
+    *,
+    tokens: list[str],
+    size: int,
+    completable: list[str],
+    videos: list[tuple[str, int]],
+    start: datetime,
+) -> CallFor:
+    """Each client thread is one learner sending `size`-event batches of offline progress."""
+
+    def call_for(thread: int, number: int) -> Call:
+        events = sync_events(
+            number=number, size=size, completable=completable, videos=videos, start=start
+        )
+        body = json.dumps({"events": events}).encode()
+        return Call("POST", SYNC_PATH, body, api_headers(tokens[thread % len(tokens)]))
+
+    return call_for
+
+
+def write_targets(
+    tokens: list[str], *, course: dict, args: argparse.Namespace
+) -> list[tuple[str, CallFor]]:
+    """Lesson completion and offline sync, each client thread signed in as one learner."""
+    videos = [(lesson, duration) for lesson, duration in course["videos"]]
+    return [
+        (
+            "POST " + COMPLETE_PATH.format(lesson="<id>"),
+            complete_calls(tokens=tokens, lessons=course["completable"]),
+        ),
+        (
+            f"POST {SYNC_PATH} x{args.sync_batch}",
+            sync_calls(
+                tokens=tokens,
+                size=args.sync_batch,
+                completable=course["completable"],
+                videos=videos,
+                start=sync_start(requests=args.requests, size=args.sync_batch),
+            ),
+        ),
+    ]
+
+
+def sync_start(*, requests: int, size: int) -> datetime:
+    """Early enough that the longest timeline one learner can send still ends in the past
+    (the engine refuses events from the future)."""
+    return datetime.now(UTC) - timedelta(seconds=HEARTBEAT_SECONDS * (requests + 1) * size + 600)
 
 
 # --- Setup --------------------------------------------------------------------------------
@@ -229,12 +413,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (2-4)")
     parser.add_argument("--lessons", type=int, default=200, help="lessons in the large course")
     parser.add_argument(
+        "--sync-batch", type=int, default=100, help="events per offline-sync request (1-500)"
+    )
+    parser.add_argument(
         "--skip-setup", action="store_true", help="reuse the database as it is (no migrate/seed)"
     )
     args = parser.parse_args(argv)
     args.requests = min(max(args.requests, 10), 5000)
     args.concurrency = min(max(args.concurrency, 1), 16)
     args.workers = min(max(args.workers, 2), 4)
+    args.sync_batch = min(max(args.sync_batch, 1), 500)
     return args
 
 
@@ -253,8 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": HOST,
         "DB_CONN_MAX_AGE": "60",
-        # The API's anonymous throttle would otherwise answer 429 after 120 requests.
+        # The API's throttles would otherwise answer 429 after 120 (anonymous) or 600
+        # (per learner) requests a minute.
         "API_THROTTLE_ANON": "1000000/min",
+        "API_THROTTLE_USER": "1000000/min",
+        # The learners sign in once, before the API is measured.
+        "JWT_ACCESS_TOKEN_EXPIRES_IN": "3600",
         "LOG_LEVEL": "WARNING",
     }
 
@@ -267,19 +459,27 @@ def main(argv: list[str] | None = None) -> int:
         manage("seed_demo", "--large-course", str(args.lessons), env=setup_env)
     step("Collecting static files (production storage needs the manifest)")
     manage("collectstatic", "--no-input", env=server_env)
-    # The large course's first lesson and size, as the site sees them.
-    first_lesson, lesson_count = manage(
-        "shell",
-        "--verbosity",
-        "0",
-        "-c",
-        "from catalog.models import Lesson\n"
-        f"lessons = Lesson.objects.filter(course__slug='{LARGE_COURSE}', is_published=True)\n"
-        "print(lessons.order_by('section__order', 'order').values_list('slug', flat=True)[0])\n"
-        "print(lessons.count())",
-        env=setup_env,
-        capture=True,
-    ).split()[-2:]
+    # Fresh learners for this run (one per client thread, and one to warm up with), and the
+    # large course's lessons, as the site sees them.
+    password = secrets.token_urlsafe(16)
+    step(f"Creating {args.concurrency + 1} learners for the progress API")
+    course = json.loads(
+        manage(
+            "shell",
+            "--verbosity",
+            "0",
+            "-c",
+            "from bench.learners import main; main()",
+            env={
+                **setup_env,
+                "BENCH_RUN": time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2),
+                "BENCH_LEARNERS": str(args.concurrency + 1),
+                "BENCH_PASSWORD": password,
+            },
+            capture=True,
+        ).splitlines()[-1]
+    )
+    first_lesson, lesson_count = course["first_lesson"], course["lesson_count"]
 
     paths = [
         "/healthz",
@@ -288,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         f"/courses/{LARGE_COURSE}/{first_lesson}/",
         f"/api/v1/courses/{LARGE_COURSE}/",
     ]
+    targets: list[tuple[str, CallFor]] = [(path, get_call(path)) for path in paths]
     port = free_port()
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for gunicorn's lifetime
         prefix="lms-bench-gunicorn-", suffix=".log", delete=False
@@ -315,14 +516,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_until_up(port, process)
+        step(f"Signing in {len(course['learners'])} learners (JWT)")
+        warm_token, *tokens = [sign_in(port, email, password) for email in course["learners"]]
+        warm_targets = targets + write_targets([warm_token], course=course, args=args)
+        targets += write_targets(tokens, course=course, args=args)
         step("Warming up")
-        for path in paths:
-            measure(port, path, requests=10 * args.workers, concurrency=args.workers)
+        for label, call_for in warm_targets:
+            measure(
+                port,
+                label,
+                requests=10 * args.workers,
+                concurrency=args.workers,
+                call_for=call_for,
+            )
         results = []
-        for path in paths:
-            step(f"Measuring {path}")
+        for label, call_for in targets:
+            step(f"Measuring {label}")
             results.append(
-                measure(port, path, requests=args.requests, concurrency=args.concurrency)
+                measure(
+                    port,
+                    label,
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    call_for=call_for,
+                )
             )
     except (RuntimeError, KeyboardInterrupt) as exc:
         print(f"bench: stopped early: {exc!r}", file=sys.stderr)
@@ -339,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{lesson_count} lessons."
     )
     print(table(results))
+    sync = results[-1]
+    print(
+        f"Offline sync: {args.sync_batch} events per request (1 in {SYNC_COMPLETE_EVERY} a "
+        f"completion, the rest heartbeats) -> {sync.rps * args.sync_batch:.0f} events/s."
+    )
     failing = [result for result in results if not result.all_ok]
     if failing:
         print()

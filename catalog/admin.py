@@ -4,9 +4,13 @@ A two-level flow: a course page edits the course and its sections (inline); a se
 edits its lessons (inline); a lesson page edits one lesson in full, notes included. Every
 write goes through `catalog.services`, so the admin follows the site's rules. Each page runs
 a fixed number of queries, however many lessons a course has.
+
+A course page also manages the course's join code (rotate it, turn joining off) and links to
+its learners' progress, which `progress.admin` lists.
 """
 
 import copy
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -37,6 +41,8 @@ from catalog.forms_admin import (
 from catalog.models import Course, Lesson, Section
 from catalog.services import (
     course_create,
+    course_join_code_clear,
+    course_join_code_rotate,
     course_update,
     courses_set_status,
     lesson_create,
@@ -49,6 +55,10 @@ from catalog.services import (
 
 PUBLISHED_LESSONS = Q(lessons__is_published=True)
 DIRECTIONS = ("up", "down")
+JOIN_CODE_OPERATIONS = ("rotate", "clear")
+# The learners of a course are enrollments, kept by `progress`; the admin links to their list.
+ENROLLMENT_VIEW_PERMISSION = "progress.view_enrollment"
+ENROLLMENTS_URL_NAME = "admin:progress_enrollment_changelist"
 
 
 def duration_text(seconds: int | None) -> str:
@@ -57,6 +67,16 @@ def duration_text(seconds: int | None) -> str:
     if hours:
         return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     return gettext("%(minutes)d min") % {"minutes": minutes}
+
+
+def join_path(code: str) -> str:
+    """The link that enrolls whoever follows it (after signing in) with this join code."""
+    return f"{reverse('progress:course_join')}?{urlencode({'code': code})}"
+
+
+def learners_path(course: Course) -> str:
+    """The enrollment list of the admin, filtered to this course."""
+    return f"{reverse(ENROLLMENTS_URL_NAME)}?{urlencode({'course__id__exact': course.pk})}"
 
 
 def _saved(obj: Model | None) -> bool:
@@ -268,6 +288,10 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
         "duration_display",
         "created_at",
         "updated_at",
+        "join_code_display",
+        "join_link_display",
+        "join_code_controls",
+        "learners_link",
     )
     fieldsets = (
         (None, {"fields": ("title", "slug", "subtitle", "description", "thumbnail")}),
@@ -283,7 +307,24 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
             },
         ),
     )
-    actions = ("publish_courses", "unpublish_courses", "archive_courses")
+    join_fieldset = (
+        _("Join by code"),
+        {
+            "fields": ("join_code_display", "join_link_display", "join_code_controls"),
+            "description": _(
+                "Learners who have the code join at the link (after signing in). Rotate the "
+                "code to stop old ones; those who joined stay enrolled."
+            ),
+        },
+    )
+    learners_fieldset = (_("Learners"), {"fields": ("learners_link",)})
+    actions = (
+        "publish_courses",
+        "unpublish_courses",
+        "archive_courses",
+        "rotate_join_codes",
+        "clear_join_codes",
+    )
     # The first submit button in a form is the one Enter presses: with the buttons on top,
     # that is "Save", not a section's "move up".
     save_on_top = True
@@ -306,6 +347,21 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
         # Who teaches a course is for staff to say; an instructor's new course is theirs.
         return (*readonly, "instructors") if self.scoped(request) else readonly
 
+    def get_fieldsets(self, request: HttpRequest, obj: Course | None = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if not _saved(obj):
+            return fieldsets  # a new course has no code and no learners yet
+        fieldsets.insert(-1, self.join_fieldset)
+        if request.user.has_perm(ENROLLMENT_VIEW_PERMISSION):
+            fieldsets.insert(-1, self.learners_fieldset)
+        return fieldsets
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        list_display = tuple(super().get_list_display(request))
+        if request.user.has_perm(ENROLLMENT_VIEW_PERMISSION):
+            return (*list_display, "learners_link")
+        return list_display
+
     @admin.display(description=_("lessons"), ordering="lesson_count")
     def lesson_count_display(self, obj: Course) -> int | None:
         return getattr(obj, "lesson_count", None)
@@ -322,6 +378,76 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), label
         )
+
+    @admin.display(description=_("join code"))
+    def join_code_display(self, obj: Course) -> str:
+        if not obj.join_code:
+            return gettext("Off: nobody can join by code.")
+        return format_html("<strong><code>{}</code></strong>", obj.join_code)
+
+    @admin.display(description=_("join link"))
+    def join_link_display(self, obj: Course) -> str | None:
+        if not obj.join_code:
+            return None
+        path = join_path(obj.join_code)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', path, path)
+
+    @admin.display(description=_("change the code"))
+    def join_code_controls(self, obj: Course) -> str | None:
+        """Buttons posting the page's form (and its CSRF token) to the join-code view, like
+        the move buttons; that view ignores the course's fields."""
+        if not _saved(obj):
+            return None
+        buttons = [("rotate", gettext("Rotate join code"))]
+        if obj.join_code:
+            buttons.append(("clear", gettext("Turn joining off")))
+        else:
+            buttons[0] = ("rotate", gettext("Turn joining on (new code)"))
+        return format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            "formnovalidate>{}</button>",
+            (
+                (reverse("admin:catalog_course_join_code", args=[obj.pk, operation]), label)
+                for operation, label in buttons
+            ),
+        )
+
+    @admin.display(description=_("learners"))
+    def learners_link(self, obj: Course) -> str | None:
+        if not _saved(obj):
+            return None
+        return format_html('<a href="{}">{}</a>', learners_path(obj), gettext("Learner progress"))
+
+    def get_urls(self) -> list[URLPattern]:
+        join_code = path(
+            "<path:object_id>/join-code/<str:operation>/",
+            self.admin_site.admin_view(self.join_code_view),
+            name="catalog_course_join_code",
+        )
+        # Before the defaults, whose "<path:object_id>/" would swallow this URL.
+        return [join_code, *super().get_urls()]
+
+    def join_code_view(self, request: HttpRequest, object_id: str, operation: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if operation not in JOIN_CODE_OPERATIONS:
+            raise Http404
+        course = self.get_object(request, unquote(object_id))
+        if course is None:
+            raise Http404
+        if not self.has_change_permission(request, course):
+            raise PermissionDenied
+        if operation == "rotate":
+            course_join_code_rotate(course=course)
+            message = _(
+                "“%(name)s” has a new join code: %(code)s. The previous code no longer works."
+            ) % {"name": course, "code": course.join_code}
+        else:
+            course_join_code_clear(course=course)
+            message = _("Joining “%(name)s” by code is off.") % {"name": course}
+        self.message_user(request, message, messages.SUCCESS)
+        return redirect(reverse("admin:catalog_course_change", args=[course.pk]))
 
     def save_model(self, request: HttpRequest, obj: Course, form: ModelForm, change: bool) -> None:
         if change:
@@ -377,6 +503,45 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
     @admin.action(description=_("Archive selected courses"), permissions=["change"])
     def archive_courses(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
         self._set_status(request, queryset, Course.Status.ARCHIVED)
+
+    @admin.action(
+        description=_("Rotate the join codes of selected courses"), permissions=["change"]
+    )
+    def rotate_join_codes(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        # The queryset is this admin's, so instructors only reach the courses they teach.
+        courses = [course_join_code_rotate(course=course) for course in queryset]
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d course has a new join code: %(codes)s.",
+                "%(count)d courses have new join codes: %(codes)s.",
+                len(courses),
+            )
+            % {
+                "count": len(courses),
+                "codes": ", ".join(f"{course} {course.join_code}" for course in courses),
+            },
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Turn joining by code off for selected courses"), permissions=["change"]
+    )
+    def clear_join_codes(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        courses = [
+            course_join_code_clear(course=course)
+            for course in queryset.filter(join_code__isnull=False)
+        ]
+        self.message_user(
+            request,
+            ngettext(
+                "Joining by code is off for %(count)d course.",
+                "Joining by code is off for %(count)d courses.",
+                len(courses),
+            )
+            % {"count": len(courses)},
+            messages.SUCCESS,
+        )
 
 
 # --- Sections --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Every write to the catalog. Admin actions and commands call these, never `.save()` directly."""
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -15,6 +16,11 @@ from catalog.models import Course, Lesson, Section
 # Orders are shifted past this offset while reordering, so the unique (parent, order)
 # constraints never see two rows with the same order mid-way.
 _REORDER_OFFSET = 1_000_000
+
+# Join codes are read out in class or typed from a slide: upper-case letters and digits
+# without the look-alikes (0/O, 1/I/L, U/V), like invite codes. 29**10, about 4e14 codes.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+JOIN_CODE_LENGTH = 10
 
 
 def course_create(
@@ -279,3 +285,34 @@ def lesson_update(
     lesson.full_clean()
     lesson.save(update_fields=[*sorted(fields), "updated_at"])
     return lesson
+
+
+# --- Join codes --------------------------------------------------------------------------------
+
+
+def _join_code_generate() -> str:
+    while True:
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+        # A clash is astronomically rare; the unique index would catch one anyway.
+        if not Course.objects.filter(join_code=code).exists():
+            return code
+
+
+def _join_code_set(*, course: Course, code: str | None) -> Course:
+    now = timezone.now()
+    Course.objects.filter(pk=course.pk).update(join_code=code, updated_at=now)
+    course.join_code, course.updated_at = code, now
+    return course
+
+
+@transaction.atomic
+def course_join_code_rotate(*, course: Course) -> Course:
+    """Give the course a fresh join code (turning joining on); the previous code stops
+    working at once. Learners who joined with it stay enrolled."""
+    return _join_code_set(course=course, code=_join_code_generate())
+
+
+@transaction.atomic
+def course_join_code_clear(*, course: Course) -> Course:
+    """Turn joining by code off: the current code stops working; enrollments stay."""
+    return _join_code_set(course=course, code=None)

@@ -1,17 +1,58 @@
-"""Enrollments and invites in the admin. Every write goes through `progress.services`."""
+"""Enrollments, invites and the learning records in the admin.
 
+Every write goes through `progress.services`: staff enroll someone by hand, create and revoke
+invites, and rebuild a learner's stats from the ledger. Progress, quiz attempts, the XP ledger,
+certificates and stats are written only by the learning engine, so their admins are read-only.
+Instructors (see `catalog.admin.InstructorScopeMixin`) only ever see the rows of the courses
+they teach.
+"""
+
+import csv
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextChoices,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from catalog.admin import InstructorScopeMixin
+from catalog.models import Course, Lesson
 from lms.http import client_ip
-from progress.models import Enrollment, Invite, InviteRedemption
-from progress.selectors import invites_with_status
-from progress.services import enrollment_create, invite_create, invite_revoke
+from progress.models import (
+    Certificate,
+    Enrollment,
+    Invite,
+    InviteRedemption,
+    LearnerStats,
+    LessonProgress,
+    ProgressEvent,
+    QuizAttempt,
+    XPAward,
+)
+from progress.selectors import invites_with_status, progress_percent
+from progress.services import (
+    enrollment_create,
+    invite_create,
+    invite_revoke,
+    learner_stats_rebuild,
+)
 
 
 def _copy_fields(*, source: Any, target: Any) -> None:
@@ -23,24 +64,200 @@ def _copy_fields(*, source: Any, target: Any) -> None:
     target._state.db = source._state.db
 
 
-@admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
-    """Read-mostly: staff may enroll someone by hand (source "staff"), never edit a row."""
+# --- Enrollments: who takes which course, and how far they got ------------------------------
 
-    list_display = ("user", "course", "source", "created_at")
-    list_filter = ("source", ("course", admin.RelatedOnlyFieldListFilter))
+
+def _count_of(queryset: QuerySet) -> Coalesce:
+    """COUNT(*) of a correlated queryset as a subquery (0 when it has no rows)."""
+    counted = queryset.order_by().values(group=Value(1)).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def enrollments_with_progress(queryset: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+    """Annotate each enrollment with its course's published lessons, how many of them the
+    learner completed and the whole percent, as `course_progress_get` counts them: two
+    correlated subqueries, so a page of enrollments is still one query."""
+    published = Lesson.objects.filter(course=OuterRef("course_id"), is_published=True)
+    completed = LessonProgress.objects.filter(
+        user=OuterRef("user_id"),
+        course=OuterRef("course_id"),
+        status=LessonProgress.Status.COMPLETED,
+        lesson__is_published=True,
+    )
+    return queryset.annotate(
+        total_lessons=_count_of(published),
+        completed_lessons=_count_of(completed),
+    ).annotate(
+        # For sorting; the integer division floors, like `progress_percent`.
+        progress_percent=Case(
+            When(total_lessons=0, then=Value(0)),
+            default=F("completed_lessons") * 100 / F("total_lessons"),
+            output_field=IntegerField(),
+        )
+    )
+
+
+class EnrollmentStatus(TextChoices):
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    UNENROLLED = "unenrolled", _("Unenrolled")
+
+
+# One status per enrollment: leaving the course beats having completed it.
+ENROLLMENT_STATUS_CONDITIONS = {
+    EnrollmentStatus.UNENROLLED: Q(unenrolled_at__isnull=False),
+    EnrollmentStatus.COMPLETED: Q(unenrolled_at__isnull=True, completed_at__isnull=False),
+    EnrollmentStatus.ACTIVE: Q(unenrolled_at__isnull=True, completed_at__isnull=True),
+}
+
+
+def enrollment_status(enrollment: Enrollment) -> EnrollmentStatus:
+    if enrollment.unenrolled_at is not None:
+        return EnrollmentStatus.UNENROLLED
+    if enrollment.completed_at is not None:
+        return EnrollmentStatus.COMPLETED
+    return EnrollmentStatus.ACTIVE
+
+
+class EnrollmentStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> tuple:
+        return EnrollmentStatus.choices
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Enrollment]
+    ) -> QuerySet[Enrollment]:
+        condition = ENROLLMENT_STATUS_CONDITIONS.get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
+
+
+CSV_HEADER = (
+    "Learner email",
+    "Learner name",
+    "Course",
+    "Enrolled at",
+    "Progress %",
+    "Completed lessons",
+    "Total lessons",
+    "Last activity",
+    "Completed at",
+    "Status",
+)
+# Spreadsheets run a cell starting with one of these as a formula: learners choose their
+# names, so such cells are written as text.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def _csv_time(value: Any) -> str:
+    return "" if value is None else timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class _Echo:
+    """A file-like object whose `write` hands the line back, for streaming a csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def enrollment_csv_rows(queryset: QuerySet[Enrollment]) -> Iterator[str]:
+    """The CSV lines of annotated enrollments (`enrollments_with_progress`), header first."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for enrollment in queryset.iterator(chunk_size=500):
+        yield writer.writerow(
+            (
+                _csv_text(enrollment.user.email),
+                _csv_text(enrollment.user.display_name),
+                _csv_text(enrollment.course.title),
+                _csv_time(enrollment.created_at),
+                progress_percent(enrollment.completed_lessons, enrollment.total_lessons),
+                enrollment.completed_lessons,
+                enrollment.total_lessons,
+                _csv_time(enrollment.last_activity_at),
+                _csv_time(enrollment.completed_at),
+                enrollment_status(enrollment).value,
+            )
+        )
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(InstructorScopeMixin, admin.ModelAdmin):
+    """Who takes which course and how far they got. Read-mostly: staff may enroll someone
+    by hand (source "staff"), never edit a row; progress is the learners' own doing."""
+
+    course_path = "course"
+    list_display = (
+        "learner",
+        "course",
+        "source",
+        "created_at",
+        "progress_display",
+        "last_activity_at",
+        "completed_at",
+        "unenrolled_at",
+    )
+    list_filter = (
+        ("course", admin.RelatedOnlyFieldListFilter),
+        EnrollmentStatusFilter,
+        "source",
+    )
     list_select_related = ("user", "course")
     search_fields = ("user__email", "user__display_name", "course__title")
     autocomplete_fields = ("user", "course")
     date_hierarchy = "created_at"
+    actions = ("export_csv",)
+    _record_fields = (
+        "user",
+        "course",
+        "source",
+        "created_at",
+        "status_display",
+        "progress_display",
+        "lessons_display",
+        "last_lesson",
+        "last_activity_at",
+        "completed_at",
+        "unenrolled_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
+        return enrollments_with_progress(super().get_queryset(request))
 
     def get_fields(self, request: HttpRequest, obj: Enrollment | None = None) -> tuple:
-        if obj is None:
-            return ("user", "course")
-        return ("user", "course", "source", "created_at")
+        return ("user", "course") if obj is None else self._record_fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Enrollment | None = None) -> tuple:
-        return () if obj is None else ("user", "course", "source", "created_at")
+        return () if obj is None else self._record_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Enrollment | None = None) -> bool:
+        # Unenrolling keeps the row and its history; deleting would lose them.
+        return False
+
+    @admin.display(description=_("learner"), ordering="user__email")
+    def learner(self, enrollment: Enrollment) -> str:
+        user = enrollment.user
+        if user.display_name:
+            return format_html("{} <small>{}</small>", user.display_name, user.email)
+        return user.email
+
+    @admin.display(description=_("progress"), ordering="progress_percent")
+    def progress_display(self, enrollment: Enrollment) -> str:
+        completed = getattr(enrollment, "completed_lessons", 0)
+        return f"{progress_percent(completed, getattr(enrollment, 'total_lessons', 0))}%"
+
+    @admin.display(description=_("lessons completed"))
+    def lessons_display(self, enrollment: Enrollment) -> str:
+        return f"{enrollment.completed_lessons} / {enrollment.total_lessons}"
+
+    @admin.display(description=_("status"))
+    def status_display(self, enrollment: Enrollment) -> str:
+        return enrollment_status(enrollment).label
 
     def save_model(self, request: HttpRequest, obj: Enrollment, form: Any, change: bool) -> None:
         if change:
@@ -49,6 +266,17 @@ class EnrollmentAdmin(admin.ModelAdmin):
             user=obj.user, course=obj.course, source=Enrollment.Source.STAFF
         )
         _copy_fields(source=enrollment, target=obj)
+
+    @admin.action(description=_("Export selected enrollments as CSV"), permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Enrollment]
+    ) -> StreamingHttpResponse:
+        filename = timezone.localtime().strftime("enrollments-%Y%m%d-%H%M.csv")
+        return StreamingHttpResponse(
+            enrollment_csv_rows(queryset),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
 
 class InviteStatusFilter(admin.SimpleListFilter):
@@ -205,5 +433,149 @@ class InviteAdmin(admin.ModelAdmin):
             request,
             ngettext("Revoked %(count)d invite.", "Revoked %(count)d invites.", revoked)
             % {"count": revoked},
+            messages.SUCCESS,
+        )
+
+
+# --- The learning records: written by the engine only, read here ------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by `progress.services`: nobody adds, changes or deletes them by
+    hand (a deleted ledger row would silently change a learner's XP)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(ReadOnlyAdminMixin, InstructorScopeMixin, admin.ModelAdmin):
+    course_path = "course"
+    list_display = (
+        "user",
+        "lesson",
+        "course",
+        "status",
+        "position_seconds",
+        "watched_seconds",
+        "started_at",
+        "completed_at",
+        "updated_at",
+    )
+    list_filter = (("course", admin.RelatedOnlyFieldListFilter), "status")
+    list_select_related = ("user", "lesson", "course")
+    search_fields = ("user__email", "user__display_name")
+    date_hierarchy = "updated_at"
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(ReadOnlyAdminMixin, InstructorScopeMixin, admin.ModelAdmin):
+    course_path = "lesson__course"
+    list_display = ("user", "lesson", "score_display", "points_display", "passed", "created_at")
+    list_filter = ("passed", ("lesson__course", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("user", "lesson")
+    search_fields = ("user__email", "user__display_name", "lesson__title")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[QuizAttempt]:
+        return super().get_queryset(request).select_related("user", "lesson__course")
+
+    def course_of(self, obj: QuizAttempt) -> Course:
+        return obj.lesson.course
+
+    @admin.display(description=_("score"), ordering="score")
+    def score_display(self, attempt: QuizAttempt) -> str:
+        return f"{attempt.score}% (pass: {attempt.pass_mark}%)"
+
+    @admin.display(description=_("points"))
+    def points_display(self, attempt: QuizAttempt) -> str:
+        return f"{attempt.points} / {attempt.max_points}"
+
+
+@admin.register(XPAward)
+class XPAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The XP ledger: a learner's total is the sum of their rows (see "Rebuild stats")."""
+
+    list_display = ("user", "amount", "reason", "source_key", "course", "lesson", "created_at")
+    list_filter = ("reason",)
+    list_select_related = ("user", "course", "lesson")
+    search_fields = ("user__email", "user__display_name", "source_key")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdminMixin, InstructorScopeMixin, admin.ModelAdmin):
+    course_path = "course"
+    list_display = ("code", "learner_name", "user", "course", "issued_at", "public_link")
+    list_filter = (("course", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("user", "course")
+    search_fields = ("code", "learner_name", "user__email")
+    date_hierarchy = "issued_at"
+
+    @admin.display(description=_("public page"))
+    def public_link(self, certificate: Certificate) -> str:
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            certificate.get_absolute_url(),
+            _("View"),
+        )
+
+
+@admin.register(ProgressEvent)
+class ProgressEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the apps' offline sync sent and what became of each event, for support."""
+
+    list_display = ("user", "kind", "lesson", "result", "occurred_at", "received_at")
+    list_filter = ("kind", "result")
+    list_select_related = ("user", "lesson")
+    search_fields = ("user__email", "user__display_name")
+    date_hierarchy = "received_at"
+
+
+@admin.register(LearnerStats)
+class LearnerStatsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Running totals kept by the engine; "Rebuild stats" recomputes them from the ledger."""
+
+    list_display = (
+        "user",
+        "xp_total",
+        "current_streak",
+        "longest_streak",
+        "last_active_day",
+        "updated_at",
+    )
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__display_name")
+    actions = ("rebuild_stats",)
+
+    def has_rebuild_permission(self, request: HttpRequest) -> bool:
+        # The rows stay read-only in the forms; recomputing them is a change, done by the
+        # service, for those allowed to change stats.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(
+        description=_("Rebuild stats from the XP ledger and activity days"),
+        permissions=["rebuild"],
+    )
+    def rebuild_stats(self, request: HttpRequest, queryset: QuerySet[LearnerStats]) -> None:
+        rebuilt = 0
+        for stats in queryset.select_related("user"):
+            learner_stats_rebuild(user=stats.user)
+            rebuilt += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Rebuilt the stats of %(count)d learner.",
+                "Rebuilt the stats of %(count)d learners.",
+                rebuilt,
+            )
+            % {"count": rebuilt},
             messages.SUCCESS,
         )

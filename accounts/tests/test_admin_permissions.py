@@ -297,10 +297,17 @@ def test_instructors_cannot_open_users_audit_log_tiers_or_groups(ana_client, url
     assert ana_client.get(url).status_code == 403
 
 
-def test_instructor_admin_index_lists_only_the_catalog(ana_client):
-    app_labels = [app["app_label"] for app in ana_client.get(ADMIN_INDEX).context["app_list"]]
+def test_instructor_admin_index_lists_the_catalog_and_their_learners_progress(ana_client):
+    app_list = ana_client.get(ADMIN_INDEX).context["app_list"]
 
-    assert app_labels == ["catalog"]
+    assert [app["app_label"] for app in app_list] == ["catalog", "progress"]
+    progress_models = [model["object_name"] for model in app_list[1]["models"]]
+    assert sorted(progress_models) == [
+        "Certificate",
+        "Enrollment",
+        "LessonProgress",
+        "QuizAttempt",
+    ]
 
 
 def test_staff_see_every_course(client, courses):

@@ -10,82 +10,177 @@ import catalog.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_course_search_gin'),
+        ("catalog", "0002_course_search_gin"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('single', 'Single choice'), ('multiple', 'Multiple choice'), ('short', 'Short answer')], default='single', max_length=8, verbose_name='kind')),
-                ('prompt', models.TextField(help_text='Markdown.', verbose_name='question')),
-                ('explanation', models.TextField(blank=True, help_text='Shown after the learner answers. Markdown.', verbose_name='explanation')),
-                ('accepted_answers', models.TextField(blank=True, help_text='Short answer only: one accepted answer per line, matched ignoring case and extra spaces.', verbose_name='accepted answers')),
-                ('points', models.PositiveSmallIntegerField(default=1, verbose_name='points')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("single", "Single choice"),
+                            ("multiple", "Multiple choice"),
+                            ("short", "Short answer"),
+                        ],
+                        default="single",
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("prompt", models.TextField(help_text="Markdown.", verbose_name="question")),
+                (
+                    "explanation",
+                    models.TextField(
+                        blank=True,
+                        help_text="Shown after the learner answers. Markdown.",
+                        verbose_name="explanation",
+                    ),
+                ),
+                (
+                    "accepted_answers",
+                    models.TextField(
+                        blank=True,
+                        help_text="Short answer only: one accepted answer per line, matched ignoring case and extra spaces.",
+                        verbose_name="accepted answers",
+                    ),
+                ),
+                ("points", models.PositiveSmallIntegerField(default=1, verbose_name="points")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="order")),
             ],
             options={
-                'verbose_name': 'question',
-                'verbose_name_plural': 'questions',
-                'ordering': ['quiz', 'order'],
+                "verbose_name": "question",
+                "verbose_name_plural": "questions",
+                "ordering": ["quiz", "order"],
             },
         ),
         migrations.AddField(
-            model_name='course',
-            name='join_code',
-            field=models.CharField(blank=True, editable=False, help_text='Learners who have it join at /courses/join/. Rotate it to stop old codes.', max_length=16, null=True, unique=True, verbose_name='join code'),
+            model_name="course",
+            name="join_code",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Learners who have it join at /courses/join/. Rotate it to stop old codes.",
+                max_length=16,
+                null=True,
+                unique=True,
+                verbose_name="join code",
+            ),
         ),
         migrations.AddField(
-            model_name='lesson',
-            name='is_required',
-            field=models.BooleanField(default=True, help_text='The course is completed when every published required lesson is.', verbose_name='required'),
+            model_name="lesson",
+            name="is_required",
+            field=models.BooleanField(
+                default=True,
+                help_text="The course is completed when every published required lesson is.",
+                verbose_name="required",
+            ),
         ),
         migrations.AlterField(
-            model_name='course',
-            name='slug',
-            field=models.SlugField(max_length=80, unique=True, validators=[catalog.models.validate_course_slug], verbose_name='slug'),
+            model_name="course",
+            name="slug",
+            field=models.SlugField(
+                max_length=80,
+                unique=True,
+                validators=[catalog.models.validate_course_slug],
+                verbose_name="slug",
+            ),
         ),
         migrations.CreateModel(
-            name='Choice',
+            name="Choice",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('text', models.CharField(max_length=300, verbose_name='text')),
-                ('is_correct', models.BooleanField(default=False, verbose_name='correct')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='choices', to='catalog.question', verbose_name='question')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("text", models.CharField(max_length=300, verbose_name="text")),
+                ("is_correct", models.BooleanField(default=False, verbose_name="correct")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="order")),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="choices",
+                        to="catalog.question",
+                        verbose_name="question",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'choice',
-                'verbose_name_plural': 'choices',
-                'ordering': ['question', 'order'],
+                "verbose_name": "choice",
+                "verbose_name_plural": "choices",
+                "ordering": ["question", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Quiz',
+            name="Quiz",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('pass_mark', models.PositiveSmallIntegerField(default=70, help_text='The score, in percent of the points, that passes the quiz.', validators=[django.core.validators.MaxValueValidator(100)], verbose_name='pass mark (%)')),
-                ('lesson', models.OneToOneField(limit_choices_to={'kind': 'quiz'}, on_delete=django.db.models.deletion.CASCADE, related_name='quiz', to='catalog.lesson', verbose_name='lesson')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "pass_mark",
+                    models.PositiveSmallIntegerField(
+                        default=70,
+                        help_text="The score, in percent of the points, that passes the quiz.",
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                        verbose_name="pass mark (%)",
+                    ),
+                ),
+                (
+                    "lesson",
+                    models.OneToOneField(
+                        limit_choices_to={"kind": "quiz"},
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quiz",
+                        to="catalog.lesson",
+                        verbose_name="lesson",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quiz',
-                'verbose_name_plural': 'quizzes',
+                "verbose_name": "quiz",
+                "verbose_name_plural": "quizzes",
             },
         ),
         migrations.AddField(
-            model_name='question',
-            name='quiz',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='catalog.quiz', verbose_name='quiz'),
+            model_name="question",
+            name="quiz",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="questions",
+                to="catalog.quiz",
+                verbose_name="quiz",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quiz',
-            constraint=models.CheckConstraint(condition=models.Q(('pass_mark__lte', 100)), name='quiz_pass_mark_percent', violation_error_message='The pass mark is a percentage: at most 100.'),
+            model_name="quiz",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("pass_mark__lte", 100)),
+                name="quiz_pass_mark_percent",
+                violation_error_message="The pass mark is a percentage: at most 100.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(fields=('quiz', 'order'), name='question_unique_order_per_quiz', violation_error_message='Another question of this quiz has this order.'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                fields=("quiz", "order"),
+                name="question_unique_order_per_quiz",
+                violation_error_message="Another question of this quiz has this order.",
+            ),
         ),
     ]

@@ -152,17 +152,8 @@ start *hearing* it in the music instead.
                     QUIZ,
                     3,
                     """\
-Test yourself before moving on:
-
-1. On which counts do you **pause**?
-2. Which foot does the leader start with?
-3. How many beats make one full basic step?
-
-<details><summary>Answers</summary>
-
-4 and 8; the left; eight.
-
-</details>
+Test yourself before moving on: three quick questions on the basic step.
+You need 70% to pass, and you can try as often as you like.
 """,
                 ),
             ),
@@ -303,15 +294,8 @@ Use `type(age)` to ask Python what a value is.
                     QUIZ,
                     4,
                     """\
-1. What does `print(2 + 3)` show?
-2. What is the type of `"42"`?
-3. Which of these is a valid variable name: `2fast`, `fast_2`, `fast-2`?
-
-<details><summary>Answers</summary>
-
-`5`; `str`; `fast_2`.
-
-</details>
+Three questions on printing, types and names. Answer them all, then check
+your answers: the explanations tell you why.
 """,
                 ),
             ),
@@ -456,14 +440,7 @@ Keep the gaze soft and let the arms trail the body.
                     QUIZ,
                     3,
                     """\
-1. On which counts does the first descent happen?
-2. What drives the orbit?
-
-<details><summary>Answers</summary>
-
-5-8; the hips.
-
-</details>
+Check that the counts of the first eight have settled before the full run.
 """,
                 ),
                 DemoLesson(

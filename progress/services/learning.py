@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -316,16 +316,15 @@ def _awards_for_lessons(batch: _Batch) -> list[XPAward]:
 def _courses_completed(*, user: User, course_ids: set[uuid.UUID]) -> set[uuid.UUID]:
     """Of these courses, those whose every published required lesson the user completed
     (one aggregate query; a course without required lessons is never completed)."""
+    done = LessonProgress.objects.filter(
+        user=user, lesson=OuterRef("pk"), status=LessonProgress.Status.COMPLETED
+    )
     counts = (
         Lesson.objects.filter(course_id__in=course_ids, is_published=True, is_required=True)
+        .order_by()
         .values("course_id")
-        .annotate(
-            total=Count("pk"),
-            done=Count(
-                "progress",
-                filter=Q(progress__user=user, progress__status=LessonProgress.Status.COMPLETED),
-            ),
-        )
+        # EXISTS per lesson, not a join: other learners' rows must not multiply the counts.
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(Exists(done))))
     )
     return {row["course_id"] for row in counts if row["total"] and row["done"] >= row["total"]}
 

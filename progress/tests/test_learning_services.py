@@ -583,3 +583,15 @@ def test_a_burst_of_heartbeats_sent_at_once_does_not_count_as_watching():
     row = LessonProgress.objects.get(user=user, lesson=video)
     assert row.status == LessonProgress.Status.IN_PROGRESS
     assert row.watched_seconds < 1
+
+
+def test_other_learners_progress_does_not_stop_a_course_from_completing():
+    other, learner = UserFactory(), UserFactory()
+    course, (first, second) = course_of("text", "text")
+    lesson_complete(user=other, lesson=first)
+    lesson_complete(user=learner, lesson=first)
+
+    outcome = lesson_complete(user=learner, lesson=second)
+
+    assert outcome.completed_courses == [course]
+    assert Enrollment.objects.get(user=other).completed_at is None

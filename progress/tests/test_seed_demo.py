@@ -5,7 +5,10 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from billing.models import Tier
-from catalog.models import Course, Lesson, Section
+from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
+from progress.models import ActivityDay, Enrollment, LearnerStats, LessonProgress, XPAward
+from progress.selectors import dashboard_get
+from progress.services import course_join
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +32,19 @@ def _rows() -> dict[str, set]:
         "courses": set(Course.objects.values_list("pk", "slug", "status")),
         "sections": set(Section.objects.values_list("pk", "course_id", "order")),
         "lessons": set(Lesson.objects.values_list("pk", "section_id", "slug", "order")),
+        "join codes": set(Course.objects.values_list("pk", "join_code")),
+        "quizzes": set(Quiz.objects.values_list("pk", "lesson_id", "pass_mark")),
+        "questions": set(Question.objects.values_list("pk", "quiz_id", "prompt", "order")),
+        "choices": set(Choice.objects.values_list("pk", "question_id", "text", "is_correct")),
+        "enrollments": set(
+            Enrollment.objects.values_list("pk", "user_id", "course_id", "last_activity_at")
+        ),
+        "progress": set(
+            LessonProgress.objects.values_list("pk", "lesson_id", "status", "completed_at")
+        ),
+        "xp": set(XPAward.objects.values_list("pk", "source_key", "amount")),
+        "days": set(ActivityDay.objects.values_list("pk", "day")),
+        "stats": set(LearnerStats.objects.values_list("pk", "xp_total", "current_streak")),
     }
 
 
@@ -101,6 +117,58 @@ def test_demo_courses_cover_every_type_kind_and_visibility():
     assert all(course.sections.count() >= 2 for course in courses)
     assert not Lesson.objects.filter(body="").exists()
     assert all(course.instructors.filter(email="staff@example.com").exists() for course in courses)
+
+
+def test_every_demo_quiz_lesson_has_a_quiz_with_answerable_questions():
+    _seed()
+
+    quiz_lessons = Lesson.objects.filter(kind=Lesson.Kind.QUIZ)
+    assert quiz_lessons.count() == 3
+    for lesson in quiz_lessons:
+        questions = list(lesson.quiz.questions.prefetch_related("choices"))
+        assert len(questions) >= 2, lesson.slug
+        for question in questions:
+            right = [choice for choice in question.choices.all() if choice.is_correct]
+            if question.kind == Question.Kind.SINGLE:
+                assert len(right) == 1, question.prompt
+            elif question.kind == Question.Kind.MULTIPLE:
+                assert len(right) >= 1, question.prompt
+            else:
+                assert question.accepted_answer_list and not question.choices.exists()
+    kinds = set(Question.objects.values_list("kind", flat=True))
+    assert kinds == set(Question.Kind.values)
+
+
+def test_a_members_course_gets_a_printed_join_code_that_enrolls(user):
+    output = _seed()
+
+    course = Course.objects.get(join_code__isnull=False)
+    assert course.visibility == Course.Visibility.MEMBERS
+    assert f"{course.join_code} -> /courses/join/?code={course.join_code}" in output
+    enrollment = course_join(user=user, code=course.join_code.lower())
+    assert (enrollment.course, enrollment.source) == (course, Enrollment.Source.JOIN_CODE)
+
+
+def test_the_join_code_survives_a_reseed():
+    first = _seed()
+    code = Course.objects.get(join_code__isnull=False).join_code
+
+    second = _seed()
+
+    assert Course.objects.get(join_code__isnull=False).join_code == code
+    assert code in first and code in second
+
+
+def test_the_demo_learner_has_progress_on_the_dashboard():
+    output = _seed()
+
+    learner = User.objects.get(email="learner@example.com")
+    dashboard = dashboard_get(user=learner)
+    in_progress = {item.course.slug: item.completed_count for item in dashboard.in_progress}
+    assert in_progress == {"salsa-foundations": 2, "python-for-beginners": 1}
+    assert dashboard.stats.xp == 30 == sum(XPAward.objects.values_list("amount", flat=True))
+    assert dashboard.stats.current_streak == 1
+    assert "learner@example.com has made a start in 2 courses, 30 XP" in output
 
 
 def test_large_course_option_creates_a_public_course_with_n_lessons():

@@ -3,22 +3,120 @@
 Idempotent: rows are found by slug or email and only missing ones are created, so running
 it twice leaves the same rows. The demo passwords are reset on every run so the printed
 credentials always work.
+
+Besides the courses it gives every demo quiz lesson its questions, one members course a join
+code, and the demo learner a few completed lessons, so "My learning" is not empty.
 """
 
 import math
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import User
 from billing.models import Tier
 from billing.services import tier_ensure
-from catalog.models import Course, Section
-from catalog.services import course_create, course_publish, lesson_create, section_create
+from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
+from catalog.services import (
+    course_create,
+    course_join_code_rotate,
+    course_publish,
+    lesson_create,
+    section_create,
+)
 from progress.management import demo_school
 from progress.management.demo_school import DemoCourse, DemoUser
+from progress.models import LessonProgress
+from progress.selectors import dashboard_get
+from progress.services import lesson_complete
+
+
+@dataclass(frozen=True)
+class DemoQuestion:
+    kind: str
+    prompt: str
+    explanation: str
+    choices: tuple[tuple[str, bool], ...] = ()
+    accepted_answers: tuple[str, ...] = ()
+
+
+SINGLE, MULTIPLE, SHORT = Question.Kind.SINGLE, Question.Kind.MULTIPLE, Question.Kind.SHORT
+
+# The questions of the demo quiz lessons, by (course slug, lesson slug). Quizzes are authored
+# content with no catalog service yet, so they are written like the admin would write them.
+DEMO_QUIZZES: dict[tuple[str, str], tuple[DemoQuestion, ...]] = {
+    ("salsa-foundations", "timing-check"): (
+        DemoQuestion(
+            SINGLE,
+            "On which counts do you **pause**?",
+            "You step on 1-2-3 and 5-6-7 and pause on 4 and 8.",
+            choices=(("1 and 5", False), ("4 and 8", True), ("2 and 6", False)),
+        ),
+        DemoQuestion(
+            SINGLE,
+            "Which foot does the leader start with?",
+            "The leader starts forward with the **left** foot; the follower mirrors it.",
+            choices=(("Left", True), ("Right", False)),
+        ),
+        DemoQuestion(
+            SHORT,
+            "How many beats make one full basic step?",
+            "One basic step is one phrase of **eight** counts.",
+            accepted_answers=("8", "eight"),
+        ),
+    ),
+    ("python-for-beginners", "quiz-basics"): (
+        DemoQuestion(
+            SHORT,
+            "What does `print(2 + 3)` show?",
+            "Python adds the numbers first, then prints the result: `5`.",
+            accepted_answers=("5", "five"),
+        ),
+        DemoQuestion(
+            SINGLE,
+            'What is the type of `"42"`?',
+            "The quotes make it text: a `str`, even though it looks like a number.",
+            choices=(("`str`", True), ("`int`", False), ("`float`", False)),
+        ),
+        DemoQuestion(
+            MULTIPLE,
+            "Which of these are valid variable names?",
+            "Names start with a letter or `_` and contain only letters, digits and `_`.",
+            choices=(
+                ("`fast_2`", True),
+                ("`_fast`", True),
+                ("`2fast`", False),
+                ("`fast-2`", False),
+            ),
+        ),
+    ),
+    ("contemporary-choreo-night-sky", "counts-quiz"): (
+        DemoQuestion(
+            SINGLE,
+            "On which counts does the first descent happen?",
+            "You spiral down to the floor on 5-8 and roll through on 9-12.",
+            choices=(("1-4", False), ("5-8", True), ("9-12", False)),
+        ),
+        DemoQuestion(
+            SINGLE,
+            "What drives the orbit?",
+            "The hips drive the pivot; the hands only trail.",
+            choices=(("The hands", False), ("The hips", True), ("The shoulders", False)),
+        ),
+    ),
+}
+
+# The members course whose join code is printed, and the lessons the demo learner has done.
+JOIN_CODE_COURSE = "python-for-beginners"
+LEARNER_COMPLETED = (
+    ("salsa-foundations", "why-counting-matters"),
+    ("salsa-foundations", "practice-lab"),
+    ("python-for-beginners", "variables-and-types"),
+)
 
 
 class Command(BaseCommand):
@@ -62,15 +160,19 @@ class Command(BaseCommand):
                 for tier in demo_school.TIERS
             }
             staff = self._user_ensure(demo_school.STAFF)
-            self._user_ensure(demo_school.LEARNER)
+            learner = self._user_ensure(demo_school.LEARNER)
             courses = [
                 self._course_ensure(demo, tiers=tiers, instructor=staff)
                 for demo in demo_school.COURSES
             ]
+            quizzes = self._quizzes_ensure()
+            join_course = self._join_code_ensure()
+            self._learner_progress_ensure(learner)
             if large_course:
                 courses.append(self._large_course_ensure(large_course, instructor=staff))
 
         self._report(tiers=list(tiers.values()), courses=courses)
+        self._report_learning(quizzes=quizzes, join_course=join_course, learner=learner)
 
     def _user_ensure(self, demo: DemoUser) -> User:
         user = User.objects.filter(email__iexact=demo.email).first()
@@ -129,6 +231,56 @@ class Command(BaseCommand):
                 )
                 self.created_lessons += 1
         return course
+
+    def _quizzes_ensure(self) -> list[Quiz]:
+        """A quiz with questions for each demo quiz lesson. A quiz that already has questions
+        is left alone: staff may have edited it."""
+        quizzes = []
+        for (course_slug, lesson_slug), questions in DEMO_QUIZZES.items():
+            lesson = Lesson.objects.get(course__slug=course_slug, slug=lesson_slug)
+            quiz = Quiz.objects.filter(lesson=lesson).first()
+            if quiz is None:
+                quiz = Quiz(lesson=lesson, pass_mark=70)
+                quiz.full_clean()
+                quiz.save()
+            if not quiz.questions.exists():
+                for order, demo in enumerate(questions):
+                    question = Question.objects.create(
+                        quiz=quiz,
+                        kind=demo.kind,
+                        prompt=demo.prompt,
+                        explanation=demo.explanation,
+                        accepted_answers="\n".join(demo.accepted_answers),
+                        order=order,
+                    )
+                    Choice.objects.bulk_create(
+                        Choice(question=question, text=text, is_correct=correct, order=index)
+                        for index, (text, correct) in enumerate(demo.choices)
+                    )
+            quizzes.append(quiz)
+        return quizzes
+
+    def _join_code_ensure(self) -> Course:
+        """The members course gets a join code once; later runs keep (and print) it."""
+        course = Course.objects.get(slug=JOIN_CODE_COURSE)
+        return course if course.join_code else course_join_code_rotate(course=course)
+
+    def _learner_progress_ensure(self, learner: User) -> None:
+        """Complete a few lessons for the demo learner through the learning engine (which
+        enrolls them and awards XP). Lessons already completed are skipped, so a rerun adds no
+        activity day and moves no "last activity"."""
+        done = set(
+            LessonProgress.objects.filter(
+                user=learner, status=LessonProgress.Status.COMPLETED
+            ).values_list("course__slug", "lesson__slug")
+        )
+        for course_slug, lesson_slug in LEARNER_COMPLETED:
+            if (course_slug, lesson_slug) in done:
+                continue
+            lesson = Lesson.objects.select_related("course").get(
+                course__slug=course_slug, slug=lesson_slug
+            )
+            lesson_complete(user=learner, lesson=lesson)
 
     def _large_course_ensure(self, lesson_count: int, *, instructor: User) -> Course:
         per_section = demo_school.LARGE_COURSE_LESSONS_PER_SECTION
@@ -194,4 +346,20 @@ class Command(BaseCommand):
         out(
             "Paid courses stay locked for the learner until they hold a tier (an invite with "
             "a tier grant, made in /admin/); staff see everything."
+        )
+
+    def _report_learning(self, *, quizzes: list[Quiz], join_course: Course, learner: User) -> None:
+        out = self.stdout.write
+        questions = sum(quiz.questions.count() for quiz in quizzes)
+        out(f"Quizzes: {len(quizzes)} quiz lessons with {questions} questions.")
+        out(
+            f"Join code for {join_course.title} ({join_course.visibility}): "
+            f"{join_course.join_code} -> {reverse('progress:course_join')}"
+            f"?code={join_course.join_code}"
+        )
+        dashboard = dashboard_get(user=learner)
+        courses = len(dashboard.in_progress) + len(dashboard.completed)
+        out(
+            f"{learner.email} has made a start in {courses} courses, "
+            f"{dashboard.stats.xp} XP -> {reverse('progress:dashboard')}"
         )
