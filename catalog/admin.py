@@ -38,7 +38,7 @@ from catalog.forms_admin import (
     SectionInlineFormSet,
     changed_values,
 )
-from catalog.models import Course, Lesson, Section
+from catalog.models import Course, Lesson, Quiz, Section
 from catalog.services import (
     course_create,
     course_join_code_clear,
@@ -562,6 +562,7 @@ class LessonInline(admin.TabularInline):
         "is_published",
         "xp_value",
         "is_boss",
+        "is_required",
         "edit_link",
         "move_controls",
     )
@@ -653,7 +654,7 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
         "is_boss",
         "xp_value",
     )
-    list_filter = ("course", "kind", "is_published", "is_free_preview", "is_boss")
+    list_filter = ("course", "kind", "is_published", "is_free_preview", "is_boss", "is_required")
     list_select_related = ("course", "section")
     search_fields = ("title", "slug", "course__title", "section__title")
     ordering = ("course__title", "section__order", "order")
@@ -672,6 +673,7 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
                     "is_published",
                     "xp_value",
                     "is_boss",
+                    "is_required",
                 )
             },
         ),
@@ -679,6 +681,28 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
         return super().get_queryset(request).select_related("course", "section")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Lesson | None = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if _saved(obj) and obj.kind == Lesson.Kind.QUIZ:
+            fieldsets.insert(1, (_("Quiz"), {"fields": ("quiz_link",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Lesson | None = None) -> tuple:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if _saved(obj) and obj.kind == Lesson.Kind.QUIZ:
+            readonly += ("quiz_link",)
+        return readonly
+
+    @admin.display(description=_("quiz"))
+    def quiz_link(self, obj: Lesson) -> str:
+        try:
+            quiz = obj.quiz
+        except Quiz.DoesNotExist:
+            url = f"{reverse('admin:catalog_quiz_add')}?lesson={obj.pk}"
+            return format_html('<a href="{}">{}</a>', url, gettext("Add the questions"))
+        url = reverse("admin:catalog_quiz_change", args=[quiz.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Edit the questions"))
 
     def get_form(self, request: HttpRequest, obj: Lesson | None = None, **kwargs) -> type:
         form = super().get_form(request, obj, **kwargs)

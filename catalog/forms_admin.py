@@ -167,6 +167,7 @@ class LessonAdminForm(_LessonFormMixin, _CatalogAdminForm):
             "is_published",
             "xp_value",
             "is_boss",
+            "is_required",
         )
 
 
@@ -185,6 +186,7 @@ class LessonInlineForm(_LessonFormMixin, _CatalogAdminForm):
             "is_published",
             "xp_value",
             "is_boss",
+            "is_required",
         )
 
 

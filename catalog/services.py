@@ -100,6 +100,7 @@ def lesson_create(
     is_published: bool = True,
     xp_value: int = 10,
     is_boss: bool = False,
+    is_required: bool = True,
 ) -> Lesson:
     if order is None:
         last = section.lessons.aggregate(last=Max("order"))["last"]
@@ -117,6 +118,7 @@ def lesson_create(
         is_published=is_published,
         xp_value=xp_value,
         is_boss=is_boss,
+        is_required=is_required,
     )
     lesson.full_clean()
     lesson.save()
@@ -223,6 +225,7 @@ _LESSON_FIELDS = frozenset(
         "is_published",
         "xp_value",
         "is_boss",
+        "is_required",
     }
 )
 

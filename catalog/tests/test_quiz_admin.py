@@ -505,3 +505,28 @@ def test_an_instructor_may_add_quizzes_only_to_their_own_lessons(ana_client, qui
     assert accepted.status_code == 302, page_errors(accepted)
     assert Quiz.objects.filter(lesson=mine).exists()
     assert not Quiz.objects.filter(lesson=theirs).exists()
+
+
+def test_a_quiz_lessons_admin_page_leads_to_its_questions(staff_client):
+    lesson = quiz_lesson()
+    lesson_url = reverse("admin:catalog_lesson_change", args=[lesson.pk])
+
+    before = staff_client.get(lesson_url).content.decode()
+    quiz = QuizFactory(lesson=lesson)
+    after = staff_client.get(lesson_url).content.decode()
+
+    assert f'href="{QUIZ_ADD_URL}?lesson={lesson.pk}">Add the questions' in before
+    assert f'href="{quiz_url(quiz)}">Edit the questions' in after
+
+
+def test_staff_mark_a_lesson_optional_for_course_completion(staff_client):
+    lesson = quiz_lesson()
+    lesson_url = reverse("admin:catalog_lesson_change", args=[lesson.pk])
+    data = page_form_data(staff_client.get(lesson_url))
+    data.pop("is_required", None)
+
+    response = staff_client.post(lesson_url, data)
+
+    assert response.status_code == 302
+    lesson.refresh_from_db()
+    assert lesson.is_required is False
