@@ -1,6 +1,5 @@
 """Every write to the catalog. Admin actions and commands call these, never `.save()` directly."""
 
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -12,14 +11,14 @@ from django.utils.text import slugify
 from accounts.models import User
 from billing.models import Tier
 from catalog.models import Course, Lesson, Section
+from lms.codes import CODE_ALPHABET, readable_code_generate
 
 # Orders are shifted past this offset while reordering, so the unique (parent, order)
 # constraints never see two rows with the same order mid-way.
 _REORDER_OFFSET = 1_000_000
 
-# Join codes are read out in class or typed from a slide: upper-case letters and digits
-# without the look-alikes (0/O, 1/I/L, U/V), like invite codes. 29**10, about 4e14 codes.
-JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+# Join codes are read out in class or typed from a slide (see lms.codes).
+JOIN_CODE_ALPHABET = CODE_ALPHABET
 JOIN_CODE_LENGTH = 10
 
 
@@ -294,11 +293,9 @@ def lesson_update(
 
 
 def _join_code_generate() -> str:
-    while True:
-        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
-        # A clash is astronomically rare; the unique index would catch one anyway.
-        if not Course.objects.filter(join_code=code).exists():
-            return code
+    return readable_code_generate(
+        length=JOIN_CODE_LENGTH, taken=lambda code: Course.objects.filter(join_code=code).exists()
+    )
 
 
 def _join_code_set(*, course: Course, code: str | None) -> Course:

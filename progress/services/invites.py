@@ -5,7 +5,6 @@ services: the role (`accounts`), the enrollment (here), the tier grant (`billing
 audit row that records it all.
 """
 
-import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -19,25 +18,22 @@ from accounts.services import audit_record, user_role_set
 from billing.models import Tier, TierGrant
 from billing.services import tier_grant_create
 from catalog.models import Course
+from lms.codes import CODE_ALPHABET, readable_code_generate
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment, Invite, InviteRedemption
 from progress.selectors import invite_code_normalize
 from progress.services.enrollments import enrollment_create
 
-# Upper-case letters and digits without the look-alikes (0/O, 1/I/L, U/V): safe in a URL,
-# easy to read aloud or type from a printed card: 29**10, about 4e14 codes.
-INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+INVITE_CODE_ALPHABET = CODE_ALPHABET
 INVITE_CODE_LENGTH = 10
 _ROLE_ORDER = list(Role)  # least to most rights
 
 
 def _invite_code_generate() -> str:
-    while True:
-        code = "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
-        # A clash is astronomically rare; the unique index would catch one anyway.
-        if not Invite.objects.filter(code=code).exists():
-            return code
+    return readable_code_generate(
+        length=INVITE_CODE_LENGTH, taken=lambda code: Invite.objects.filter(code=code).exists()
+    )
 
 
 @transaction.atomic

@@ -16,7 +16,6 @@ awards nothing.
 """
 
 import itertools
-import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from accounts.models import User
 from accounts.roles import user_has_staff_role
 from catalog.access import Access, Reason, course_access, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
+from lms.codes import readable_code_generate
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import (
     ActivityDay,
@@ -47,7 +47,6 @@ CLOCK_SKEW = timedelta(minutes=2)
 # Heartbeats arrive with network jitter: a few seconds of advance beyond what the elapsed
 # time allows is still watching.
 HEARTBEAT_SLACK_SECONDS = 3.0
-CERTIFICATE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 CERTIFICATE_CODE_LENGTH = 12
 
 # Event kinds clients may send; `KIND_QUIZ` (a passed quiz) comes from quiz_attempt_submit.
@@ -130,8 +129,9 @@ def streaks_from_days(days: Iterable[date]) -> tuple[int, int, date | None]:
 
 
 def _certificate_code() -> str:
-    return "".join(
-        secrets.choice(CERTIFICATE_CODE_ALPHABET) for _ in range(CERTIFICATE_CODE_LENGTH)
+    return readable_code_generate(
+        length=CERTIFICATE_CODE_LENGTH,
+        taken=lambda code: Certificate.objects.filter(code=code).exists(),
     )
 
 

@@ -5,14 +5,12 @@ Each thread has its own API client and database connection (Django's are per thr
 really commits, hence `transaction=True`; a barrier releases them at the same instant.
 """
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,6 +18,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from catalog.models import Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
+from lms.tests.concurrency import run_together
 from progress.models import (
     Certificate,
     Enrollment,
@@ -33,35 +32,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
 SYNC_URL = "/api/v1/progress/sync/"
-
-
-def _run_together(requests: list[Callable[[], object]]) -> list:
-    """Run the callables in parallel threads released at the same instant; return their
-    answers in order."""
-    barrier = threading.Barrier(len(requests))
-    answers: list = [None] * len(requests)
-    failures: list[BaseException] = []
-
-    def run(index: int, request: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            answers[index] = request()
-        except BaseException as error:  # surfaced below, with the test's traceback
-            failures.append(error)
-        finally:
-            connection.close()  # this thread's own connection
-
-    threads = [
-        threading.Thread(target=run, args=(index, request))
-        for index, request in enumerate(requests)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not [thread for thread in threads if thread.is_alive()], "a request hung"
-    assert failures == []
-    return answers
 
 
 def _client(user: User) -> APIClient:
@@ -96,7 +66,7 @@ def test_completing_the_same_lesson_many_times_at_once_completes_it_once():
     (lesson,) = _course("text")
     url = f"/api/v1/lessons/{lesson.pk}/complete/"
 
-    answers = _run_together([_post(learner, url) for _ in range(THREADS)])
+    answers = run_together([_post(learner, url) for _ in range(THREADS)])
 
     assert [status for status, _body in answers] == [200] * THREADS
     assert {body["status"] for _status, body in answers} == {"completed"}
@@ -119,7 +89,7 @@ def test_completing_the_last_lessons_at_once_completes_the_course_once():
     learner = UserFactory()
     lessons = _course("text", "text", "lab", "lab")
 
-    answers = _run_together(
+    answers = run_together(
         [_post(learner, f"/api/v1/lessons/{lesson.pk}/complete/") for lesson in lessons] * 2
     )
 
@@ -153,7 +123,7 @@ def test_overlapping_sync_batches_sent_at_once_apply_each_event_once():
         [events[0], events[1 + index % 4], events[1 + (index + 1) % 4]] for index in range(THREADS)
     ]
 
-    answers = _run_together([_post(learner, SYNC_URL, {"events": batch}) for batch in batches])
+    answers = run_together([_post(learner, SYNC_URL, {"events": batch}) for batch in batches])
 
     assert [status for status, _body in answers] == [200] * THREADS
     applied = Counter(

@@ -235,7 +235,7 @@ def test_learner_completes_a_course_with_a_quiz_and_gets_a_certificate(
     )
     expect(_feedback(page, 1).locator("dd")).to_have_text(["Four", "Four"])
     expect(_feedback(page, 2).locator(".quiz-feedback__verdict")).to_contain_text(
-        "Question 2: not quite (0/1 points)"
+        "Question 2: not quite (0/1 point)"
     )
     expect(_feedback(page, 2).locator("dt")).to_have_text(["Your answer", "Correct answers"])
     expect(_feedback(page, 2).locator("dd")).to_have_text(["Left, Blue", "Left, Right"])

@@ -169,11 +169,11 @@ def test_failing_shows_what_was_wrong_and_offers_another_try(user_client, user, 
     text = text_of(response)
     assert "Not yet: 33%. Pass mark 70%. Try again." in text
     assert "Your last attempt: 33%. Not yet: the pass mark is 70%." in text
-    assert "Question 1: not quite (0/1 points)" in text
+    assert "Question 1: not quite (0/1 point)" in text
     assert "Your answer Five Correct answer Four" in text
     assert "Question 2: not quite" in text
     assert "Your answer Left Correct answers Left, Right" in text
-    assert "Question 3: correct (1/1 points)" in text
+    assert "Question 3: correct (1/1 point)" in text
     assert "Why: Beats in a bar?" in text
     assert "Try again" in text
     # The new form starts empty.
