@@ -294,7 +294,10 @@ def lesson_update(
 
 def _join_code_generate() -> str:
     return readable_code_generate(
-        length=JOIN_CODE_LENGTH, taken=lambda code: Course.objects.filter(join_code=code).exists()
+        length=JOIN_CODE_LENGTH,
+        taken=lambda codes: set(
+            Course.objects.filter(join_code__in=codes).values_list("join_code", flat=True)
+        ),
     )
 
 

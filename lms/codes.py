@@ -10,12 +10,24 @@ from collections.abc import Callable
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 
 
-def readable_code_generate(*, length: int, taken: Callable[[str], bool]) -> str:
-    """A random code of `length` characters that `taken` says is free.
+def readable_codes_generate(
+    *, count: int, length: int, taken: Callable[[set[str]], set[str]]
+) -> list[str]:
+    """`count` distinct random codes of `length` characters, none of them in use.
 
-    A clash is astronomically rare; the unique index behind `taken` would catch one anyway.
+    `taken` gets a set of candidates and returns those already in use: one query per round,
+    and a second round is astronomically rare.
     """
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-        if not taken(code):
-            return code
+    codes: set[str] = set()
+    while len(codes) < count:
+        candidates = {
+            "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+            for _ in range(count - len(codes))
+        } - codes
+        codes |= candidates - taken(candidates)
+    return sorted(codes)
+
+
+def readable_code_generate(*, length: int, taken: Callable[[set[str]], set[str]]) -> str:
+    """One random code of `length` characters that is not in use."""
+    return readable_codes_generate(count=1, length=length, taken=taken)[0]

@@ -1,5 +1,11 @@
 """Progress API (`/api/v1/`): one module per part, their routes joined here."""
 
-from progress.api import invites, learning, quizzes
+from progress.api import dashboard, invites, learning, quizzes, sync
 
-urlpatterns = [*invites.urlpatterns, *learning.urlpatterns, *quizzes.urlpatterns]
+urlpatterns = [
+    *invites.urlpatterns,
+    *learning.urlpatterns,
+    *sync.urlpatterns,
+    *dashboard.urlpatterns,
+    *quizzes.urlpatterns,
+]

@@ -1,5 +1,6 @@
-"""Learning API (`/api/v1/`): enrollment, join codes, progress and resume, lesson completion,
-video heartbeats, offline sync, the dashboard and certificates.
+"""Learning API (`/api/v1/`): enrollment, join codes, progress and resume, lesson completion
+and video heartbeats (offline sync is `progress.api.sync`, the dashboard and certificates
+`progress.api.dashboard`).
 
 One class per operation (enroll and unenroll share a path, hence one class with two methods),
 each with its own nested serializers. Every read and write is about the requesting user:
@@ -19,7 +20,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,46 +29,32 @@ from accounts.models import User
 from catalog.api import CourseRefSerializer, LessonRefSerializer
 from catalog.models import Course, Lesson
 from catalog.selectors import course_get, lesson_get_by_id
-from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
-from lms.errors import CATALOG, ErrorCode
-from progress.models import Certificate, Enrollment, LessonProgress, ProgressEvent
+from progress.models import Certificate, Enrollment, LessonProgress
 from progress.selectors import (
     CourseProgress,
-    DashboardCourse,
-    Resume,
-    certificate_get,
-    certificate_list,
     course_progress_get,
-    dashboard_get,
     enrollment_list,
-    stats_view,
 )
 from progress.services import (
-    EventOutcome,
-    ProgressEventIn,
-    ProgressOutcome,
     course_join,
     enrollment_enroll,
     enrollment_unenroll,
     lesson_complete,
     lesson_position_save,
-    progress_apply,
 )
 
 TAG = "learning"
 CERTIFICATES_TAG = "certificates"
 
 # What a sync result's `status` says; anything else the engine answers is an error code.
-SYNC_STATUSES = ("applied", "duplicate", "stale")
-SYNC_REJECTED = "rejected"
 
 
-def _absolute(request: Request | None, url: str) -> str:
+def absolute_url(request: Request | None, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
-def _is_enrolled(*, user: User, course: Course) -> bool:
+def is_enrolled(*, user: User, course: Course) -> bool:
     return enrollment_list(user=user).filter(course=course, unenrolled_at__isnull=True).exists()
 
 
@@ -86,20 +73,20 @@ class EnrollmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _CertificateUrlMixin(serializers.Serializer):
+class CertificateUrlMixin(serializers.Serializer):
     url = serializers.SerializerMethodField(help_text="The certificate's public page.")
 
     def get_url(self, certificate: Certificate) -> str:
-        return _absolute(self.context.get("request"), certificate.get_absolute_url())
+        return absolute_url(self.context.get("request"), certificate.get_absolute_url())
 
 
 @extend_schema_serializer(component_name="CertificateRef")
-class CertificateRefSerializer(_CertificateUrlMixin, serializers.Serializer):
+class CertificateRefSerializer(CertificateUrlMixin, serializers.Serializer):
     code = serializers.CharField()
 
 
 @extend_schema_serializer(component_name="Certificate")
-class CertificateSerializer(_CertificateUrlMixin, serializers.Serializer):
+class CertificateSerializer(CertificateUrlMixin, serializers.Serializer):
     code = serializers.CharField()
     course = CourseRefSerializer()
     issued_at = serializers.DateTimeField()
@@ -160,7 +147,7 @@ class CourseEnrollmentApi(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         course = course_get(user=request.user, slug=slug)
-        was_enrolled = _is_enrolled(user=request.user, course=course)
+        was_enrolled = is_enrolled(user=request.user, course=course)
         enrollment = enrollment_enroll(user=request.user, course=course)
         return Response(
             EnrollmentSerializer(enrollment).data,
@@ -387,263 +374,6 @@ class LessonPositionApi(APIView):
         return Response(self.OutputSerializer(body).data)
 
 
-# --- Offline sync ----------------------------------------------------------------------------
-
-
-@extend_schema_serializer(component_name="ProgressSyncEvent")
-class SyncEventSerializer(serializers.Serializer):
-    id = serializers.UUIDField(
-        help_text="The client's id for the event: sending it again is recognised, not reapplied."
-    )
-    type = serializers.ChoiceField(choices=ProgressEvent.Kind.choices)
-    lesson = serializers.UUIDField(help_text="The lesson's id.")
-    occurred_at = serializers.DateTimeField(help_text="When it happened on the device.")
-    position_seconds = serializers.FloatField(
-        min_value=0,
-        required=False,
-        allow_null=True,
-        help_text="Position events only: the player position.",
-    )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        position = attrs.get("position_seconds")
-        if attrs["type"] == ProgressEvent.Kind.POSITION and position is None:
-            raise serializers.ValidationError(
-                {"position_seconds": ["A position event needs a position."]}
-            )
-        if attrs["type"] == ProgressEvent.Kind.COMPLETE and position is not None:
-            raise serializers.ValidationError(
-                {"position_seconds": ["Only position events have a position."]}
-            )
-        return attrs
-
-
-@extend_schema_serializer(component_name="ProgressSyncResult")
-class SyncResultSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="client_id")
-    status = serializers.SerializerMethodField(
-        help_text=(
-            "`applied`; `duplicate` (this id was applied before, or earlier in the batch); "
-            "`stale` (a heartbeat older than the last one); `rejected` (see `code`)."
-        )
-    )
-    code = serializers.SerializerMethodField(help_text="Why it was rejected; null otherwise.")
-    lesson = serializers.UUIDField(source="lesson_id")
-    lesson_status = serializers.SerializerMethodField(
-        help_text="The lesson's status after the batch; null for an unknown lesson."
-    )
-    xp_awarded = serializers.IntegerField()
-
-    @extend_schema_field(serializers.ChoiceField(choices=[*SYNC_STATUSES, SYNC_REJECTED]))
-    def get_status(self, event: EventOutcome) -> str:
-        return event.result if event.result in SYNC_STATUSES else SYNC_REJECTED
-
-    # The same choices as the error envelope's `code`, so both use its enum component.
-    @extend_schema_field(
-        serializers.ChoiceField(
-            choices=[(code.value, CATALOG[code].message) for code in ErrorCode], allow_null=True
-        )
-    )
-    def get_code(self, event: EventOutcome) -> str | None:
-        return None if event.result in SYNC_STATUSES else str(event.result)
-
-    @extend_schema_field(
-        serializers.ChoiceField(choices=LessonProgress.Status.choices, allow_null=True)
-    )
-    def get_lesson_status(self, event: EventOutcome) -> str | None:
-        if event.result == ErrorCode.LESSON_NOT_FOUND:
-            return None
-        if event.progress is None:
-            return LessonProgress.Status.NOT_STARTED
-        return event.progress.status
-
-
-class ProgressSyncApi(APIView):
-    """Apply a batch of progress events recorded offline, in one transaction."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema_serializer(component_name="ProgressSync")
-    class InputSerializer(serializers.Serializer):
-        events = SyncEventSerializer(
-            many=True,
-            help_text=(
-                "At most `LMS_PROGRESS_SYNC_MAX_EVENTS` events "
-                f"({settings.LMS_PROGRESS_SYNC_MAX_EVENTS} here)."
-            ),
-        )
-
-        def to_internal_value(self, data: Any) -> dict[str, Any]:
-            # Refuse an oversized batch before validating each of its events.
-            limit = settings.LMS_PROGRESS_SYNC_MAX_EVENTS
-            events = data.get("events") if isinstance(data, dict) else None
-            if isinstance(events, list) and len(events) > limit:
-                raise serializers.ValidationError(
-                    {"events": [f"Send at most {limit} events at once."]}
-                )
-            return super().to_internal_value(data)
-
-    @extend_schema_serializer(component_name="ProgressSyncOutcome")
-    class OutputSerializer(serializers.Serializer):
-        results = SyncResultSerializer(many=True, help_text="One per event, in the batch's order.")
-        xp_awarded = serializers.IntegerField(help_text="XP the whole batch gave.")
-        stats = StatsSerializer()
-
-    @extend_schema(
-        operation_id="progress_sync",
-        tags=[TAG],
-        summary="Sync offline progress",
-        description=(
-            "Events are applied in the order they happened (`occurred_at`), all in one "
-            "transaction, and each gets its own result; sending the same batch again changes "
-            "nothing and answers `duplicate`. A malformed event or an oversized batch refuses "
-            "the whole batch (400 `VALIDATION_ERROR`, nothing applied). Rejection codes: "
-            "`LESSON_NOT_FOUND`, `LOGIN_REQUIRED`, `UPGRADE_REQUIRED`, "
-            "`COMPLETION_NOT_MANUAL`, `POSITION_NOT_VIDEO`, `EVENT_IN_FUTURE`."
-        ),
-        request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 401)},
-        examples=[
-            OpenApiExample(
-                "Batch",
-                request_only=True,
-                value={
-                    "events": [
-                        {
-                            "id": "8f0c7d2e-4b1a-4c55-9a57-0f3b8d1e2a61",
-                            "type": "position",
-                            "lesson": "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed",
-                            "occurred_at": "2025-01-15T08:30:10Z",
-                            "position_seconds": 42.0,
-                        },
-                        {
-                            "id": "0e5a1f9c-7d3b-4e2a-8c61-5b9f2d4a7c13",
-                            "type": "complete",
-                            "lesson": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
-                            "occurred_at": "2025-01-15T08:41:00Z",
-                        },
-                    ]
-                },
-            )
-        ],
-    )
-    def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        events = [
-            ProgressEventIn(
-                kind=event["type"],
-                lesson_id=event["lesson"],
-                client_id=event["id"],
-                occurred_at=event["occurred_at"],
-                position_seconds=event.get("position_seconds"),
-            )
-            for event in data.validated_data["events"]
-        ]
-        outcome = progress_apply(user=request.user, events=events)
-        return Response(self.OutputSerializer(_sync_body(request, outcome)).data)
-
-
-def _sync_body(request: Request, outcome: ProgressOutcome) -> dict[str, Any]:
-    return {
-        "results": outcome.events,
-        "xp_awarded": outcome.xp_awarded,
-        "stats": stats_view(user=request.user, stats=outcome.stats),
-    }
-
-
-# --- Dashboard and certificates ------------------------------------------------------------
-
-
-@extend_schema_serializer(component_name="DashboardCourse")
-class DashboardCourseSerializer(serializers.Serializer):
-    course = CourseRefSerializer()
-    percent = serializers.IntegerField()
-    completed_count = serializers.IntegerField()
-    total_count = serializers.IntegerField()
-    resume = serializers.SerializerMethodField()
-
-    @extend_schema_field(ResumeSerializer(allow_null=True))
-    def get_resume(self, item: DashboardCourse) -> dict[str, Any] | None:
-        if item.resume_lesson is None:
-            return None
-        return ResumeSerializer(
-            Resume(lesson=item.resume_lesson, position_seconds=item.resume_position)
-        ).data
-
-
-class DashboardApi(APIView):
-    """Everything on "My learning" for the requesting user."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema_serializer(component_name="Dashboard")
-    class OutputSerializer(serializers.Serializer):
-        """Courses are ordered by last activity, most recent first."""
-
-        stats = StatsSerializer()
-        in_progress = DashboardCourseSerializer(many=True)
-        completed = DashboardCourseSerializer(many=True)
-        certificates = CertificateSerializer(many=True)
-
-    @extend_schema(
-        operation_id="me_dashboard_retrieve",
-        tags=[TAG],
-        summary="My learning",
-        responses={200: OutputSerializer, **error_responses(401)},
-    )
-    def get(self, request: Request) -> Response:
-        dashboard = dashboard_get(user=request.user)
-        return Response(self.OutputSerializer(dashboard, context={"request": request}).data)
-
-
-class MyCertificateListApi(APIView):
-    """The requesting user's certificates, newest first."""
-
-    permission_classes = [IsAuthenticated]
-    pagination_class = PageNumberPagination
-
-    @extend_schema(
-        operation_id="me_certificates_list",
-        tags=[CERTIFICATES_TAG],
-        summary="My certificates",
-        responses={200: CertificateSerializer(many=True), **error_responses(401, 404)},
-    )
-    def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(certificate_list(user=request.user), request, view=self)
-        data = CertificateSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
-
-
-class CertificateVerifyApi(APIView):
-    """Check a certificate by its code: public, the code is what the learner shares."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema_serializer(component_name="CertificateVerification")
-    class OutputSerializer(_CertificateUrlMixin, serializers.Serializer):
-        """What the certificate says, frozen when it was issued; never the learner's email."""
-
-        code = serializers.CharField()
-        learner_name = serializers.CharField()
-        course_title = serializers.CharField(help_text="The course's title when issued.")
-        issued_at = serializers.DateTimeField()
-        course = CourseRefSerializer()
-
-    @extend_schema(
-        operation_id="certificates_retrieve",
-        tags=[CERTIFICATES_TAG],
-        summary="Verify a certificate",
-        description="No sign-in needed. Errors: 404 `CERTIFICATE_NOT_FOUND`.",
-        responses={200: OutputSerializer, **error_responses(404)},
-    )
-    def get(self, request: Request, code: str) -> Response:
-        certificate = certificate_get(code=code)
-        return Response(self.OutputSerializer(certificate, context={"request": request}).data)
-
-
 urlpatterns = [
     # Before catalog's `courses/<slug>/` (lms/urls.py includes this API first).
     path("courses/join/", CourseJoinApi.as_view(), name="course-join"),
@@ -653,8 +383,4 @@ urlpatterns = [
     path("courses/<slug:slug>/progress/", CourseProgressApi.as_view(), name="course-progress"),
     path("lessons/<uuid:lesson_id>/complete/", LessonCompleteApi.as_view(), name="lesson-complete"),
     path("lessons/<uuid:lesson_id>/position/", LessonPositionApi.as_view(), name="lesson-position"),
-    path("progress/sync/", ProgressSyncApi.as_view(), name="progress-sync"),
-    path("me/dashboard/", DashboardApi.as_view(), name="dashboard"),
-    path("me/certificates/", MyCertificateListApi.as_view(), name="my-certificates"),
-    path("certificates/<str:code>/", CertificateVerifyApi.as_view(), name="certificate-detail"),
 ]

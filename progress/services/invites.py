@@ -32,7 +32,10 @@ _ROLE_ORDER = list(Role)  # least to most rights
 
 def _invite_code_generate() -> str:
     return readable_code_generate(
-        length=INVITE_CODE_LENGTH, taken=lambda code: Invite.objects.filter(code=code).exists()
+        length=INVITE_CODE_LENGTH,
+        taken=lambda codes: set(
+            Invite.objects.filter(code__in=codes).values_list("code", flat=True)
+        ),
     )
 
 

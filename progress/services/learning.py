@@ -30,7 +30,7 @@ from accounts.models import User
 from accounts.roles import user_has_staff_role
 from catalog.access import Access, Reason, course_access, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
-from lms.codes import readable_code_generate
+from lms.codes import readable_codes_generate
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import (
     ActivityDay,
@@ -126,13 +126,6 @@ def streaks_from_days(days: Iterable[date]) -> tuple[int, int, date | None]:
         run = run + 1 if (current - previous).days == 1 else 1
         longest = max(longest, run)
     return run, longest, ordered[-1]
-
-
-def _certificate_code() -> str:
-    return readable_code_generate(
-        length=CERTIFICATE_CODE_LENGTH,
-        taken=lambda code: Certificate.objects.filter(code=code).exists(),
-    )
 
 
 # --- Locking and reading --------------------------------------------------------------------
@@ -436,16 +429,23 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
 
 def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:
     name = user.get_short_name()  # never the email: the certificate page is public
+    codes = readable_codes_generate(
+        count=len(courses),
+        length=CERTIFICATE_CODE_LENGTH,
+        taken=lambda codes: set(
+            Certificate.objects.filter(code__in=codes).values_list("code", flat=True)
+        ),
+    )
     certificates = [
         Certificate(
-            code=_certificate_code(),
+            code=code,
             user=user,
             course=course,
             learner_name=name,
             course_title=course.title,
             issued_at=now,
         )
-        for course in courses
+        for course, code in zip(courses, codes, strict=True)
     ]
     # Completing, unenrolling and completing again keeps the first certificate.
     Certificate.objects.bulk_create(certificates, ignore_conflicts=True)

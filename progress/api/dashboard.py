@@ -1,0 +1,132 @@
+"""The learner's dashboard and certificates (the verification endpoint is public)."""
+
+from typing import Any
+
+from django.urls import path
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api import CourseRefSerializer
+from lms.api.pagination import PageNumberPagination
+from lms.api.schema import error_responses
+from progress.api.learning import (
+    CERTIFICATES_TAG,
+    TAG,
+    CertificateSerializer,
+    CertificateUrlMixin,
+    ResumeSerializer,
+    StatsSerializer,
+)
+from progress.selectors import (
+    DashboardCourse,
+    Resume,
+    certificate_get,
+    certificate_list,
+    dashboard_get,
+)
+
+# --- Dashboard and certificates ------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="DashboardCourse")
+class DashboardCourseSerializer(serializers.Serializer):
+    course = CourseRefSerializer()
+    percent = serializers.IntegerField()
+    completed_count = serializers.IntegerField()
+    total_count = serializers.IntegerField()
+    resume = serializers.SerializerMethodField()
+
+    @extend_schema_field(ResumeSerializer(allow_null=True))
+    def get_resume(self, item: DashboardCourse) -> dict[str, Any] | None:
+        if item.resume_lesson is None:
+            return None
+        return ResumeSerializer(
+            Resume(lesson=item.resume_lesson, position_seconds=item.resume_position)
+        ).data
+
+
+class DashboardApi(APIView):
+    """Everything on "My learning" for the requesting user."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="Dashboard")
+    class OutputSerializer(serializers.Serializer):
+        """Courses are ordered by last activity, most recent first."""
+
+        stats = StatsSerializer()
+        in_progress = DashboardCourseSerializer(many=True)
+        completed = DashboardCourseSerializer(many=True)
+        certificates = CertificateSerializer(many=True)
+
+    @extend_schema(
+        operation_id="me_dashboard_retrieve",
+        tags=[TAG],
+        summary="My learning",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        dashboard = dashboard_get(user=request.user)
+        return Response(self.OutputSerializer(dashboard, context={"request": request}).data)
+
+
+class MyCertificateListApi(APIView):
+    """The requesting user's certificates, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        operation_id="me_certificates_list",
+        tags=[CERTIFICATES_TAG],
+        summary="My certificates",
+        responses={200: CertificateSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(certificate_list(user=request.user), request, view=self)
+        data = CertificateSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class CertificateVerifyApi(APIView):
+    """Check a certificate by its code: public, the code is what the learner shares."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema_serializer(component_name="CertificateVerification")
+    class OutputSerializer(CertificateUrlMixin, serializers.Serializer):
+        """What the certificate says, frozen when it was issued; never the learner's email."""
+
+        code = serializers.CharField()
+        learner_name = serializers.CharField()
+        course_title = serializers.CharField(help_text="The course's title when issued.")
+        issued_at = serializers.DateTimeField()
+        course = CourseRefSerializer()
+
+    @extend_schema(
+        operation_id="certificates_retrieve",
+        tags=[CERTIFICATES_TAG],
+        summary="Verify a certificate",
+        description="No sign-in needed. Errors: 404 `CERTIFICATE_NOT_FOUND`.",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        certificate = certificate_get(code=code)
+        return Response(self.OutputSerializer(certificate, context={"request": request}).data)
+
+
+urlpatterns = [
+    path("me/dashboard/", DashboardApi.as_view(), name="dashboard"),
+    path("me/certificates/", MyCertificateListApi.as_view(), name="my-certificates"),
+    path("certificates/<str:code>/", CertificateVerifyApi.as_view(), name="certificate-detail"),
+]
