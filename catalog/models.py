@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Tier
+from media.models import Video
 
 
 def course_thumbnail_path(instance: "Course", filename: str) -> str:
@@ -92,6 +93,16 @@ class Course(models.Model):
         verbose_name=_("instructors"),
         blank=True,
         related_name="taught_courses",
+    )
+    preview_video = models.ForeignKey(
+        Video,
+        verbose_name=_("preview video"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="previewed_courses",
+        limit_choices_to={"playback_policy": "public", "deleted_at__isnull": True},
+        help_text=_("A public trailer shown on the course page."),
     )
     join_code = models.CharField(
         _("join code"),
@@ -179,6 +190,15 @@ class Lesson(models.Model):
     slug = models.SlugField(_("slug"), max_length=80, validators=[validate_lesson_slug])
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
     body = models.TextField(_("notes"), blank=True, help_text=_("Markdown."))
+    video = models.ForeignKey(
+        Video,
+        verbose_name=_("video"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lessons",
+        limit_choices_to={"deleted_at__isnull": True},
+    )
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
     order = models.PositiveIntegerField(_("order"), default=0)
     is_free_preview = models.BooleanField(
