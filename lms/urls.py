@@ -17,11 +17,14 @@ api_v1 = [
     path("", include(("progress.api", "progress-api"))),
     path("", include(("catalog.api", "catalog-api"))),
     path("", include(("accounts.api", "accounts-api"))),
+    path("", include(("catalog.playback", "playback-api"))),
+    path("", include(("media.api", "media-api"))),
 ]
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("progress.urls")),
+    path("webhooks/", include("media.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,3 @@
+"""Signed playback for lessons: tokens, the playback API and the lesson player. (Being written.)"""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Mux webhooks: `/webhooks/mux/`. (Being written.)"""
+
+urlpatterns: list = []
