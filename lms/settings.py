@@ -311,6 +311,22 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Mux video ----------------------------------------------------------------------------
+# API access token (Settings → Access tokens, Video read/write). Unset: video features say
+# "not configured" instead of failing. MUX_API_URL is only changed for tests.
+MUX_TOKEN_ID = env.str("MUX_TOKEN_ID", default="")
+MUX_TOKEN_SECRET = env.str("MUX_TOKEN_SECRET", default="")
+MUX_API_URL = env.str("MUX_API_URL", default="https://api.mux.com")
+# Webhook signing secrets, comma-separated: list the new one next to the old while rotating.
+MUX_WEBHOOK_SECRETS = env.list("MUX_WEBHOOK_SECRETS", default=[])
+# Signing key for signed playback (Settings → Signing keys): its id and base64 private key.
+MUX_SIGNING_KEY_ID = env.str("MUX_SIGNING_KEY_ID", default="")
+MUX_SIGNING_KEY_PRIVATE = env.str("MUX_SIGNING_KEY_PRIVATE", default="")
+# How long a playback token lives (seconds), and when a video waiting or preparing this many
+# minutes is re-read from Mux by the reconciliation task.
+LMS_PLAYBACK_TOKEN_TTL = env.int("LMS_PLAYBACK_TOKEN_TTL", default=3600)
+LMS_VIDEO_STUCK_MINUTES = env.int("LMS_VIDEO_STUCK_MINUTES", default=30)
+
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
