@@ -50,6 +50,21 @@ class ErrorCode(StrEnum):
     EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
     CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
     PREVIEW_ONLY = "PREVIEW_ONLY"
+    # Webhooks.
+    WEBHOOK_NOT_CONFIGURED = "WEBHOOK_NOT_CONFIGURED"
+    WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    WEBHOOK_TIMESTAMP_STALE = "WEBHOOK_TIMESTAMP_STALE"
+    WEBHOOK_PAYLOAD_INVALID = "WEBHOOK_PAYLOAD_INVALID"
+    # Media: Mux and storage.
+    MUX_NOT_CONFIGURED = "MUX_NOT_CONFIGURED"
+    MUX_UNAVAILABLE = "MUX_UNAVAILABLE"
+    STORAGE_NOT_CONFIGURED = "STORAGE_NOT_CONFIGURED"
+    UPLOAD_TYPE_NOT_ALLOWED = "UPLOAD_TYPE_NOT_ALLOWED"
+    UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
+    UPLOAD_NOT_FOUND = "UPLOAD_NOT_FOUND"
+    UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
+    UPLOAD_MISMATCH = "UPLOAD_MISMATCH"
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,31 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.QUIZ_NOT_FOUND: ErrorSpec(404, "This lesson has no quiz."),
     ErrorCode.EVENT_IN_FUTURE: ErrorSpec(400, "The event is dated in the future."),
     ErrorCode.CERTIFICATE_NOT_FOUND: ErrorSpec(404, "There is no certificate with this code."),
+    ErrorCode.WEBHOOK_NOT_CONFIGURED: ErrorSpec(
+        503, "Webhooks from this provider are not configured on this site."
+    ),
+    ErrorCode.WEBHOOK_SIGNATURE_INVALID: ErrorSpec(
+        400, "The webhook signature is missing or does not match."
+    ),
+    ErrorCode.WEBHOOK_TIMESTAMP_STALE: ErrorSpec(
+        400, "The webhook signature's timestamp is more than 5 minutes away from our clock."
+    ),
+    ErrorCode.WEBHOOK_PAYLOAD_INVALID: ErrorSpec(400, "The webhook payload is not a valid event."),
+    ErrorCode.MUX_NOT_CONFIGURED: ErrorSpec(
+        503, "Video uploads are not configured: set MUX_TOKEN_ID and MUX_TOKEN_SECRET."
+    ),
+    ErrorCode.MUX_UNAVAILABLE: ErrorSpec(502, "Mux could not be reached. Try again in a moment."),
+    ErrorCode.STORAGE_NOT_CONFIGURED: ErrorSpec(
+        503, "File uploads are not available: no S3-compatible storage is configured."
+    ),
+    ErrorCode.UPLOAD_TYPE_NOT_ALLOWED: ErrorSpec(400, "This type of file cannot be uploaded here."),
+    ErrorCode.UPLOAD_TOO_LARGE: ErrorSpec(400, "The file is larger than allowed here."),
+    ErrorCode.UPLOAD_NOT_FOUND: ErrorSpec(404, "You have no upload with this id."),
+    ErrorCode.UPLOAD_INCOMPLETE: ErrorSpec(409, "The file has not been uploaded yet."),
+    ErrorCode.UPLOAD_MISMATCH: ErrorSpec(
+        400, "The uploaded file does not match what was announced; it has been removed."
+    ),
+    ErrorCode.FILE_NOT_FOUND: ErrorSpec(404, "There is no file with this id."),
     ErrorCode.PREVIEW_ONLY: ErrorSpec(
         409, "This is a preview of unpublished content: progress is not recorded."
     ),

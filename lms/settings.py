@@ -218,7 +218,13 @@ USE_TZ = True
 # --- Static and media files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (package.json, installed by make) and are served from our
+# static files under vendor/: no CDN at runtime. Without npm the pages say what is missing.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/mux-player", BASE_DIR / "node_modules" / "@mux" / "mux-player" / "dist"),
+    ("vendor/upchunk", BASE_DIR / "node_modules" / "@mux" / "upchunk" / "dist"),
+]
 # Front-end packages installed by npm (package.json) are served from here, never from a CDN.
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
@@ -239,6 +245,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "default_acl": None,
             "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=True),
             "file_overwrite": False,
+            # SigV4 everywhere: R2, MinIO and newer AWS regions refuse the older scheme.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
         },
     }
 else:
@@ -310,6 +318,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ROUTES = {
+    "lms.tasks.email_deliver": {"queue": "email"},
+    "lms.tasks.webhook_event_process": {"queue": "webhooks"},
+    "lms.tasks.webhook_events_reconcile": {"queue": "webhooks"},
+    "media.tasks.*": {"queue": "webhooks"},
+}
+# Periodic work, run by one `celery beat`: re-queue webhook events left unprocessed, and
+# re-read from Mux the videos whose webhooks never came.
+CELERY_BEAT_SCHEDULE = {
+    "webhook-events-reconcile": {
+        "task": "lms.tasks.webhook_events_reconcile",
+        "schedule": env.float("LMS_WEBHOOK_RECONCILE_SECONDS", default=300.0),
+    },
+    "media-videos-reconcile": {
+        "task": "media.tasks.videos_reconcile",
+        "schedule": env.float("LMS_VIDEO_RECONCILE_SECONDS", default=300.0),
+    },
+}
 
 # --- Mux video ----------------------------------------------------------------------------
 # API access token (Settings → Access tokens, Video read/write). Unset: video features say
@@ -400,6 +426,9 @@ LOGGING = {
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
 # Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
 LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
+# Largest presigned uploads of course thumbnails and lesson attachments (bytes).
+LMS_THUMBNAIL_MAX_BYTES = env.int("LMS_THUMBNAIL_MAX_BYTES", default=5 * 1024 * 1024)
+LMS_ATTACHMENT_MAX_BYTES = env.int("LMS_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
 # Learning: a video lesson completes once this share of it has been watched (0-1).
 LMS_VIDEO_COMPLETE_THRESHOLD = env.float("LMS_VIDEO_COMPLETE_THRESHOLD", default=0.9)
 # Heartbeats may advance at most this many times real time (players offer up to 2x speed).

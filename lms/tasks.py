@@ -1,7 +1,8 @@
-"""Platform tasks: email delivery."""
+"""Platform tasks: email delivery and the webhook inbox."""
 
 import logging
 import smtplib
+from uuid import UUID
 
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
@@ -9,6 +10,9 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from lms.email import email_build, email_recipient_domains
+from lms.models import WebhookEvent
+from lms.webhooks import webhook_event_process as webhook_event_process_service
+from lms.webhooks import webhook_event_queue, webhook_events_unprocessed
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +96,36 @@ def email_deliver(self, *, payload: dict) -> None:
             exc_info=exc,
         )
         raise
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(WebhookEvent.DoesNotExist,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def webhook_event_process(self, *, event_id: str) -> None:
+    """Process one stored webhook event (queued on "webhooks" by `webhook_event_store`).
+
+    Safe to run twice: the service locks the event and returns when it is already done. A
+    failing handler is retried with exponential backoff (5 s, 10 s, ... at most 10 min);
+    after the last retry the event stays failed and `webhook_events_reconcile` tries again.
+    """
+    webhook_event_process_service(event_id=UUID(event_id))
+
+
+@shared_task
+def webhook_events_reconcile(*, limit: int = 500) -> int:
+    """Queue again the events not processed a minute after they arrived (periodic, on beat).
+
+    Returns how many were queued; a bounded batch per run, the rest wait for the next run.
+    """
+    event_ids = webhook_events_unprocessed(limit=limit)
+    for event_id in event_ids:
+        webhook_event_queue(event_id=event_id)
+    if event_ids:
+        logger.info("Queued %d unprocessed webhook events again", len(event_ids))
+    return len(event_ids)

@@ -17,7 +17,6 @@ api_v1 = [
     path("", include(("progress.api", "progress-api"))),
     path("", include(("catalog.api", "catalog-api"))),
     path("", include(("accounts.api", "accounts-api"))),
-    path("", include(("catalog.playback", "playback-api"))),
     path("", include(("media.api", "media-api"))),
 ]
 

@@ -1,3 +1,9 @@
-"""Mux webhooks: `/webhooks/mux/`. (Being written.)"""
+"""Mux webhooks, mounted at `/webhooks/`."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from media.webhooks import mux_webhook
+
+urlpatterns = [
+    path("mux/", mux_webhook, name="mux-webhook"),
+]

@@ -21,6 +21,7 @@ from accounts.models import User
 from catalog import selectors
 from catalog.access import Reason, course_is_visible, lesson_access
 from catalog.models import Course, Lesson
+from catalog.playback import lesson_playback_get, player_script_installed
 from catalog.selectors import Outline, OutlineLesson
 from lms.errors import ApplicationError, ErrorCode
 from lms.http import client_ip
@@ -230,6 +231,15 @@ def render_lesson_page(
             else 0
         )
         context["complete_threshold_percent"] = round(settings.LMS_VIDEO_COMPLETE_THRESHOLD * 100)
+        # Access is decided above (a locked lesson never gets here), so tokens are signed only
+        # for learners the policy lets in.
+        context["playback"] = lesson_playback_get(
+            user=user,
+            lesson=lesson,
+            resume_position=row.position_seconds if row is not None else 0.0,
+            course_decision=outline.access,
+        )
+        context["player_installed"] = player_script_installed()
     elif lesson.kind == Lesson.Kind.QUIZ:
         # Imported here: the quiz views render their errors through `render_lesson_page`.
         from progress.quiz_views import quiz_panel_context

@@ -122,7 +122,7 @@ def test_learner_searches_opens_a_course_and_walks_through_lessons(browser, live
     page.get_by_role("link", name="Start course").click()
     page.wait_for_url(f"{live_server.url}/courses/salsa-footwork/finding-the-beat/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Finding the beat")
-    expect(page.get_by_text("Video player arrives soon")).to_be_visible()
+    expect(page.get_by_text("No video yet")).to_be_visible()
     expect(page.get_by_text("Listen for the conga", exact=False)).to_be_visible()
 
     page.get_by_role("link", name=re.compile(r"^Next")).click()

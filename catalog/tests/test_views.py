@@ -598,12 +598,12 @@ def test_markdown_script_in_lesson_notes_is_not_rendered(client):
     assert 'alert("pwned")' not in html
 
 
-def test_video_lesson_shows_the_player_placeholder(client):
+def test_video_lesson_without_a_video_says_so(client):
     course = CourseFactory()
     LessonFactory(section=SectionFactory(course=course), slug="clip", kind=Lesson.Kind.VIDEO)
     text = text_of(client.get(lesson_url(course, "clip")))
-    assert "Video player arrives soon" in text
-    assert "not configured" in text
+    assert "No video yet" in text
+    assert "has not been added yet" in text
 
 
 # --- Error pages -------------------------------------------------------------------------

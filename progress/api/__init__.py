@@ -1,6 +1,6 @@
 """Progress API (`/api/v1/`): one module per part, their routes joined here."""
 
-from progress.api import dashboard, invites, learning, quizzes, sync
+from progress.api import dashboard, invites, learning, playback, quizzes, sync
 
 urlpatterns = [
     *invites.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *sync.urlpatterns,
     *dashboard.urlpatterns,
     *quizzes.urlpatterns,
+    *playback.urlpatterns,
 ]

@@ -491,7 +491,7 @@ def test_video_lesson_shows_its_watched_share_and_how_it_completes(user_client, 
     )
     page = user_client.get(video.get_absolute_url())
     text = text_of(page)
-    assert "Video player arrives soon" in text
+    assert "No video yet" in text
     assert "Not started · 0% watched" in text
     assert "This lesson completes when you have watched 80% of the video." in text
     assert "Mark as complete" not in text

@@ -1,0 +1,87 @@
+"""The webhook inbox in the admin: read only, with a Replay action."""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from lms.models import WebhookEvent
+from lms.webhooks import webhook_event_replay
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Events are written by the providers' views only: nobody adds, edits or deletes one
+    (the inbox is the record of what the provider told us). Staff who may change events can
+    replay them."""
+
+    list_display = (
+        "event_type",
+        "provider",
+        "status",
+        "attempts",
+        "occurred_at",
+        "received_at",
+        "processed_at",
+    )
+    list_filter = ("provider", "status", "event_type")
+    search_fields = ("=event_id",)
+    search_help_text = _("The provider's event id, exactly.")
+    date_hierarchy = "received_at"
+    actions = ("replay_selected",)
+    fields = (
+        "provider",
+        "event_id",
+        "event_type",
+        "status",
+        "attempts",
+        "last_error",
+        "occurred_at",
+        "received_at",
+        "processed_at",
+        "payload_pretty",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
+        return False
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("lms.change_webhookevent")
+
+    @admin.display(description=_("payload"))
+    def payload_pretty(self, obj: WebhookEvent) -> str:
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            json.dumps(obj.payload, indent=2, sort_keys=True, ensure_ascii=False),
+        )
+
+    @admin.action(description=_("Replay selected events"), permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        processed, failures = 0, []
+        for event in queryset.order_by("occurred_at", "received_at"):
+            try:
+                webhook_event_replay(event_id=event.pk)
+            except Exception as error:  # recorded on the event as well; shown here
+                failures.append(f"{event.event_id}: {type(error).__name__}: {error}")
+            else:
+                processed += 1
+        if processed:
+            self.message_user(
+                request,
+                ngettext("Replayed %(count)d event.", "Replayed %(count)d events.", processed)
+                % {"count": processed},
+                messages.SUCCESS,
+            )
+        for failure in failures:
+            self.message_user(request, _("Replay failed: %s") % failure, messages.ERROR)

@@ -1,0 +1,177 @@
+"""Writes to videos: create and replace Mux direct uploads, soft delete and restore, and re-read
+a video's state from Mux (reconciliation, the admin's "refresh").
+
+Video bytes never pass through our servers: `video_create` returns a Mux upload URL and the
+admin's browser sends the file there. Mux assets are deleted by a Celery task queued after
+commit (`media.tasks.mux_asset_delete`), so a rolled-back change never deletes anything.
+Webhooks and the refresh both go through `media.state.video_state_apply`, which ignores stale
+states.
+"""
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from media import mux
+from media.models import Video
+
+logger = logging.getLogger(__name__)
+
+# Upload statuses at Mux that will never produce an asset, and what editors are told.
+UPLOAD_FAILURES = {
+    "errored": "The upload failed at Mux.",
+    "cancelled": "The upload was cancelled.",
+    "timed_out": "No file arrived before the upload expired. Upload the file again.",
+}
+
+
+def _asset_delete_on_commit(asset_id: str | None) -> None:
+    if not asset_id:
+        return
+    from media.tasks import mux_asset_delete  # tasks import services
+
+    transaction.on_commit(lambda: mux_asset_delete.delay(asset_id=asset_id))
+
+
+def video_create(
+    *,
+    title: str,
+    playback_policy: str,
+    created_by: AbstractBaseUser | None,
+    cors_origin: str,
+) -> tuple[Video, str]:
+    """Create a video waiting for its upload; returns it and the Mux URL the browser uploads to.
+
+    The Mux direct upload is created first, with our video id as the asset's passthrough and
+    the video's playback policy (signed for lessons, public for course previews). Should the
+    insert then fail, the unused upload simply expires at Mux.
+    Raises `mux.MuxNotConfiguredError`, a `ValidationError` for a bad title or policy, or the
+    SDK's errors when Mux cannot be reached.
+    """
+    video = Video(title=title.strip(), playback_policy=playback_policy, created_by=created_by)
+    video.full_clean(exclude=["mux_upload_id", "mux_asset_id"])
+    upload = mux.mux_upload_create(
+        passthrough=str(video.id), playback_policy=playback_policy, cors_origin=cors_origin
+    )
+    video.mux_upload_id = upload["id"]
+    video.save(force_insert=True)
+    return video, upload["url"]
+
+
+@transaction.atomic
+def video_upload_replace(*, video: Video, cors_origin: str) -> str:
+    """Start over with a new file: a new direct upload; the old asset is deleted after commit.
+
+    The video waits for its new upload (no playback until the new asset is ready), and its
+    `state_at` moves to now, so late events about the old asset are ignored as stale.
+    Returns the new upload URL.
+    """
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    if video.deleted_at is not None:
+        raise ValidationError("Restore the video before uploading a new file.", code="deleted")
+    upload = mux.mux_upload_create(
+        passthrough=str(video.id), playback_policy=video.playback_policy, cors_origin=cors_origin
+    )
+    old_asset_id = video.mux_asset_id
+    video.mux_upload_id = upload["id"]
+    _reset_media(video)
+    video.status = Video.Status.WAITING
+    video.save()
+    _asset_delete_on_commit(old_asset_id)
+    return upload["url"]
+
+
+@transaction.atomic
+def video_update(*, video: Video, title: str) -> Video:
+    """Rename a video (what editors may change; the rest comes from Mux)."""
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    video.title = title.strip()
+    video.full_clean(exclude=["mux_upload_id", "mux_asset_id"])
+    video.save(update_fields=["title", "updated_at"])
+    return video
+
+
+def _reset_media(video: Video) -> None:
+    video.mux_asset_id = None
+    video.playback_id = ""
+    video.duration_seconds = None
+    video.aspect_ratio = ""
+    video.error = ""
+    video.state_at = timezone.now()
+
+
+@transaction.atomic
+def video_soft_delete(*, video: Video) -> Video:
+    """Hide the video from the library and lessons, and delete its Mux asset after commit.
+
+    Idempotent: deleting a deleted video changes nothing and queues nothing.
+    """
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    if video.deleted_at is not None:
+        return video
+    asset_id = video.mux_asset_id
+    video.deleted_at = timezone.now()
+    video.status = Video.Status.DELETED
+    video.playback_id = ""
+    video.save()
+    _asset_delete_on_commit(asset_id)
+    return video
+
+
+@transaction.atomic
+def video_restore(*, video: Video) -> Video:
+    """Bring a deleted video back to the library. Its Mux asset is gone, so it waits for a new
+    upload (the admin's "Upload a new file"); lessons that still point to it show it again once
+    it is ready. Idempotent."""
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    if video.deleted_at is None:
+        return video
+    video.deleted_at = None
+    video.mux_upload_id = None
+    _reset_media(video)
+    video.status = Video.Status.WAITING
+    video.save()
+    return video
+
+
+def video_refresh_from_mux(*, video: Video) -> bool:
+    """Re-read the video's upload and asset from Mux and apply them as of now.
+
+    For a video whose webhooks never arrived (reconciliation) or an editor's "refresh".
+    Returns whether the video changed. A deleted video is left alone. Raises the SDK's errors
+    when Mux cannot be reached (the caller decides whether to retry).
+    """
+    from media.state import video_fields_from_asset, video_state_apply
+
+    video = Video.objects.get(pk=video.pk)  # the caller's copy may be stale
+    if video.deleted_at is not None:
+        return False
+    now = timezone.now()
+    current = {"video_id": video.id, "upload_id": video.mux_upload_id}
+    asset_id = video.mux_asset_id
+    if not asset_id and video.mux_upload_id:
+        upload = mux.mux_upload_get(video.mux_upload_id)
+        asset_id = upload.get("asset_id")
+        if not asset_id:
+            if upload.get("status") not in UPLOAD_FAILURES:
+                return False  # still waiting for the browser
+            error = (upload.get("error") or {}).get("message") or UPLOAD_FAILURES[upload["status"]]
+            return video_state_apply(**current, at=now, status=Video.Status.ERRORED, error=error)
+    if not asset_id:
+        return False
+    try:
+        asset = mux.mux_asset_get(asset_id)
+    except mux.NotFoundException:
+        return video_state_apply(
+            **current,
+            at=now,
+            asset_id=asset_id,
+            status=Video.Status.ERRORED,
+            error="The Mux asset no longer exists. Upload the file again.",
+        )
+    fields = video_fields_from_asset(asset)
+    fields.update(video_id=video.id, upload_id=fields["upload_id"] or video.mux_upload_id)
+    return video_state_apply(at=now, **fields)

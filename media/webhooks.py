@@ -1,0 +1,233 @@
+"""Mux webhooks: `POST /webhooks/mux/` verifies, stores and acknowledges; handlers apply them.
+
+Mux signs each delivery with `Mux-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`, computed
+over `"<t>.<raw body>"` with the webhook's signing secret. `MUX_WEBHOOK_SECRETS` lists the
+secrets accepted (the old and the new one while rotating). The event goes to the shared inbox
+(`lms.webhooks`); the handlers below run in a Celery task after commit and apply the asset's
+state through `media.state.video_state_apply`, which ignores stale events.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+
+from lms.errors import CATALOG, ErrorCode
+from lms.models import WebhookEvent
+from lms.webhooks import webhook_event_store, webhook_handler
+from media.models import Video
+from media.state import video_fields_from_asset, video_state_apply
+
+logger = logging.getLogger(__name__)
+
+MUX = WebhookEvent.Provider.MUX
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+# Error codes of this endpoint, in the API's envelope. They belong in lms.errors (ErrorCode
+# and CATALOG); they live here until the catalog has them.
+class WebhookRejectedError(Exception):
+    """A delivery refused with a code of the catalog (`lms.errors`)."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        spec = CATALOG[ErrorCode(code)]
+        self.status, default = spec.status, spec.message
+        self.code = str(code)
+        self.message = message or default
+        super().__init__(self.message)
+
+
+def mux_signature_verify(
+    *,
+    header: str | None,
+    body: bytes,
+    secrets: list[str],
+    now: datetime,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> None:
+    """Check a `Mux-Signature` header against the raw body; raise `WebhookRejectedError`.
+
+    Any `v1` value matching any secret is accepted (rotation), compared in constant time.
+    The signature is checked before the time, so a forger learns nothing from the answer;
+    a timestamp more than `tolerance` seconds before or after `now` is refused (replays).
+    """
+    timestamp, signatures = None, []
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            timestamp = value
+        elif key == "v1" and value:
+            signatures.append(value)
+    if not timestamp or not timestamp.isdigit() or not signatures:
+        raise WebhookRejectedError(ErrorCode.WEBHOOK_SIGNATURE_INVALID)
+    signed = timestamp.encode() + b"." + body
+    expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets if s]
+    if not any(
+        hmac.compare_digest(candidate.encode(), signature.encode())
+        for candidate in expected
+        for signature in signatures
+    ):
+        raise WebhookRejectedError(ErrorCode.WEBHOOK_SIGNATURE_INVALID)
+    if abs(now.timestamp() - int(timestamp)) > tolerance:
+        raise WebhookRejectedError(ErrorCode.WEBHOOK_TIMESTAMP_STALE)
+
+
+def _error(rejection: WebhookRejectedError) -> JsonResponse:
+    body = {"error": {"code": rejection.code, "message": rejection.message, "fields": {}}}
+    return JsonResponse(body, status=rejection.status)
+
+
+def _storable(value: object) -> bool:
+    """Whether PostgreSQL's jsonb can store the text in `value`: no NUL characters, no lone
+    surrogates (JSON allows both as escapes)."""
+    if isinstance(value, str):
+        return "\x00" not in value and value.encode("utf-8", "replace").decode() == value
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _event_fields(body: bytes) -> tuple[dict, str, str, datetime]:
+    """The payload, id, type and time of a Mux event; raises WebhookRejectedError."""
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except ValueError:  # also bytes that are not UTF-8, and NaN/Infinity
+        raise WebhookRejectedError(ErrorCode.PARSE_ERROR) from None
+    if not _storable(payload):
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The payload is not storable text."
+        )
+    if not isinstance(payload, dict):
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The payload is not a JSON object."
+        )
+    event_id, event_type, created_at = payload.get("id"), payload.get("type"), None
+    if isinstance(payload.get("created_at"), str):
+        try:
+            created_at = parse_datetime(payload["created_at"])
+        except ValueError:
+            created_at = None
+    problems = []
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
+        problems.append("id")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
+        problems.append("type")
+    if created_at is None:
+        problems.append("created_at")
+    elif timezone.is_naive(created_at):
+        created_at = timezone.make_aware(created_at, timezone.UTC)
+    if problems:
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, f"The event has no valid {', '.join(problems)}."
+        )
+    if not isinstance(payload.get("data", {}), dict):
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The event's data is not an object."
+        )
+    return payload, event_id, event_type, created_at
+
+
+@csrf_exempt
+def mux_webhook(request: HttpRequest) -> JsonResponse:
+    """Verify, store and acknowledge one Mux event; a redelivered event is acknowledged too."""
+    if request.method != "POST":
+        response = _error(WebhookRejectedError(ErrorCode.METHOD_NOT_ALLOWED))
+        response["Allow"] = "POST"
+        return response
+    secrets = [secret for secret in getattr(settings, "MUX_WEBHOOK_SECRETS", []) if secret]
+    if not secrets:
+        return _error(
+            WebhookRejectedError(
+                ErrorCode.WEBHOOK_NOT_CONFIGURED, "Mux webhooks are not configured on this site."
+            )
+        )
+    try:
+        body = request.body
+        mux_signature_verify(
+            header=request.headers.get("Mux-Signature"),
+            body=body,
+            secrets=secrets,
+            now=timezone.now(),
+        )
+        payload, event_id, event_type, occurred_at = _event_fields(body)
+    except WebhookRejectedError as rejection:
+        logger.warning("Refused a Mux webhook: %s", rejection.code)
+        return _error(rejection)
+    with transaction.atomic():
+        _, created = webhook_event_store(
+            provider=MUX,
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=occurred_at,
+            payload=payload,
+        )
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+# --- Handlers (registered by MediaConfig.ready) -------------------------------------------
+
+
+def _data(event: WebhookEvent) -> dict:
+    return event.payload.get("data") or {}
+
+
+def _at(event: WebhookEvent) -> datetime:
+    return event.occurred_at or event.received_at
+
+
+@webhook_handler(MUX, "video.upload.asset_created")
+def mux_upload_asset_created(event: WebhookEvent) -> None:
+    """The direct upload finished and Mux made an asset of it: the video is preparing."""
+    upload = _data(event)
+    settings_ = upload.get("new_asset_settings") or {}
+    video_state_apply(
+        at=_at(event),
+        video_id=settings_.get("passthrough"),
+        upload_id=upload.get("id"),
+        asset_id=upload.get("asset_id"),
+        status=Video.Status.PREPARING,
+    )
+
+
+@webhook_handler(MUX, "video.upload.errored", "video.upload.cancelled")
+def mux_upload_failed(event: WebhookEvent) -> None:
+    """The upload never became an asset: the video is errored with Mux's reason."""
+    upload = _data(event)
+    error = upload.get("error") or {}
+    message = error.get("message") if isinstance(error, dict) else None
+    if event.event_type == "video.upload.cancelled":
+        message = message or "The upload was cancelled."
+    video_state_apply(
+        at=_at(event),
+        video_id=(upload.get("new_asset_settings") or {}).get("passthrough"),
+        upload_id=upload.get("id"),
+        status=Video.Status.ERRORED,
+        error=message or "The upload failed.",
+    )
+
+
+@webhook_handler(MUX, "video.asset.created", "video.asset.ready", "video.asset.errored")
+def mux_asset_changed(event: WebhookEvent) -> None:
+    """An asset was created, became ready (playback id, duration, aspect ratio) or errored."""
+    video_state_apply(at=_at(event), **video_fields_from_asset(_data(event)))
+
+
+@webhook_handler(MUX, "video.asset.deleted")
+def mux_asset_deleted(event: WebhookEvent) -> None:
+    """The asset is gone at Mux: the video cannot be played any more."""
+    fields = video_fields_from_asset(_data(event))
+    video_state_apply(at=_at(event), **{**fields, "status": Video.Status.DELETED})
