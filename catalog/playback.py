@@ -147,4 +147,3 @@ def player_script_installed() -> bool:
     """Whether Mux Player's script is in our static files (it is not until npm has run)."""
     # Development finds it through STATICFILES_DIRS; production has it collected.
     return finders.find(PLAYER_SCRIPT) is not None or staticfiles_storage.exists(PLAYER_SCRIPT)
-
