@@ -677,7 +677,11 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
                 )
             },
         ),
+        # Private files (confirmed attachments only: the field's limit_choices_to), offered
+        # to learners who may open the lesson (`catalog.attachments`).
+        (_("Downloads"), {"fields": ("attachments",)}),
     )
+    autocomplete_fields = ("attachments",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
         return super().get_queryset(request).select_related("course", "section")
@@ -719,13 +723,16 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Lesson, form: ModelForm, change: bool) -> None:
         section = form.cleaned_data["section"]
+        # The services leave many-to-many fields alone: `save_related` sets the attachments.
         if change:
             data = changed_values(form)
+            data.pop("attachments", None)
             moved_to = section if data.pop("section", None) is not None else None
             lesson_update(lesson=obj, data=data, section=moved_to)
             return
         values = changed_values(form, list(form._meta.fields))
         values.pop("section")
+        values.pop("attachments", None)
         _take_identity(obj, lesson_create(section=section, **values))
 
     def move(self, obj: Lesson, direction: str) -> bool:

@@ -200,6 +200,18 @@ class Lesson(models.Model):
         limit_choices_to={"deleted_at__isnull": True},
     )
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
+    attachments = models.ManyToManyField(
+        "media.StoredFile",
+        verbose_name=_("attachments"),
+        blank=True,
+        related_name="lessons",
+        limit_choices_to={
+            "purpose": "attachments",
+            "status": "confirmed",
+            "deleted_at__isnull": True,
+        },
+        help_text=_("Private files learners who may open the lesson can download."),
+    )
     order = models.PositiveIntegerField(_("order"), default=0)
     is_free_preview = models.BooleanField(
         _("free preview"), default=False, help_text=_("Open to every visitor.")

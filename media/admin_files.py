@@ -1,18 +1,21 @@
 """The file library in the admin: uploaded images and files, found by purpose, status and name.
 
 Files are never hard-deleted here: "Delete" hides a file (soft delete) and "Restore" brings it
-back; the object stays in the bucket. "Open" makes a fresh short-lived signed URL on click
-(`<id>/open/`), so a page left open never holds a working link for long.
+back; the object stays in the bucket. The "used in" column counts the lessons that offer a file
+as an attachment (annotated, no per-row query) and the change page links to them; deleting a
+file still in use warns, since it disappears from those lessons' downloads.
+"Open" makes a fresh short-lived signed URL on click (`<id>/open/`), so a page left open never
+holds a working link for long.
 """
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -48,6 +51,7 @@ class StoredFileAdmin(admin.ModelAdmin):
         "uploaded_by",
         "created_at",
         "is_deleted",
+        "usage_count",
         "open_link",
     ]
     list_filter = ["purpose", "status", FileDeletedFilter]
@@ -68,8 +72,13 @@ class StoredFileAdmin(admin.ModelAdmin):
         "confirmed_at",
         "deleted_at",
         "open_link",
+        "used_in",
     ]
     readonly_fields = [field for field in fields if field != "title"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoredFile]:
+        # `lessons` is the reverse of catalog's Lesson.attachments (media imports no catalog).
+        return super().get_queryset(request).annotate(usage=Count("lessons", distinct=True))
 
     # --- Columns -----------------------------------------------------------------------
 
@@ -84,6 +93,28 @@ class StoredFileAdmin(admin.ModelAdmin):
     @admin.display(description=_("deleted"), boolean=True, ordering="deleted_at")
     def is_deleted(self, file: StoredFile) -> bool:
         return file.deleted_at is not None
+
+    @admin.display(description=_("used in"), ordering="usage")
+    def usage_count(self, file: StoredFile) -> str:
+        usage = getattr(file, "usage", 0)
+        if not usage:
+            return "—"
+        return ngettext("%d lesson", "%d lessons", usage) % usage
+
+    @admin.display(description=_("used in lessons"))
+    def used_in(self, file: StoredFile) -> str:
+        if file.pk is None:
+            return "—"
+        lessons = file.lessons.select_related("course").order_by("course__title", "title")
+        rows = [
+            (reverse("admin:catalog_lesson_change", args=[lesson.pk]), lesson.course, lesson)
+            for lesson in lessons
+        ]
+        if not rows:
+            return _("Not used by any lesson.")
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{} · {}</a></li>', rows)
+        )
 
     @admin.display(description=_("open"))
     def open_link(self, file: StoredFile) -> str:
@@ -111,12 +142,26 @@ class StoredFileAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Delete selected files (can be restored)"))
     def soft_delete(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = sum(file_soft_delete(file=file) for file in queryset)
+        files = list(queryset.annotate(in_use=Count("lessons", distinct=True)))
+        deleted = [file for file in files if file_soft_delete(file=file)]
+        count = len(deleted)
         self.message_user(
             request,
             ngettext("%d file deleted.", "%d files deleted.", count) % count,
             messages.SUCCESS,
         )
+        in_use = [file for file in deleted if file.in_use]
+        if in_use:
+            names = ", ".join(str(file) for file in in_use)
+            self.message_user(
+                request,
+                _(
+                    "Still attached to lessons, so no longer offered there: %s. "
+                    "Restore to offer again."
+                )
+                % names,
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Restore selected files"))
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:

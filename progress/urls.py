@@ -1,5 +1,6 @@
 from django.urls import path
 
+from catalog.attachments import lesson_attachment_download
 from progress import dashboard_views, quiz_views, views
 
 app_name = "progress"
@@ -20,6 +21,11 @@ urlpatterns = [
         "courses/<slug:course_slug>/<slug:lesson_slug>/complete/",
         views.lesson_complete,
         name="lesson_complete",
+    ),
+    path(
+        "courses/<slug:course_slug>/<slug:lesson_slug>/files/<uuid:file_id>/",
+        lesson_attachment_download,
+        name="lesson_attachment",
     ),
     *quiz_views.urlpatterns,
     *dashboard_views.urlpatterns,

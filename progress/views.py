@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from catalog import selectors
 from catalog.access import Reason, course_is_visible, lesson_access
+from catalog.attachments import lesson_attachments
 from catalog.models import Course, Lesson
 from catalog.playback import lesson_playback_get, player_script_installed
 from catalog.selectors import Outline, OutlineLesson
@@ -216,6 +217,8 @@ def render_lesson_page(
         return render(request, "catalog/lesson_locked.html", context, status=403)
 
     context["notes"] = render_markdown(lesson.body)
+    # Only for an unlocked lesson; each link redirects to a fresh signed URL (catalog.attachments).
+    context["attachments"] = list(lesson_attachments(lesson=lesson))
     context["can_complete"] = (
         user.is_authenticated
         and lesson.kind in MANUAL_KINDS

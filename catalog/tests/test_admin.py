@@ -54,6 +54,8 @@ def _add_form_fields(data: dict, form: forms.BaseForm) -> None:
                 data[bound.html_name] = "on"
         elif isinstance(field, forms.FileField):
             continue
+        elif isinstance(field, forms.ModelMultipleChoiceField) and not value:
+            continue  # a browser posts nothing for an empty multiple select
         elif isinstance(value, list | tuple):
             data[bound.html_name] = [str(item) for item in value]
         else:

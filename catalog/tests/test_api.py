@@ -63,7 +63,11 @@ def test_course_list_shows_published_courses_with_lesson_counts_and_durations(ap
     )
     # An unpublished lesson is neither counted nor timed.
     LessonFactory(
-        section=course.sections.first(), order=99, is_published=False, duration_seconds=999
+        section=course.sections.first(),
+        slug="hidden",
+        order=99,
+        is_published=False,
+        duration_seconds=999,
     )
 
     response = api_client.get(LIST_URL)

@@ -1,6 +1,6 @@
 """Progress API (`/api/v1/`): one module per part, their routes joined here."""
 
-from progress.api import dashboard, invites, learning, playback, quizzes, sync
+from progress.api import attachments, dashboard, invites, learning, playback, quizzes, sync
 
 urlpatterns = [
     *invites.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *quizzes.urlpatterns,
     *playback.urlpatterns,
+    *attachments.urlpatterns,
 ]
