@@ -20,6 +20,7 @@ from accounts.roles import user_has_staff_role
 from billing.entitlements import user_active_tier_rank
 from billing.models import Tier
 from catalog.models import Course, Lesson
+from lms.errors import AccessDeniedError, ErrorCode
 
 
 class Reason(StrEnum):
@@ -42,6 +43,19 @@ class Access:
     @property
     def locked(self) -> bool:
         return not self.allowed
+
+    @property
+    def denial_code(self) -> ErrorCode:
+        """The code a refusal answers with: it names what would open the lesson."""
+        if self.reason == Reason.LOGIN_REQUIRED:
+            return ErrorCode.LOGIN_REQUIRED
+        return ErrorCode.UPGRADE_REQUIRED
+
+    def require(self) -> "Access":
+        """Raise `AccessDeniedError(denial_code)` when refused; return this decision otherwise."""
+        if self.locked:
+            raise AccessDeniedError(self.denial_code)
+        return self
 
 
 def is_course_editor(*, user: User | AnonymousUser, course: Course) -> bool:

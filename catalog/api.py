@@ -29,16 +29,9 @@ from catalog.selectors import (
 )
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
-from lms.errors import AccessDeniedError, ErrorCode
 from lms.markdown import render_markdown
 
 TAG = "catalog"
-
-# A locked lesson's 403 names what would open it.
-_DENIAL_CODES: dict[Reason, ErrorCode] = {
-    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
-    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
-}
 
 
 # --- Pieces shared by several operations -------------------------------------------------
@@ -340,8 +333,7 @@ class LessonDetailApi(APIView):
     def get(self, request: Request, lesson_id: uuid.UUID) -> Response:
         lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
         access = lesson_access(user=request.user, course=lesson.course, lesson=lesson)
-        if not access.allowed:
-            raise AccessDeniedError(_DENIAL_CODES.get(access.reason, ErrorCode.PERMISSION_DENIED))
+        access.require()
         outline = course_outline_get(user=request.user, course=lesson.course)
         previous, following = outline.neighbours(lesson)
         context = {"request": request, "access": access, "previous": previous, "next": following}

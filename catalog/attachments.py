@@ -20,17 +20,11 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from catalog import selectors
-from catalog.access import Access, Reason, lesson_access
+from catalog.access import Access, lesson_access
 from catalog.models import Lesson
-from lms.errors import CATALOG, AccessDeniedError, ErrorCode, NotFoundError
+from lms.errors import CATALOG, ErrorCode, NotFoundError
 from media.models import StoredFile
 from media.storage import READ_URL_TTL, SignedUrl, StorageError, file_presigned_get
-
-# A locked lesson's 403 names what would open it (as in `catalog.playback`).
-DENIAL_CODES: dict[Reason, ErrorCode] = {
-    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
-    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
-}
 
 
 def lesson_attachments(*, lesson: Lesson) -> QuerySet[StoredFile]:
@@ -41,9 +35,7 @@ def lesson_attachments(*, lesson: Lesson) -> QuerySet[StoredFile]:
 
 
 def _require_access(*, user: User | AnonymousUser, lesson: Lesson, decision: Access | None) -> None:
-    access = decision or lesson_access(user=user, course=lesson.course, lesson=lesson)
-    if access.locked:
-        raise AccessDeniedError(DENIAL_CODES.get(access.reason, ErrorCode.UPGRADE_REQUIRED))
+    (decision or lesson_access(user=user, course=lesson.course, lesson=lesson)).require()
 
 
 def lesson_attachment_url(

@@ -20,9 +20,8 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 
 from accounts.models import User
-from catalog.access import Access, Reason, lesson_access
+from catalog.access import Access, lesson_access
 from catalog.models import Lesson
-from lms.errors import AccessDeniedError, ErrorCode
 from media.models import Video
 from media.playback import (
     PlaybackNotConfiguredError,
@@ -32,12 +31,6 @@ from media.playback import (
 )
 
 MUX_IMAGE_URL = "https://image.mux.com"
-
-# A locked lesson's 403 names what would open it (as in `catalog.api`).
-DENIAL_CODES: dict[Reason, ErrorCode] = {
-    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
-    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
-}
 
 
 class PlaybackStatus(StrEnum):
@@ -78,9 +71,7 @@ def lesson_access_require(
     access = lesson_access(
         user=user, course=lesson.course, lesson=lesson, course_decision=course_decision
     )
-    if not access.allowed:
-        raise AccessDeniedError(DENIAL_CODES.get(access.reason, ErrorCode.PERMISSION_DENIED))
-    return access
+    return access.require()
 
 
 def lesson_playback_get(

@@ -158,7 +158,9 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
 
     Whether they may open its content is `catalog.access.lesson_access`.
     """
-    lesson = Lesson.objects.select_related("section").filter(course=course, slug=slug).first()
+    lesson = (
+        Lesson.objects.select_related("section", "video").filter(course=course, slug=slug).first()
+    )
     if lesson is None or (
         not lesson.is_published and not is_course_editor(user=user, course=course)
     ):
@@ -169,7 +171,7 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
 
 def lesson_get_by_id(*, user: User | AnonymousUser, lesson_id: uuid.UUID | str) -> Lesson:
     """A lesson by id, with its course and section, if this user may see it exists."""
-    queryset = Lesson.objects.select_related("section", "course", "course__required_tier")
+    queryset = Lesson.objects.select_related("section", "course", "course__required_tier", "video")
     if user.is_authenticated and not user_has_staff_role(user):
         queryset = queryset.prefetch_related("course__instructors")
     try:

@@ -21,14 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.access import Reason, lesson_access
+from catalog.access import lesson_access
 from catalog.api import MarkdownHtmlField
 from catalog.models import Lesson, Question
 from catalog.quizzes import quiz_get
 from catalog.selectors import lesson_get_by_id
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
-from lms.errors import AccessDeniedError, ErrorCode
 from lms.markdown import render_markdown
 from progress.models import LessonProgress
 from progress.selectors import quiz_attempt_list, quiz_record_get
@@ -36,19 +35,12 @@ from progress.services import quiz_attempt_submit
 
 TAG = "quizzes"
 
-_DENIAL_CODES: dict[Reason, ErrorCode] = {
-    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
-    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
-}
-
 
 def _open_lesson(request: Request, lesson_id: uuid.UUID) -> Lesson:
     """The lesson, when the caller may open it: 404 LESSON_NOT_FOUND, or 403 with the code
     that names what would open it."""
     lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
-    access = lesson_access(user=request.user, course=lesson.course, lesson=lesson)
-    if access.locked:
-        raise AccessDeniedError(_DENIAL_CODES.get(access.reason, ErrorCode.PERMISSION_DENIED))
+    lesson_access(user=request.user, course=lesson.course, lesson=lesson).require()
     return lesson
 
 

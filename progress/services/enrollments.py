@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.access import Reason, course_access
+from catalog.access import course_access
 from catalog.models import Course
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment
@@ -42,12 +42,7 @@ def enrollment_enroll(*, user: User, course: Course) -> Enrollment:
     _check_enrollable(user=user, course=course)
     decision = course_access(user=user, course=course)
     if decision.locked:
-        code = (
-            ErrorCode.LOGIN_REQUIRED
-            if decision.reason == Reason.LOGIN_REQUIRED
-            else ErrorCode.UPGRADE_REQUIRED
-        )
-        raise ApplicationError(code)
+        raise ApplicationError(decision.denial_code)
     return enrollment_create(user=user, course=course, source=Enrollment.Source.SELF)
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
-from catalog.access import Access, Reason, course_access, lesson_access, lesson_is_visible
+from catalog.access import Access, course_access, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
 from lms.codes import readable_codes_generate
 from lms.errors import ApplicationError, ErrorCode
@@ -160,12 +160,6 @@ class _AccessCache:
         )
 
 
-def _access_error(access: Access) -> ErrorCode:
-    if access.reason == Reason.LOGIN_REQUIRED:
-        return ErrorCode.LOGIN_REQUIRED
-    return ErrorCode.UPGRADE_REQUIRED
-
-
 # --- The engine -----------------------------------------------------------------------------
 @dataclass
 class _Batch:
@@ -248,7 +242,7 @@ def _apply_one(
         return ErrorCode.PREVIEW_ONLY
     decision = access.lesson(lesson)
     if decision.locked:
-        return _access_error(decision)
+        return decision.denial_code
     at = event.occurred_at or batch.now
     if event.kind == KIND_POSITION:
         if lesson.kind != Lesson.Kind.VIDEO:

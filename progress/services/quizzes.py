@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
-from catalog.access import Reason, lesson_access, lesson_is_visible
+from catalog.access import lesson_access, lesson_is_visible
 from catalog.models import Lesson
 from catalog.quizzes import quiz_get, quiz_grade
 from lms.errors import AccessDeniedError, ApplicationError, ErrorCode, NotFoundError
@@ -40,14 +40,7 @@ def _check_access(*, user: User, lesson: Lesson) -> None:
     course = lesson.course
     if not lesson_is_visible(user=user, course=course, lesson=lesson):
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
-    access = lesson_access(user=user, course=course, lesson=lesson)
-    if access.locked:
-        code = (
-            ErrorCode.LOGIN_REQUIRED
-            if access.reason == Reason.LOGIN_REQUIRED
-            else ErrorCode.UPGRADE_REQUIRED
-        )
-        raise AccessDeniedError(code)
+    lesson_access(user=user, course=course, lesson=lesson).require()
 
 
 def _lesson_status(*, user: User, lesson: Lesson) -> str:
