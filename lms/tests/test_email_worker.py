@@ -13,21 +13,22 @@ import email.policy
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 
-from lms.celery import app
+from lms.tests.worker import (
+    database_url_for_worker,
+    tasks_published_to,
+    worker_start,
+    worker_stop,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -60,17 +61,6 @@ class Worker:
         pytest.fail(f"no email to {address} within {WAIT_SECONDS} s; worker log:\n{self.log()}")
 
 
-def _database_url_for_worker(tmp_path: Path) -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        credentials = quote(db["USER"] or "", safe="")
-        if db["PASSWORD"]:
-            credentials += ":" + quote(db["PASSWORD"], safe="")
-        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
-    return f"sqlite:///{tmp_path / 'worker.sqlite3'}"
-
-
 @pytest.fixture
 def email_worker(transactional_db, tmp_path: Path) -> Iterator[Worker]:
     """A `celery worker` process consuming the email and default queues on REDIS_URL."""
@@ -85,50 +75,20 @@ def email_worker(transactional_db, tmp_path: Path) -> Iterator[Worker]:
     }
     environment.update(
         DJANGO_SETTINGS_MODULE="lms.settings",
-        DATABASE_URL=_database_url_for_worker(tmp_path),
+        DATABASE_URL=database_url_for_worker(tmp_path),
         CELERY_BROKER_URL=broker_url,
         CELERY_TASK_ALWAYS_EAGER="false",
         EMAIL_URL=f"filemail:///{mail_dir}",  # four slashes: an absolute path
         ANYMAIL_PROVIDER="",  # wins over a developer's .env, which could name one
     )
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "lms",
-        "worker",
-        "-Q",
-        "email,default",
-        "-P",
-        "solo",
-        "--concurrency",
-        "1",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--hostname",
-        f"email-test-{uuid.uuid4().hex[:8]}@%h",
-        "--loglevel",
-        "INFO",
-    ]
-    previous = app.conf.task_always_eager, app.conf.broker_url
-    # The test process publishes to the same broker instead of running tasks itself.
-    app.conf.task_always_eager, app.conf.broker_url = False, broker_url
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own worker command
-            command, cwd=settings.BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT
+    with tasks_published_to(broker_url):
+        process = worker_start(
+            queues="email,default", name="email-test", environment=environment, log_path=log_path
         )
-    try:
-        yield Worker(process=process, mail_dir=mail_dir, log_path=log_path)
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url = previous
-        process.terminate()  # warm shutdown: finishes the task at hand
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+            yield Worker(process=process, mail_dir=mail_dir, log_path=log_path)
+        finally:
+            worker_stop(process)
 
 
 def test_a_real_worker_sends_the_verification_email_and_its_code_verifies_the_address(

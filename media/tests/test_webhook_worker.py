@@ -8,20 +8,20 @@ in-memory SQLite database is invisible to other processes) as well as Redis.
 import json
 import os
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.conf import settings
-from django.db import connection
 
-from lms.celery import app
 from lms.models import WebhookEvent
+from lms.tests.worker import (
+    database_url_for_worker,
+    tasks_published_to,
+    worker_start,
+    worker_stop,
+)
 from lms.webhooks import WEBHOOK_QUEUE
 from media.models import Video
 from media.tests.test_mux_webhooks import SECRET, T0, URL, asset, mux_event, signature
@@ -33,15 +33,6 @@ pytestmark = [
 ]
 
 WAIT_SECONDS = 30
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
 
 
 @pytest.fixture
@@ -57,54 +48,26 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[], Path]]:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
         environment.update(
             DJANGO_SETTINGS_MODULE="lms.settings",
-            DATABASE_URL=_database_url(),
+            DATABASE_URL=database_url_for_worker(tmp_path),
             CELERY_BROKER_URL=broker_url,
             CELERY_TASK_ALWAYS_EAGER="false",
         )
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "lms",
-            "worker",
-            "-Q",
-            WEBHOOK_QUEUE,
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"webhooks-test-{uuid.uuid4().hex[:8]}@%h",
-            "--loglevel",
-            "INFO",
-        ]
-        with log_path.open("wb") as log:
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - our own worker command
-                    command,
-                    cwd=settings.BASE_DIR,
-                    env=environment,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+        processes.append(
+            worker_start(
+                queues=WEBHOOK_QUEUE,
+                name="webhooks-test",
+                environment=environment,
+                log_path=log_path,
             )
+        )
         return log_path
 
-    previous = app.conf.task_always_eager, app.conf.broker_url
-    app.conf.task_always_eager, app.conf.broker_url = False, broker_url
-    try:
-        yield start
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url = previous
-        for process in processes:
-            process.terminate()  # warm shutdown: finishes the task at hand
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    with tasks_published_to(broker_url):
+        try:
+            yield start
+        finally:
+            for process in processes:
+                worker_stop(process)
 
 
 def test_a_webhook_that_arrives_while_the_worker_is_down_is_processed_when_it_returns(
