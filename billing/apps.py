@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        # Registers the Stripe webhook handlers with the inbox (lms.webhooks).
+        from billing import webhooks  # noqa: F401

@@ -1,20 +1,35 @@
 """What a user is entitled to. The access policy (`catalog.access`) asks only this module.
 
-A user's tier comes from their unexpired `TierGrant`s (invites, staff); subscriptions join
-them with the billing issue. Staff and a course's instructors are let in by the access policy
-itself, whatever their tier.
+A user's tier is the highest of
+- their unexpired `TierGrant`s (invites, staff), and
+- the plans of their subscriptions Stripe reports active or trialing, or past due for less
+  than `LMS_BILLING_GRACE_DAYS` (Stripe is still retrying the payment).
+
+Staff and a course's instructors are let in by the access policy itself, whatever their tier.
 """
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from billing.models import TierGrant
+from billing.models import Subscription, TierGrant
 
 # The answer is kept on the user object: a page asks once per course shown, and a request's
-# `request.user` lives only as long as the request. `billing.services` drops it on a grant.
+# `request.user` lives only as long as the request. `billing.services` drops it on a change.
 _MEMO_ATTRIBUTE = "_billing_active_tier_rank"
+
+
+def subscription_entitled_q(*, now: datetime) -> Q:
+    """Subscriptions that open their plan's tier at `now`."""
+    grace_start = now - timedelta(days=settings.LMS_BILLING_GRACE_DAYS)
+    return Q(plan__isnull=False) & (
+        Q(status__in=Subscription.ENTITLED_STATUSES)
+        | Q(status=Subscription.Status.PAST_DUE, past_due_since__gt=grace_start)
+    )
 
 
 def user_active_tier_rank(*, user: User | AnonymousUser) -> int | None:
@@ -26,11 +41,24 @@ def user_active_tier_rank(*, user: User | AnonymousUser) -> int | None:
     except AttributeError:
         pass
     now = timezone.now()
-    rank = (
-        TierGrant.objects.filter(user=user, starts_at__lte=now)
+    granted = (
+        TierGrant.objects.filter(user=OuterRef("pk"), starts_at__lte=now)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .aggregate(rank=Max("tier__rank"))["rank"]
+        .values("user")
+        .annotate(rank=Max("tier__rank"))
+        .values("rank")
     )
+    subscribed = (
+        Subscription.objects.filter(subscription_entitled_q(now=now), user=OuterRef("pk"))
+        .values("user")
+        .annotate(rank=Max("plan__tier__rank"))
+        .values("rank")
+    )
+    ranks = (
+        User.objects.filter(pk=user.pk).values_list(Subquery(granted), Subquery(subscribed)).first()
+    ) or (None, None)
+    held = [rank for rank in ranks if rank is not None]
+    rank = max(held) if held else None
     setattr(user, _MEMO_ATTRIBUTE, rank)
     return rank
 

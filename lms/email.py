@@ -22,12 +22,14 @@ EMAIL_QUEUE = "email"
 
 
 def email_layout_context(*, request: HttpRequest | None = None) -> dict[str, str]:
-    """What the shared layout (`templates/email/base.*`) shows: the school's name and address."""
-    context = {"site_name": settings.SITE_NAME, "site_url": "", "site_domain": ""}
-    if request is not None:
-        site_url = request.build_absolute_uri("/")
-        context.update(site_url=site_url, site_domain=urlsplit(site_url).netloc)
-    return context
+    """What the shared layout (`templates/email/base.*`) shows: the school's name and address
+    (the request's, or `SITE_URL` for emails sent by workers)."""
+    site_url = request.build_absolute_uri("/") if request is not None else settings.SITE_URL
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": site_url,
+        "site_domain": urlsplit(site_url).netloc,
+    }
 
 
 def email_queue(*, message: EmailMessage) -> None:

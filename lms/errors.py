@@ -65,6 +65,13 @@ class ErrorCode(StrEnum):
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
     UPLOAD_MISMATCH = "UPLOAD_MISMATCH"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    # Billing.
+    BILLING_NOT_CONFIGURED = "BILLING_NOT_CONFIGURED"
+    BILLING_UNAVAILABLE = "BILLING_UNAVAILABLE"
+    PLAN_NOT_FOUND = "PLAN_NOT_FOUND"
+    ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
+    NO_BILLING_ACCOUNT = "NO_BILLING_ACCOUNT"
+    CHECKOUT_NOT_FOUND = "CHECKOUT_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,20 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         400, "The uploaded file does not match what was announced; it has been removed."
     ),
     ErrorCode.FILE_NOT_FOUND: ErrorSpec(404, "There is no file with this id."),
+    ErrorCode.BILLING_NOT_CONFIGURED: ErrorSpec(
+        503, "Payments are not set up on this site yet: set STRIPE_SECRET_KEY."
+    ),
+    ErrorCode.BILLING_UNAVAILABLE: ErrorSpec(
+        502, "Our payment provider could not be reached. Try again in a moment."
+    ),
+    ErrorCode.PLAN_NOT_FOUND: ErrorSpec(404, "There is no plan on sale with this id and billing."),
+    ErrorCode.ALREADY_SUBSCRIBED: ErrorSpec(
+        409, "You already have a subscription: switch plans from the billing portal."
+    ),
+    ErrorCode.NO_BILLING_ACCOUNT: ErrorSpec(
+        409, "You have no billing account yet: choose a plan first."
+    ),
+    ErrorCode.CHECKOUT_NOT_FOUND: ErrorSpec(404, "You have no checkout with this id."),
     ErrorCode.PREVIEW_ONLY: ErrorSpec(
         409, "This is a preview of unpublished content: progress is not recorded."
     ),

@@ -29,6 +29,9 @@ if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="LMS School")
+# The site's public address, for links in emails sent outside a request (billing emails
+# from webhooks). Pages and emails sent from a request use the request's own address.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # The admin's section page posts about 12 fields per lesson row; Django's default of 1000
 # would refuse to save a section with more than ~80 lessons.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -335,7 +338,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "media.tasks.videos_reconcile",
         "schedule": env.float("LMS_VIDEO_RECONCILE_SECONDS", default=300.0),
     },
+    "billing-subscriptions-reconcile": {
+        "task": "billing.tasks.subscriptions_reconcile",
+        "schedule": env.float("LMS_SUBSCRIPTION_RECONCILE_SECONDS", default=3600.0),
+    },
 }
+
+# --- Stripe billing -----------------------------------------------------------------------
+# Secret API key (Developers → API keys; a restricted key needs Customers, Checkout Sessions,
+# Customer portal and Subscriptions/Invoices read). Unset: billing is off and /pricing/ says
+# so. STRIPE_API_BASE is only changed for tests (a loopback fake of Stripe's API).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# The endpoint's signing secret (whsec_...) of the webhook pointing at /webhooks/stripe/.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Days a subscription whose payment failed (past_due) keeps its access while Stripe retries.
+LMS_BILLING_GRACE_DAYS = env.int("LMS_BILLING_GRACE_DAYS", default=7)
 
 # --- Mux video ----------------------------------------------------------------------------
 # API access token (Settings → Access tokens, Video read/write). Unset: video features say

@@ -18,11 +18,13 @@ api_v1 = [
     path("", include(("catalog.api", "catalog-api"))),
     path("", include(("accounts.api", "accounts-api"))),
     path("", include(("media.api", "media-api"))),
+    path("", include(("billing.api", "billing-api"))),
 ]
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("progress.urls")),
+    path("", include("billing.urls")),
     path("webhooks/", include("media.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -14,6 +14,7 @@ Handlers must be idempotent and tolerate out-of-order delivery (an admin replay 
 handler again); they run inside the transaction that marks the event processed.
 """
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,8 +23,10 @@ from uuid import UUID
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
+from django.http import JsonResponse
 from django.utils import timezone
 
+from lms.errors import CATALOG, ErrorCode
 from lms.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,56 @@ WEBHOOK_MAX_ATTEMPTS = 10
 WebhookHandler = Callable[[WebhookEvent], None]
 
 _handlers: dict[tuple[str, str], WebhookHandler] = {}
+
+
+class WebhookRejectedError(Exception):
+    """A delivery a provider's view refuses, with a code of the catalog (`lms.errors`)."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        spec = CATALOG[ErrorCode(code)]
+        self.status, default = spec.status, spec.message
+        self.code = str(code)
+        self.message = message or default
+        super().__init__(self.message)
+
+
+def webhook_rejection_response(rejection: WebhookRejectedError) -> JsonResponse:
+    """The refusal in the API's error envelope (providers log and show the body)."""
+    body = {"error": {"code": rejection.code, "message": rejection.message, "fields": {}}}
+    return JsonResponse(body, status=rejection.status)
+
+
+def _storable(value: object) -> bool:
+    """Whether PostgreSQL's jsonb can store the text in `value`: no NUL characters, no lone
+    surrogates (JSON allows both as escapes)."""
+    if isinstance(value, str):
+        return "\x00" not in value and value.encode("utf-8", "replace").decode() == value
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def webhook_payload_parse(body: bytes) -> dict:
+    """A delivery's body as a JSON object the inbox can store; raises WebhookRejectedError."""
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except ValueError:  # also bytes that are not UTF-8, and NaN/Infinity
+        raise WebhookRejectedError(ErrorCode.PARSE_ERROR) from None
+    if not _storable(payload):
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The payload is not storable text."
+        )
+    if not isinstance(payload, dict):
+        raise WebhookRejectedError(
+            ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The payload is not a JSON object."
+        )
+    return payload
 
 
 def webhook_handler(provider: str, *event_types: str) -> Callable[[WebhookHandler], WebhookHandler]:

@@ -1,0 +1,3 @@
+"""Billing API. (Placeholder: being written.)"""
+
+urlpatterns = []
