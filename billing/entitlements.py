@@ -32,6 +32,24 @@ def subscription_entitled_q(*, now: datetime) -> Q:
     )
 
 
+def subscription_grace_ends_at(*, subscription: Subscription) -> datetime | None:
+    """When a past-due subscription stops opening its tier; None when it is not past due."""
+    if subscription.status != Subscription.Status.PAST_DUE:
+        return None
+    since = subscription.past_due_since or timezone.now()
+    return since + timedelta(days=settings.LMS_BILLING_GRACE_DAYS)
+
+
+def subscription_gives_access(*, subscription: Subscription) -> bool:
+    """`subscription_entitled_q` for a row in hand (no query): whether it opens its tier now."""
+    if subscription.plan_id is None:
+        return False
+    if subscription.status in Subscription.ENTITLED_STATUSES:
+        return True
+    grace_ends_at = subscription_grace_ends_at(subscription=subscription)
+    return grace_ends_at is not None and grace_ends_at > timezone.now()
+
+
 def user_active_tier_rank(*, user: User | AnonymousUser) -> int | None:
     """The rank of the highest tier the user holds now, or None when they hold none."""
     if not user.is_authenticated:

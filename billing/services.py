@@ -7,6 +7,7 @@ from a fresh read; whatever order events arrive in, the last sync stores Stripe'
 """
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from billing.entitlements import user_entitlements_forget
+from billing.entitlements import subscription_grace_ends_at, user_entitlements_forget
 from billing.gateway import (
     BillingUnavailableError,
     stripe_client,
@@ -26,7 +27,7 @@ from billing.gateway import (
     stripe_object_id,
 )
 from billing.models import BillingNotice, Customer, Plan, Subscription, Tier, TierGrant
-from billing.selectors import subscription_current
+from billing.selectors import subscription_blocks_checkout
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 
@@ -143,11 +144,11 @@ def checkout_session_create(
     """Start a Stripe Checkout for `plan`; return the URL to send the learner to.
 
     `success_url` gets `session_id={CHECKOUT_SESSION_ID}` appended (Stripe fills it in), so
-    the success page can ask Stripe how the checkout went. A learner who already pays for a
-    subscription changes plan in the customer portal instead (ALREADY_SUBSCRIBED): two
-    subscriptions would bill them twice.
+    the success page can ask Stripe how the checkout went. A learner with a subscription that
+    is still billed (even past due, while Stripe retries) changes plan or pays in the customer
+    portal instead (ALREADY_SUBSCRIBED): two subscriptions would bill them twice.
     """
-    if subscription_current(user=user, entitled_only=True) is not None:
+    if subscription_blocks_checkout(user=user):
         raise ApplicationError(ErrorCode.ALREADY_SUBSCRIBED)
     customer = customer_ensure(user=user)
     references = {"user_id": str(user.pk), "plan": plan.slug}
@@ -198,7 +199,7 @@ def checkout_session_confirm(*, user: User, session_id: str) -> Subscription | N
     if customer is None or not session_id.startswith("cs_"):
         raise NotFoundError(ErrorCode.CHECKOUT_NOT_FOUND)
     try:
-        session = stripe_client().v1.checkout.sessions.retrieve(session_id)
+        session = stripe_client().v1.checkout.sessions.retrieve(session_id).to_dict()
     except stripe.StripeError as error:
         if stripe_error_is_missing(error):
             raise NotFoundError(ErrorCode.CHECKOUT_NOT_FOUND) from error
@@ -232,9 +233,12 @@ def _customer_locked(*, customer_id: str, user_id: str | None) -> Customer | Non
     if customer is not None:
         return customer
     if not user_id:
-        remote = stripe_client().v1.customers.retrieve(customer_id)
+        remote = stripe_client().v1.customers.retrieve(customer_id).to_dict()
         user_id = (remote.get("metadata") or {}).get("user_id")
-    user = User.objects.filter(pk=user_id).first() if str(user_id or "").isdigit() else None
+    try:
+        user = User.objects.filter(pk=uuid.UUID(str(user_id))).first() if user_id else None
+    except ValueError:
+        user = None
     if user is None:
         logger.warning("Stripe customer %s belongs to no user here; ignored", customer_id)
         return None
@@ -258,7 +262,7 @@ def subscription_sync(
 
     The customer's row stays locked until the transaction ends, so syncs of one customer never
     interleave. Sends the "started" and "cancelled" emails the first time the subscription is
-    seen entitled or cancelled. Returns None when the customer is no user of ours or Stripe
+    seen giving access or cancelled. Returns None when the customer is no user of ours or Stripe
     does not know the subscription. Stripe errors other than "missing" are raised: the webhook
     task retries them.
     """
@@ -266,7 +270,7 @@ def subscription_sync(
     if customer is None:
         return None
     try:
-        remote = stripe_client().v1.subscriptions.retrieve(subscription_id)
+        remote = stripe_client().v1.subscriptions.retrieve(subscription_id).to_dict()
     except stripe.StripeError as error:
         if stripe_error_is_missing(error):
             logger.warning("Stripe has no subscription %s; nothing stored", subscription_id)
@@ -292,14 +296,14 @@ def subscription_sync(
     subscription.synced_at = timezone.now()
     subscription.save()
     user_entitlements_forget(user=customer.user)
-    if subscription.status in Subscription.ENTITLED_STATUSES:
+    if subscription.status in Subscription.ENTITLED_STATUSES and subscription.plan is not None:
         _notify(subscription=subscription, kind=BillingNotice.Kind.STARTED)
     elif subscription.status == Subscription.Status.CANCELED:
         _notify(subscription=subscription, kind=BillingNotice.Kind.CANCELED)
     return subscription
 
 
-def _subscription_fields(remote: Any) -> dict[str, Any]:
+def _subscription_fields(remote: dict) -> dict[str, Any]:
     """Our columns from a Stripe subscription (API 2025+: the period lives on the item)."""
     items = (remote.get("items") or {}).get("data") or []
     item = items[0] if items else {}
@@ -342,7 +346,7 @@ def invoice_payment_failed_notify(
     The invoice is re-read: a failure event delivered after the retry that paid it sends
     nothing. Returns the notice when this call sent it.
     """
-    invoice = stripe_client().v1.invoices.retrieve(invoice_id)
+    invoice = stripe_client().v1.invoices.retrieve(invoice_id).to_dict()
     if invoice.get("status") not in ("open", "uncollectible"):
         return None
     return _notify(
@@ -375,6 +379,8 @@ def _notify(
             "subscription": subscription,
             "plan": subscription.plan,
             "billing_url": _absolute(reverse("billing:account")),
+            "learn_url": _absolute(reverse("progress:dashboard")),
+            "grace_ends_at": subscription_grace_ends_at(subscription=subscription),
             "pricing_url": _absolute(reverse("billing:pricing")),
             **(context or {}),
         },

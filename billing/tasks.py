@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def subscriptions_reconcile(*, limit: int = 500) -> int:
     """Sync every subscription not in a final status, least recently read first.
 
-    Returns how many were read; one failing read is logged and the rest go on. A bounded
+    Returns how many were read; one failing subscription is logged and the rest go on. A bounded
     batch per run: the oldest reads come first, so every subscription takes its turn.
     """
     if not billing_enabled():
@@ -39,6 +39,10 @@ def subscriptions_reconcile(*, limit: int = 500) -> int:
             )
         except stripe.StripeError as error:
             logger.warning("Reconciling subscription %s failed: %s", subscription.stripe_id, error)
+            continue
+        except Exception:
+            # E.g. a status Stripe added after this code: log it, keep reconciling the rest.
+            logger.exception("Reconciling subscription %s failed", subscription.stripe_id)
             continue
         synced += 1
     if synced:

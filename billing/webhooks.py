@@ -7,12 +7,10 @@ object: each re-reads the subscription from Stripe (`billing.services.subscripti
 duplicates and events delivered out of order all converge on Stripe's current state.
 """
 
-import logging
 from datetime import UTC, datetime
 
 import stripe
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -22,13 +20,10 @@ from lms.errors import ErrorCode
 from lms.models import WebhookEvent
 from lms.webhooks import (
     WebhookRejectedError,
-    webhook_event_store,
     webhook_handler,
     webhook_payload_parse,
-    webhook_rejection_response,
+    webhook_receive,
 )
-
-logger = logging.getLogger(__name__)
 
 STRIPE = WebhookEvent.Provider.STRIPE
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -74,37 +69,23 @@ def _event_fields(payload: dict) -> tuple[str, str, datetime]:
 @csrf_exempt
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Verify, store and acknowledge one Stripe event; a redelivered event is acknowledged too."""
-    if request.method != "POST":
-        response = webhook_rejection_response(WebhookRejectedError(ErrorCode.METHOD_NOT_ALLOWED))
-        response["Allow"] = "POST"
-        return response
     secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
-    if not secret:
-        return webhook_rejection_response(
-            WebhookRejectedError(
-                ErrorCode.WEBHOOK_NOT_CONFIGURED,
-                "Stripe webhooks are not configured on this site: set STRIPE_WEBHOOK_SECRET.",
-            )
-        )
-    try:
-        body = request.body
+
+    def verify(body: bytes) -> tuple[dict, str, str, datetime]:
         stripe_signature_verify(
             body=body, header=request.headers.get("Stripe-Signature"), secret=secret
         )
         payload = webhook_payload_parse(body)
-        event_id, event_type, occurred_at = _event_fields(payload)
-    except WebhookRejectedError as rejection:
-        logger.warning("Refused a Stripe webhook: %s", rejection.code)
-        return webhook_rejection_response(rejection)
-    with transaction.atomic():
-        _, created = webhook_event_store(
-            provider=STRIPE,
-            event_id=event_id,
-            event_type=event_type,
-            occurred_at=occurred_at,
-            payload=payload,
-        )
-    return JsonResponse({"received": True, "duplicate": not created})
+        return (payload, *_event_fields(payload))
+
+    return webhook_receive(
+        request,
+        provider=STRIPE,
+        verify=verify if secret else None,
+        not_configured=(
+            "Stripe webhooks are not configured on this site: set STRIPE_WEBHOOK_SECRET."
+        ),
+    )
 
 
 # --- Handlers (registered by BillingConfig.ready) -----------------------------------------

@@ -139,9 +139,7 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         400, "The uploaded file does not match what was announced; it has been removed."
     ),
     ErrorCode.FILE_NOT_FOUND: ErrorSpec(404, "There is no file with this id."),
-    ErrorCode.BILLING_NOT_CONFIGURED: ErrorSpec(
-        503, "Payments are not set up on this site yet: set STRIPE_SECRET_KEY."
-    ),
+    ErrorCode.BILLING_NOT_CONFIGURED: ErrorSpec(503, "Payments are not set up on this site yet."),
     ErrorCode.BILLING_UNAVAILABLE: ErrorSpec(
         502, "Our payment provider could not be reached. Try again in a moment."
     ),

@@ -23,7 +23,7 @@ from uuid import UUID
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from lms.errors import CATALOG, ErrorCode
@@ -89,6 +89,45 @@ def webhook_payload_parse(body: bytes) -> dict:
             ErrorCode.WEBHOOK_PAYLOAD_INVALID, "The payload is not a JSON object."
         )
     return payload
+
+
+# What a provider's view gives `webhook_receive`: a function that verifies the raw body (and
+# headers, which it closes over) and returns the event's (payload, id, type, time), raising
+# WebhookRejectedError for anything it refuses.
+WebhookVerifier = Callable[[bytes], tuple[dict, str, str, datetime | None]]
+
+
+def webhook_receive(
+    request: HttpRequest, *, provider: str, verify: WebhookVerifier | None, not_configured: str
+) -> JsonResponse:
+    """The shared body of every provider's webhook view: POST only, verify, store, acknowledge.
+
+    `verify` is None when the provider's secrets are not configured (503 with
+    `not_configured`). A refused delivery is logged and answered 400 with its code; a stored
+    or redelivered one 200 with `duplicate` telling them apart.
+    """
+    if request.method != "POST":
+        response = webhook_rejection_response(WebhookRejectedError(ErrorCode.METHOD_NOT_ALLOWED))
+        response["Allow"] = "POST"
+        return response
+    if verify is None:
+        return webhook_rejection_response(
+            WebhookRejectedError(ErrorCode.WEBHOOK_NOT_CONFIGURED, not_configured)
+        )
+    try:
+        payload, event_id, event_type, occurred_at = verify(request.body)
+    except WebhookRejectedError as rejection:
+        logger.warning("Refused a %s webhook: %s", provider, rejection.code)
+        return webhook_rejection_response(rejection)
+    with transaction.atomic():
+        _, created = webhook_event_store(
+            provider=provider,
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=occurred_at,
+            payload=payload,
+        )
+    return JsonResponse({"received": True, "duplicate": not created})
 
 
 def webhook_handler(provider: str, *event_types: str) -> Callable[[WebhookHandler], WebhookHandler]:

@@ -9,11 +9,9 @@ state through `media.state.video_state_apply`, which ignores stale events.
 
 import hashlib
 import hmac
-import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -23,15 +21,12 @@ from lms.errors import ErrorCode
 from lms.models import WebhookEvent
 from lms.webhooks import (
     WebhookRejectedError,
-    webhook_event_store,
     webhook_handler,
     webhook_payload_parse,
-    webhook_rejection_response,
+    webhook_receive,
 )
 from media.models import Video
 from media.state import video_fields_from_asset, video_state_apply
-
-logger = logging.getLogger(__name__)
 
 MUX = WebhookEvent.Provider.MUX
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -104,38 +99,23 @@ def _event_fields(body: bytes) -> tuple[dict, str, str, datetime]:
 @csrf_exempt
 def mux_webhook(request: HttpRequest) -> JsonResponse:
     """Verify, store and acknowledge one Mux event; a redelivered event is acknowledged too."""
-    if request.method != "POST":
-        response = webhook_rejection_response(WebhookRejectedError(ErrorCode.METHOD_NOT_ALLOWED))
-        response["Allow"] = "POST"
-        return response
     secrets = [secret for secret in getattr(settings, "MUX_WEBHOOK_SECRETS", []) if secret]
-    if not secrets:
-        return webhook_rejection_response(
-            WebhookRejectedError(
-                ErrorCode.WEBHOOK_NOT_CONFIGURED, "Mux webhooks are not configured on this site."
-            )
-        )
-    try:
-        body = request.body
+
+    def verify(body: bytes) -> tuple[dict, str, str, datetime]:
         mux_signature_verify(
             header=request.headers.get("Mux-Signature"),
             body=body,
             secrets=secrets,
             now=timezone.now(),
         )
-        payload, event_id, event_type, occurred_at = _event_fields(body)
-    except WebhookRejectedError as rejection:
-        logger.warning("Refused a Mux webhook: %s", rejection.code)
-        return webhook_rejection_response(rejection)
-    with transaction.atomic():
-        _, created = webhook_event_store(
-            provider=MUX,
-            event_id=event_id,
-            event_type=event_type,
-            occurred_at=occurred_at,
-            payload=payload,
-        )
-    return JsonResponse({"received": True, "duplicate": not created})
+        return _event_fields(body)
+
+    return webhook_receive(
+        request,
+        provider=MUX,
+        verify=verify if secrets else None,
+        not_configured="Mux webhooks are not configured on this site.",
+    )
 
 
 # --- Handlers (registered by MediaConfig.ready) -------------------------------------------

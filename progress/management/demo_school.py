@@ -1,4 +1,4 @@
-"""The demo school's content: tiers, people and three courses, as plain data.
+"""The demo school's content: tiers and their plans, people and three courses, as plain data.
 
 `seed_demo` turns this into rows through the owning apps' services. Keep it pleasant to
 click through: every lesson kind, a free preview, a boss lesson, and each visibility.
@@ -17,6 +17,26 @@ class DemoTier:
     name: str
     rank: int
     description: str
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    slug: str
+    name: str
+    tier_slug: str
+    description: str
+    features: tuple[str, ...]
+    display_price_monthly: str
+    display_price_yearly: str
+    order: int
+
+    @property
+    def stripe_price_monthly(self) -> str:
+        return f"price_demo_{self.slug}_monthly"
+
+    @property
+    def stripe_price_yearly(self) -> str:
+        return f"price_demo_{self.slug}_yearly"
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,43 @@ TIERS = (
     DemoTier("advanced", "Advanced", 2, "Choreographies and technique for regular dancers."),
     DemoTier("performer", "Performer", 3, "Stage work, masterclasses and everything else."),
 )
+
+# One plan per tier. Their Stripe price ids are placeholders (price_demo_<slug>_monthly and
+# _yearly): the demo runs with billing off, and a developer trying checkout against their own
+# Stripe test account replaces them in the admin with the ids of prices made there.
+PLANS = (
+    DemoPlan(
+        "rookie",
+        "Rookie",
+        "rookie",
+        "Start dancing: the foundations of every style.",
+        ("Every Rookie course", "New beginner lessons every month", "Cancel any time"),
+        "$9",
+        "$90",
+        order=1,
+    ),
+    DemoPlan(
+        "advanced",
+        "Advanced",
+        "advanced",
+        "For regular dancers: choreographies and technique.",
+        ("Everything in Rookie", "Every Advanced course and choreography", "Downloads"),
+        "$19",
+        "$190",
+        order=2,
+    ),
+    DemoPlan(
+        "performer",
+        "Performer",
+        "performer",
+        "Stage work, masterclasses and everything else.",
+        ("Everything in Advanced", "Performer masterclasses", "Stage and costume sessions"),
+        "$39",
+        "$390",
+        order=3,
+    ),
+)
+
 
 # Fixed, printed passwords: this is a demo school on a developer's machine.
 STAFF = DemoUser("staff@example.com", "demo-staff-2024", "Sam Rivera (staff)", is_staff=True)

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from billing.models import Tier
+from billing.models import Plan, Tier
+from billing.selectors import plans_on_sale
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from progress.models import ActivityDay, Enrollment, LearnerStats, LessonProgress, XPAward
 from progress.selectors import dashboard_get
@@ -28,6 +29,11 @@ def _seed(*args: str) -> str:
 def _rows() -> dict[str, set]:
     return {
         "tiers": set(Tier.objects.values_list("pk", "slug", "rank")),
+        "plans": set(
+            Plan.objects.values_list(
+                "pk", "slug", "tier_id", "features", "stripe_price_monthly", "is_active", "order"
+            )
+        ),
         "users": set(User.objects.values_list("pk", "email", "is_staff")),
         "courses": set(Course.objects.values_list("pk", "slug", "status")),
         "sections": set(Section.objects.values_list("pk", "course_id", "order")),
@@ -99,6 +105,39 @@ def test_tiers_rank_rookie_below_advanced_below_performer():
         ("Advanced", 2),
         ("Performer", 3),
     ]
+
+
+def test_each_tier_has_a_plan_on_sale_with_placeholder_prices():
+    output = _seed()
+
+    plans = plans_on_sale()
+    assert [(plan.name, plan.tier.name, plan.tier.rank) for plan in plans] == [
+        ("Rookie", "Rookie", 1),
+        ("Advanced", "Advanced", 2),
+        ("Performer", "Performer", 3),
+    ]
+    for plan in plans:
+        assert plan.stripe_price_monthly == f"price_demo_{plan.slug}_monthly"
+        assert plan.stripe_price_yearly == f"price_demo_{plan.slug}_yearly"
+        assert plan.intervals == ["month", "year"]
+        assert plan.display_price_monthly.startswith("$")
+        assert len(plan.feature_list) == 3
+        plan.full_clean()
+    assert "Plans: Rookie $9/month $90/year" in output
+    assert "Payments are off" in output
+
+
+def test_reseeding_keeps_the_stripe_prices_staff_put_on_a_demo_plan():
+    _seed()
+    Plan.objects.filter(slug="advanced").update(
+        stripe_price_monthly="price_1RealTestMonthly", is_active=False
+    )
+
+    _seed()
+
+    plan = Plan.objects.get(slug="advanced")
+    assert (plan.stripe_price_monthly, plan.is_active) == ("price_1RealTestMonthly", False)
+    assert Plan.objects.count() == 3
 
 
 def test_demo_courses_cover_every_type_kind_and_visibility():

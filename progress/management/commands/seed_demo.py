@@ -4,6 +4,9 @@ Idempotent: rows are found by slug or email and only missing ones are created, s
 it twice leaves the same rows. The demo passwords are reset on every run so the printed
 credentials always work.
 
+Each tier gets a plan with placeholder Stripe price ids (`price_demo_<plan>_monthly`), so
+/pricing/ has something to show; the demo runs with payments off until a Stripe key is set.
+Plans are created once and then left to the admin (like quizzes).
 Besides the courses it gives every demo quiz lesson its questions, one members course a join
 code, and the demo learner a few completed lessons, so "My learning" is not empty.
 """
@@ -18,8 +21,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
-from billing.models import Tier
-from billing.services import tier_ensure
+from billing.gateway import billing_enabled
+from billing.models import Plan, Tier
+from billing.services import plan_ensure, tier_ensure
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from catalog.services import (
     course_create,
@@ -29,7 +33,7 @@ from catalog.services import (
     section_create,
 )
 from progress.management import demo_school
-from progress.management.demo_school import DemoCourse, DemoUser
+from progress.management.demo_school import DemoCourse, DemoPlan, DemoUser
 from progress.models import LessonProgress
 from progress.selectors import dashboard_get
 from progress.services import lesson_complete
@@ -121,8 +125,8 @@ LEARNER_COMPLETED = (
 
 class Command(BaseCommand):
     help = (
-        "Create or refresh the demo school: tiers, a staff user and a learner with printed "
-        "credentials, and three published courses. Safe to run again."
+        "Create or refresh the demo school: tiers and their plans, a staff user and a learner "
+        "with printed credentials, and three published courses. Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -159,6 +163,7 @@ class Command(BaseCommand):
                 )
                 for tier in demo_school.TIERS
             }
+            plans = [self._plan_ensure(demo, tiers=tiers) for demo in demo_school.PLANS]
             staff = self._user_ensure(demo_school.STAFF)
             learner = self._user_ensure(demo_school.LEARNER)
             courses = [
@@ -171,7 +176,7 @@ class Command(BaseCommand):
             if large_course:
                 courses.append(self._large_course_ensure(large_course, instructor=staff))
 
-        self._report(tiers=list(tiers.values()), courses=courses)
+        self._report(tiers=list(tiers.values()), plans=plans, courses=courses)
         self._report_learning(quizzes=quizzes, join_course=join_course, learner=learner)
 
     def _user_ensure(self, demo: DemoUser) -> User:
@@ -188,6 +193,25 @@ class Command(BaseCommand):
             user=user, email=user.email.lower(), defaults={"verified": True, "primary": True}
         )
         return user
+
+    def _plan_ensure(self, demo: DemoPlan, *, tiers: dict[str, Tier]) -> Plan:
+        """The demo plan, created once. An existing one is left alone: staff may have put the
+        ids of their own Stripe test prices on it, which a rerun must not undo."""
+        existing = Plan.objects.select_related("tier").filter(slug=demo.slug).first()
+        if existing is not None:
+            return existing
+        return plan_ensure(
+            slug=demo.slug,
+            tier=tiers[demo.tier_slug],
+            name=demo.name,
+            description=demo.description,
+            features="\n".join(demo.features),
+            stripe_price_monthly=demo.stripe_price_monthly,
+            stripe_price_yearly=demo.stripe_price_yearly,
+            display_price_monthly=demo.display_price_monthly,
+            display_price_yearly=demo.display_price_yearly,
+            order=demo.order,
+        )
 
     def _sections_ensure(self, course: Course, titles: list[str]) -> list[Section]:
         existing = {section.title: section for section in course.sections.all()}
@@ -327,10 +351,23 @@ class Command(BaseCommand):
             self.created_lessons += 1
         return course
 
-    def _report(self, *, tiers: list[Tier], courses: list[Course]) -> None:
+    def _report(self, *, tiers: list[Tier], plans: list[Plan], courses: list[Course]) -> None:
         out = self.stdout.write
         out(self.style.SUCCESS("Demo school ready."))
         out("Tiers: " + " < ".join(f"{tier.name} ({tier.rank})" for tier in tiers))
+        out(
+            "Plans: "
+            + ", ".join(
+                f"{plan.name} {plan.display_price_monthly}/month {plan.display_price_yearly}/year"
+                for plan in plans
+            )
+            + f" -> {reverse('billing:pricing')}"
+        )
+        if not billing_enabled():
+            out(
+                "  Payments are off (no STRIPE_SECRET_KEY). To try checkout, set a Stripe test "
+                "key and put your test prices' ids on the plans in /admin/."
+            )
         out("Courses:")
         for course in courses:
             tier = f" ({course.required_tier.name} tier)" if course.required_tier_id else ""
@@ -344,8 +381,9 @@ class Command(BaseCommand):
         for demo, role in ((demo_school.STAFF, "staff, /admin/"), (demo_school.LEARNER, "learner")):
             out(f"  {demo.email} / {demo.password}  ({role})")
         out(
-            "Paid courses stay locked for the learner until they hold a tier (an invite with "
-            "a tier grant, made in /admin/); staff see everything."
+            "Paid courses stay locked for the learner until they hold a tier (a plan from "
+            "/pricing/, or a tier grant or an invite with one, made in /admin/); staff see "
+            "everything."
         )
 
     def _report_learning(self, *, quizzes: list[Quiz], join_course: Course, learner: User) -> None:
