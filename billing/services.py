@@ -290,7 +290,7 @@ def subscription_sync(
     if fields["status"] != Subscription.Status.PAST_DUE:
         subscription.past_due_since = None
     elif subscription.past_due_since is None:
-        subscription.past_due_since = timezone.now()
+        subscription.past_due_since = _unpaid_since(remote)
     for name, value in fields.items():
         setattr(subscription, name, value)
     subscription.synced_at = timezone.now()
@@ -301,6 +301,18 @@ def subscription_sync(
     elif subscription.status == Subscription.Status.CANCELED:
         _notify(subscription=subscription, kind=BillingNotice.Kind.CANCELED)
     return subscription
+
+
+def _unpaid_since(remote: dict) -> datetime:
+    """When the unpaid invoice of a past-due subscription was issued: the grace period runs
+    from then, not from when we heard of it (a worker down for a day must not extend it)."""
+    now = timezone.now()
+    invoice_id = stripe_object_id(remote.get("latest_invoice"))
+    if not invoice_id:
+        return now
+    invoice = stripe_client().v1.invoices.retrieve(invoice_id).to_dict()
+    issued = _datetime(invoice.get("created"))
+    return min(issued, now) if invoice.get("status") == "open" and issued else now
 
 
 def _subscription_fields(remote: dict) -> dict[str, Any]:

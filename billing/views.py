@@ -8,6 +8,7 @@ action ends on the page it came from, never on an error page.
 """
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -33,8 +34,10 @@ from lms.errors import ApplicationError, ErrorCode
 
 # How many course titles a plan card names; the count says how many there are in all.
 COURSES_SHOWN_PER_PLAN = 3
-# The success page reloads itself this often while Stripe finishes the checkout.
+# The success page reloads itself this often while Stripe finishes the checkout, at most
+# this many times (two minutes); then it stops and says the email will follow.
 PROCESSING_REFRESH_SECONDS = 3
+PROCESSING_MAX_CHECKS = 40
 
 
 class CheckoutForm(forms.Form):
@@ -149,7 +152,15 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
             raise
         # Stripe will still tell us through the webhook; the page keeps asking meanwhile.
         subscription, unavailable = None, True
-    if subscription is not None and subscription_gives_access(subscription=subscription):
+    if subscription is not None and not subscription_gives_access(subscription=subscription):
+        # Checkout finished but the subscription opens nothing yet (e.g. the bank asks for
+        # 3-D Secure: "incomplete"): the billing page shows it and opens the portal.
+        messages.warning(
+            request,
+            _("Your payment needs attention before your plan opens: see the billing portal."),
+        )
+        return redirect("billing:account")
+    if subscription is not None:
         return render(
             request,
             "billing/checkout_success.html",
@@ -160,16 +171,25 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
                 "offer": _offer(subscription.plan, paid_courses_by_rank()),
             },
         )
+    checks = _checks(request)
+    again = urlencode({"session_id": session_id, "checks": checks + 1})
     return render(
         request,
         "billing/checkout_success.html",
         {
             "processing": True,
             "refresh_seconds": PROCESSING_REFRESH_SECONDS,
-            "refresh_url": request.get_full_path(),
+            "refresh": checks < PROCESSING_MAX_CHECKS,
+            "refresh_url": f"{request.path}?{again}",
             "unavailable": unavailable,
         },
     )
+
+
+def _checks(request: HttpRequest) -> int:
+    """How many times the success page has asked already (its own counter in the URL)."""
+    value = request.GET.get("checks", "")
+    return min(int(value), PROCESSING_MAX_CHECKS) if value.isdigit() else 0
 
 
 @require_GET

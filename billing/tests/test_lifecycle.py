@@ -265,6 +265,27 @@ def test_a_failed_payment_keeps_access_for_the_grace_period_then_locks_until_pai
     assert sent(learner) == [started("Advanced"), card_failed("Advanced")]  # no new "started"
 
 
+def test_the_grace_period_runs_from_the_unpaid_invoice_not_from_when_we_heard_of_it(
+    fake_stripe, plans, settings
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    learner = UserFactory()
+    lesson = paid_lesson(plans["advanced"])
+    subscription = subscribe(fake_stripe, user=learner, plan=plans["advanced"])
+    failed = fake_stripe.invoice_payment_failed(subscription.stripe_id)
+    # The worker was down: Stripe issued the invoice four days before we process the event.
+    issued = timezone.now() - timedelta(days=4)
+    fake_stripe.invoices[failed[0]["data"]["object"]["id"]]["created"] = int(issued.timestamp())
+
+    deliver(failed)
+
+    subscription.refresh_from_db()
+    assert subscription.status == "past_due"
+    assert abs(subscription.past_due_since - issued) < timedelta(seconds=1)
+    assert rank(learner) is None  # four days past due with three days of grace: locked
+    assert lesson_page(learner, lesson).status_code == 403
+
+
 def test_each_failed_invoice_is_emailed_once(fake_stripe, plans):
     learner = UserFactory()
     subscription = subscribe(fake_stripe, user=learner, plan=plans["rookie"])

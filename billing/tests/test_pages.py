@@ -370,8 +370,9 @@ def test_success_page_shows_processing_until_stripe_completes_then_the_plan(
     assert waiting.status_code == 200
     assert "Processing your payment" in text_of(waiting)
     page = waiting.content.decode()
-    assert f'http-equiv="refresh" content="3;url={SUCCESS}?session_id={session_id}"' in page
-    assert f'href="{SUCCESS}?session_id={session_id}"' in page
+    again = f"{SUCCESS}?session_id={session_id}&amp;checks=1"
+    assert f'http-equiv="refresh" content="3;url={again}"' in page
+    assert f'href="{again}"' in page
     assert not Subscription.objects.exists()
 
     fake_stripe.checkout_complete(session_id)
@@ -384,6 +385,40 @@ def test_success_page_shows_processing_until_stripe_completes_then_the_plan(
     assert 'http-equiv="refresh"' not in done.content.decode()
     subscription = Subscription.objects.get()
     assert (subscription.plan, subscription.status) == (plans["advanced"], "active")
+
+
+def test_success_page_stops_refreshing_after_two_minutes_and_says_what_happens_next(
+    client, plans, fake_stripe
+):
+    client.force_login(UserFactory())
+    session_id = start_checkout(client, plans["rookie"])
+
+    still = client.get(SUCCESS, {"session_id": session_id, "checks": 39})
+    last = client.get(SUCCESS, {"session_id": session_id, "checks": 40})
+    forged = client.get(SUCCESS, {"session_id": session_id, "checks": "-1"})
+
+    assert 'http-equiv="refresh"' in still.content.decode()
+    assert 'http-equiv="refresh"' not in last.content.decode()
+    assert "taking longer than usual" in text_of(last)
+    assert "we will email you" in text_of(last)
+    assert "checks=1" in forged.content.decode()  # a bad counter starts again from zero
+
+
+def test_a_checkout_whose_payment_needs_action_leads_to_billing_not_to_a_welcome(
+    client, plans, fake_stripe
+):
+    client.force_login(UserFactory())
+    session_id = start_checkout(client, plans["advanced"])
+    fake_stripe.checkout_complete(session_id)
+    subscription_id = fake_stripe.checkout_sessions[session_id]["subscription"]
+    fake_stripe.subscription_set_status(subscription_id, "incomplete")
+
+    response = client.get(SUCCESS, {"session_id": session_id}, follow=True)
+
+    assert response.redirect_chain == [(reverse("billing:account"), 302)]
+    assert "Your payment needs attention" in text_of(response)
+    assert "Welcome to" not in text_of(response)
+    assert Subscription.objects.get().status == "incomplete"
 
 
 def test_success_page_with_stripe_down_keeps_processing_and_explains(client, plans, fake_stripe):
