@@ -342,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.subscriptions_reconcile",
         "schedule": env.float("LMS_SUBSCRIPTION_RECONCILE_SECONDS", default=3600.0),
     },
+    # Hourly is plenty: uploads count as abandoned only after LMS_UPLOAD_PENDING_HOURS.
+    "media-uploads-pending-cleanup": {
+        "task": "media.tasks.uploads_pending_cleanup",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Stripe billing -----------------------------------------------------------------------
@@ -448,6 +453,8 @@ LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 # Largest presigned uploads of course thumbnails and lesson attachments (bytes).
 LMS_THUMBNAIL_MAX_BYTES = env.int("LMS_THUMBNAIL_MAX_BYTES", default=5 * 1024 * 1024)
 LMS_ATTACHMENT_MAX_BYTES = env.int("LMS_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
+# Presigned uploads still unconfirmed after this many hours are deleted, with their objects.
+LMS_UPLOAD_PENDING_HOURS = env.int("LMS_UPLOAD_PENDING_HOURS", default=24)
 # Learning: a video lesson completes once this share of it has been watched (0-1).
 LMS_VIDEO_COMPLETE_THRESHOLD = env.float("LMS_VIDEO_COMPLETE_THRESHOLD", default=0.9)
 # Heartbeats may advance at most this many times real time (players offer up to 2x speed).

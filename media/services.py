@@ -6,17 +6,24 @@ admin's browser sends the file there. Mux assets are deleted by a Celery task qu
 commit (`media.tasks.mux_asset_delete`), so a rolled-back change never deletes anything.
 Webhooks and the refresh both go through `media.state.video_state_apply`, which ignores stale
 states.
+
+Also the cleanup of abandoned file uploads (`uploads_abandoned_delete`): presigned uploads that
+were never confirmed, and whatever object their client may have sent to the bucket anyway.
 """
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from media import mux
-from media.models import Video
+from media.models import StoredFile, Video
 
 logger = logging.getLogger(__name__)
 
@@ -175,3 +182,54 @@ def video_refresh_from_mux(*, video: Video) -> bool:
     fields = video_fields_from_asset(asset)
     fields.update(video_id=video.id, upload_id=fields["upload_id"] or video.mux_upload_id)
     return video_state_apply(at=now, **fields)
+
+
+# --- Abandoned uploads -----------------------------------------------------------------------
+
+
+def uploads_abandoned_cutoff() -> datetime:
+    """Files still pending that were created before this are abandoned: their presigned POST
+    expired long ago (`media.storage.UPLOAD_URL_TTL`), so no confirm can be on its way."""
+    return timezone.now() - timedelta(hours=settings.LMS_UPLOAD_PENDING_HOURS)
+
+
+def _unreferenced(files: QuerySet[StoredFile]) -> QuerySet[StoredFile]:
+    """Leave out files that any row points at (today a lesson's attachments, which the admin
+    only offers once confirmed, but the ORM does not stop). Found from the model's reverse
+    relations, so media names no app that uses it, and as EXISTS subqueries rather than joins,
+    so that FOR UPDATE locks file rows only."""
+    for relation in StoredFile._meta.related_objects:
+        used = StoredFile.objects.filter(pk=OuterRef("pk"), **{f"{relation.name}__isnull": False})
+        files = files.exclude(Exists(used))
+    return files
+
+
+def uploads_abandoned_delete(*, created_before: datetime, batch_size: int) -> int:
+    """Delete up to `batch_size` of the oldest files still pending that were created before
+    `created_before`, with their objects in the default storage; returns how many went.
+
+    Safe to run alongside itself and `media.storage.upload_confirm`: rows are locked with
+    SKIP LOCKED (a row another run or a confirm holds is left for later), and the status is
+    read under the lock, so a file confirmed meanwhile is never touched. An object already
+    missing counts as deleted. Each object is deleted before its row, so a failure leaves the
+    row pending and the next run tries again; a storage error skips that file only.
+    """
+    storage = storages["default"]
+    with transaction.atomic():
+        files = list(
+            _unreferenced(
+                StoredFile.objects.select_for_update(skip_locked=True).filter(
+                    status=StoredFile.Status.PENDING, created_at__lt=created_before
+                )
+            ).order_by("created_at")[:batch_size]
+        )
+        gone = []
+        for file in files:
+            try:
+                storage.delete(file.key)
+            except Exception:  # any backend's failure: keep the row, retry on the next run
+                logger.exception("Deleting the abandoned upload %s (%s) failed", file.pk, file.key)
+                continue
+            gone.append(file.pk)
+        StoredFile.objects.filter(pk__in=gone).delete()
+    return len(gone)

@@ -1,6 +1,7 @@
-"""Video tasks: delete Mux assets, and re-read videos whose webhooks never came.
+"""Media tasks: delete Mux assets, re-read videos whose webhooks never came, and clean up
+file uploads that were never confirmed.
 
-Beat schedule (settings): `videos_reconcile` every 5 minutes.
+Beat schedule (settings): `videos_reconcile` every 5 minutes, `uploads_pending_cleanup` hourly.
 """
 
 import logging
@@ -14,7 +15,11 @@ from django.utils import timezone
 
 from media import mux
 from media.models import Video
-from media.services import video_refresh_from_mux
+from media.services import (
+    uploads_abandoned_cutoff,
+    uploads_abandoned_delete,
+    video_refresh_from_mux,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +27,7 @@ ASSET_DELETE_MAX_RETRIES = 8
 RETRY_BACKOFF = 10  # seconds, doubled each retry, with jitter
 RETRY_BACKOFF_MAX = 3600
 RECONCILE_BATCH_SIZE = 50
+UPLOAD_CLEANUP_BATCH_SIZE = 100
 STUCK_STATUSES = (Video.Status.WAITING, Video.Status.PREPARING)
 
 
@@ -99,3 +105,19 @@ def videos_reconcile(*, batch_size: int = RECONCILE_BATCH_SIZE) -> int:
     if len(videos) == batch_size:
         videos_reconcile.delay(batch_size=batch_size)
     return len(videos)
+
+
+@shared_task
+def uploads_pending_cleanup(*, batch_size: int = UPLOAD_CLEANUP_BATCH_SIZE) -> int:
+    """Delete the files still pending after LMS_UPLOAD_PENDING_HOURS, and their objects.
+
+    One bounded batch per run; a batch deleted in full queues the next one. A batch with
+    failures does not, so a storage outage waits for the next beat instead of looping.
+    Returns how many files this run deleted.
+    """
+    deleted = uploads_abandoned_delete(
+        created_before=uploads_abandoned_cutoff(), batch_size=batch_size
+    )
+    if deleted == batch_size:
+        uploads_pending_cleanup.delay(batch_size=batch_size)
+    return deleted
