@@ -28,7 +28,7 @@ class CourseCard:
     """One course on the dashboard, with where its button leads."""
 
     item: DashboardCourse
-    next_lesson: Lesson | None  # the lesson to continue, or the first one
+    next_lesson: Lesson | None  # where Continue (or Start) leads; None when all are done
     resumed: bool  # True: "Continue" where they left off; False: "Start"
     position: str  # "3:12" into a video, or ""
     certificate: Certificate | None

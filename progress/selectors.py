@@ -3,10 +3,11 @@
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -51,9 +52,19 @@ def enrollment_list(*, user: User) -> QuerySet[Enrollment]:
 
 
 # --- Learning ------------------------------------------------------------------------------
+class NextStep(StrEnum):
+    """What a course's main button offers: the same rule on the course page, on "My learning"
+    and in the API, so every screen sends the learner to the same lesson."""
+
+    RESUME = "resume"  # the lesson last worked on, not completed yet
+    NEXT = "next"  # the first lesson still to do after the last one completed
+    START = "start"  # nothing completed yet: the first lesson
+    REVIEW = "review"  # every published lesson is completed: nothing left to continue
+
+
 @dataclass(frozen=True)
 class Resume:
-    """Where to continue a course: the lesson last worked on and the video position in it."""
+    """Where "Continue" leads: a lesson still to do and the video position in it."""
 
     lesson: Lesson
     position_seconds: float
@@ -65,8 +76,9 @@ class CourseProgress:
     rows: dict[uuid.UUID, LessonProgress]
     completed_count: int
     total_count: int
-    resume: Resume | None
+    resume: Resume | None  # set for `NextStep.RESUME` and `NextStep.NEXT` only
     certificate: Certificate | None
+    next_step: NextStep | None = None  # None: no published lessons, or not signed in
 
     @property
     def percent(self) -> int:
@@ -92,8 +104,38 @@ def progress_percent(completed: int, total: int) -> int:
     return max(0, min(100, (completed * 100) // total))
 
 
+def _next_step_choose(
+    *,
+    last_lesson: Lesson | None,
+    last_done: bool,
+    open_after_last: uuid.UUID | None,
+    first_open: uuid.UUID | None,
+    completed_count: int,
+) -> tuple[NextStep | None, uuid.UUID | None]:
+    """The step a course's button offers and the lesson it leads to, from what the caller
+    found among the published lessons ("open": published and not completed, in course order).
+
+    A learner who just finished lesson 3 expects lesson 4, not lesson 3 again: a completed
+    last lesson leads to the next open one after it, or else to the first open one (lessons
+    skipped earlier), whether required or not. A last lesson unpublished since is no anchor:
+    the button then leads to the first open lesson. Unpublished lessons are never offered.
+    """
+    if last_lesson is not None and last_lesson.is_published:
+        if not last_done:
+            return NextStep.RESUME, last_lesson.pk
+        target = open_after_last or first_open
+    else:
+        target = first_open
+    if target is None:
+        return (NextStep.REVIEW if completed_count else None), None
+    if completed_count == 0 and (last_lesson is None or not last_lesson.is_published):
+        return NextStep.START, target
+    return NextStep.NEXT, target
+
+
 def course_progress_get(*, user: User | AnonymousUser, course: Course) -> CourseProgress:
-    """The learner's progress in one course: three queries, whatever the course size.
+    """The learner's progress in one course: three queries whatever the course size, and a
+    fourth when "Continue" leads past the last lesson worked on.
 
     Progress counts published lessons only (drafts do not count, however far along staff are).
     """
@@ -106,20 +148,37 @@ def course_progress_get(*, user: User | AnonymousUser, course: Course) -> Course
         row.lesson_id: row
         for row in LessonProgress.objects.filter(user=user, course=course).defer("watched_ranges")
     }
-    published = dict(
-        Lesson.objects.filter(course=course, is_published=True).values_list("pk", "slug")
+    published = list(
+        Lesson.objects.filter(course=course, is_published=True)
+        .order_by("section__order", "order")
+        .values_list("pk", flat=True)
     )
-    completed = sum(1 for pk, row in rows.items() if pk in published and row.is_completed)
+    done = {pk for pk, row in rows.items() if row.is_completed}
+    completed = sum(1 for pk in published if pk in done)
+    last = enrollment.last_lesson if enrollment is not None else None
+    after = None
+    if last is not None and last.pk in published:
+        following = published[published.index(last.pk) + 1 :]
+        after = next((pk for pk in following if pk not in done), None)
+    step, target = _next_step_choose(
+        last_lesson=last,
+        last_done=last is not None and last.pk in done,
+        open_after_last=after,
+        first_open=next((pk for pk in published if pk not in done), None),
+        completed_count=completed,
+    )
     resume = None
-    if enrollment is not None and enrollment.last_lesson is not None:
-        lesson = enrollment.last_lesson
+    if step in (NextStep.RESUME, NextStep.NEXT):
+        lesson = last if step == NextStep.RESUME else Lesson.objects.get(pk=target)
         lesson.course = course
         row = rows.get(lesson.pk)
         resume = Resume(lesson=lesson, position_seconds=row.position_seconds if row else 0.0)
     certificate = None
     if enrollment is not None and enrollment.completed_at is not None:
         certificate = Certificate.objects.filter(user=user, course=course).first()
-    return CourseProgress(enrollment, rows, completed, len(published), resume, certificate)
+    return CourseProgress(
+        enrollment, rows, completed, len(published), resume, certificate, next_step=step
+    )
 
 
 def _published_lesson_count(course: Course) -> int:
@@ -132,9 +191,9 @@ class DashboardCourse:
     course: Course
     completed_count: int
     total_count: int
-    resume_lesson: Lesson | None
-    resume_position: float
-    first_lesson: Lesson | None = None  # loaded only when there is nothing to resume
+    next_step: NextStep | None  # None: the course has no published lessons yet
+    next_lesson: Lesson | None  # where the button leads (None to review, or nothing yet)
+    resume_position: float  # the saved video position in `next_lesson`
 
     @property
     def percent(self) -> int:
@@ -142,13 +201,8 @@ class DashboardCourse:
 
     @property
     def resumable(self) -> bool:
-        # A lesson unpublished since it was last opened leads nowhere: start over instead.
-        return self.resume_lesson is not None and self.resume_lesson.is_published
-
-    @property
-    def next_lesson(self) -> Lesson | None:
-        """Where the button leads: the lesson to continue, or else the first one."""
-        return self.resume_lesson if self.resumable else self.first_lesson
+        """True: "Continue" (the learner is under way); False: "Start", "Review" or nothing."""
+        return self.next_step in (NextStep.RESUME, NextStep.NEXT)
 
 
 @dataclass(frozen=True)
@@ -215,10 +269,29 @@ def stats_view(*, user: User, stats: LearnerStats | None, today: date | None = N
 
 
 def dashboard_get(*, user: User) -> Dashboard:
-    """Everything on "My learning": a fixed handful of queries for any number of courses."""
+    """Everything on "My learning": a fixed handful of queries for any number of courses,
+    whatever their size (the lessons each button leads to are found in the database)."""
+    completed_here = LessonProgress.objects.filter(
+        user=user, status=LessonProgress.Status.COMPLETED
+    )
+    open_lessons = (
+        Lesson.objects.filter(course=OuterRef("course_id"), is_published=True)
+        .filter(~Exists(completed_here.filter(lesson=OuterRef("pk"))))
+        .order_by("section__order", "order")
+        .values("pk")
+    )
+    after_last = Q(section__order__gt=OuterRef("last_lesson__section__order")) | Q(
+        section__order=OuterRef("last_lesson__section__order"),
+        order__gt=OuterRef("last_lesson__order"),
+    )
     enrollments = list(
         Enrollment.objects.filter(user=user, unenrolled_at__isnull=True)
         .select_related("course", "course__required_tier", "last_lesson")
+        .annotate(
+            last_done=Exists(completed_here.filter(lesson=OuterRef("last_lesson_id"))),
+            open_after_last=Subquery(open_lessons.filter(after_last)[:1]),
+            first_open=Subquery(open_lessons[:1]),
+        )
         .order_by(F("last_activity_at").desc(nulls_last=True), "-created_at")
     )
     course_ids = [enrollment.course_id for enrollment in enrollments]
@@ -230,40 +303,46 @@ def dashboard_get(*, user: User) -> Dashboard:
         .values_list("course_id", "count")
     )
     done = dict(
-        LessonProgress.objects.filter(
-            user=user,
-            course_id__in=course_ids,
-            status=LessonProgress.Status.COMPLETED,
-            lesson__is_published=True,
-        )
+        completed_here.filter(course_id__in=course_ids, lesson__is_published=True)
         .values("course_id")
         .annotate(count=Count("pk"))
         .values_list("course_id", "count")
     )
-    last_lesson_ids = [e.last_lesson_id for e in enrollments if e.last_lesson_id]
-    positions = dict(
-        LessonProgress.objects.filter(user=user, lesson_id__in=last_lesson_ids).values_list(
-            "lesson_id", "position_seconds"
+    steps = {
+        enrollment.pk: _next_step_choose(
+            last_lesson=enrollment.last_lesson,
+            last_done=enrollment.last_done,
+            open_after_last=enrollment.open_after_last,
+            first_open=enrollment.first_open,
+            completed_count=done.get(enrollment.course_id, 0),
         )
-    )
-    resumable = {
-        e.course_id for e in enrollments if e.last_lesson is not None and e.last_lesson.is_published
+        for enrollment in enrollments
     }
-    firsts = _first_lessons(
-        course_ids=[e.course_id for e in enrollments if e.course_id not in resumable]
+    saved_position = Subquery(
+        LessonProgress.objects.filter(user=user, lesson=OuterRef("pk")).values("position_seconds")[
+            :1
+        ]
     )
+    targets = {
+        lesson.pk: lesson
+        for lesson in Lesson.objects.filter(
+            pk__in=[target for _step, target in steps.values() if target is not None]
+        ).annotate(saved_position=saved_position)
+    }
     in_progress, completed = [], []
     for enrollment in enrollments:
-        if enrollment.last_lesson is not None:
-            enrollment.last_lesson.course = enrollment.course
+        step, target = steps[enrollment.pk]
+        lesson = targets.get(target)
+        if lesson is not None:
+            lesson.course = enrollment.course
         item = DashboardCourse(
             enrollment=enrollment,
             course=enrollment.course,
             completed_count=done.get(enrollment.course_id, 0),
             total_count=totals.get(enrollment.course_id, 0),
-            resume_lesson=enrollment.last_lesson,
-            resume_position=positions.get(enrollment.last_lesson_id, 0.0),
-            first_lesson=firsts.get(enrollment.course_id),
+            next_step=step,
+            next_lesson=lesson,
+            resume_position=(lesson.saved_position or 0.0) if lesson is not None else 0.0,
         )
         (completed if enrollment.completed_at else in_progress).append(item)
     certificates = list(certificate_list(user=user))
@@ -274,22 +353,6 @@ def dashboard_get(*, user: User) -> Dashboard:
         certificates=certificates,
         stats=stats_view(user=user, stats=stats),
     )
-
-
-def _first_lessons(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, Lesson]:
-    """The first published lesson of each course: one query whatever the courses' size."""
-    if not course_ids:
-        return {}
-    first = Subquery(
-        Lesson.objects.filter(course=OuterRef("pk"), is_published=True)
-        .order_by("section__order", "order")
-        .values("pk")[:1]
-    )
-    first_ids = Course.objects.filter(pk__in=course_ids).annotate(first=first).values("first")
-    return {
-        lesson.course_id: lesson
-        for lesson in Lesson.objects.filter(pk__in=first_ids).select_related("course")
-    }
 
 
 def certificate_list(*, user: User) -> QuerySet[Certificate]:

@@ -27,6 +27,7 @@ from progress.api.learning import (
 )
 from progress.selectors import (
     DashboardCourse,
+    NextStep,
     Resume,
     certificate_get,
     certificate_list,
@@ -38,19 +39,36 @@ from progress.selectors import (
 
 @extend_schema_serializer(component_name="DashboardCourse")
 class DashboardCourseSerializer(serializers.Serializer):
+    """`next_step` and `next_lesson` are what the course's button on "My learning" says and
+    where it leads, so apps and the page agree: `resume` continues the lesson last worked on,
+    `next` is the first lesson still to do after a completed one, `start` the first lesson,
+    `review` means every lesson is completed (no lesson); null while the course has none."""
+
     course = CourseRefSerializer()
     percent = serializers.IntegerField()
     completed_count = serializers.IntegerField()
     total_count = serializers.IntegerField()
+    next_step = serializers.ChoiceField(choices=[step.value for step in NextStep], allow_null=True)
+    next_lesson = serializers.SerializerMethodField()
     resume = serializers.SerializerMethodField()
 
     @extend_schema_field(ResumeSerializer(allow_null=True))
-    def get_resume(self, item: DashboardCourse) -> dict[str, Any] | None:
-        if item.resume_lesson is None:
+    def get_next_lesson(self, item: DashboardCourse) -> dict[str, Any] | None:
+        if item.next_lesson is None:
             return None
         return ResumeSerializer(
-            Resume(lesson=item.resume_lesson, position_seconds=item.resume_position)
+            Resume(lesson=item.next_lesson, position_seconds=item.resume_position)
         ).data
+
+    @extend_schema_field(
+        ResumeSerializer(
+            allow_null=True,
+            help_text='Where "Continue" leads: `next_lesson` when the step is `resume` or '
+            "`next`, else null (as `resume` in a course's progress).",
+        )
+    )
+    def get_resume(self, item: DashboardCourse) -> dict[str, Any] | None:
+        return self.get_next_lesson(item) if item.resumable else None
 
 
 class DashboardApi(APIView):

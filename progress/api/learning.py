@@ -94,7 +94,8 @@ class CertificateSerializer(CertificateUrlMixin, serializers.Serializer):
 
 @extend_schema_serializer(component_name="Resume")
 class ResumeSerializer(serializers.Serializer):
-    """Where to continue: the lesson last worked on and the video position in it."""
+    """Where Continue leads: the unfinished last lesson, else the next lesson still to do,
+    with the video position in it."""
 
     # LessonRef reads `lesson.id`, `lesson.slug`, `lesson.title` of what it is given.
     lesson = LessonRefSerializer(source="*")
@@ -244,7 +245,10 @@ class CourseProgressApi(APIView):
         total_count = serializers.IntegerField()
         is_completed = serializers.BooleanField()
         certificate = CertificateRefSerializer(allow_null=True)
-        resume = ResumeSerializer(allow_null=True, help_text="Null before any progress.")
+        resume = ResumeSerializer(
+            allow_null=True,
+            help_text="Null before any progress and once every lesson is completed.",
+        )
         lessons = serializers.SerializerMethodField()
 
         @extend_schema_field(LessonProgressItemSerializer(many=True))

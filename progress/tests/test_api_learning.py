@@ -161,7 +161,7 @@ def test_enrolling_answers_201_with_the_enrollment_then_200_when_already_enrolle
 
 
 def test_leaving_a_course_keeps_progress_and_enrolling_again_resumes_it(api, learner):
-    course, (first, _second) = course_of("text", "text", slug="salsa")
+    course, (first, second) = course_of("text", "text", slug="salsa")
     api.post(enrollment_url("salsa"))
     api.post(complete_url(first))
 
@@ -181,7 +181,8 @@ def test_leaving_a_course_keeps_progress_and_enrolling_again_resumes_it(api, lea
     assert back.json()["is_active"] is True
     progress = api.get(progress_url("salsa")).json()
     assert (progress["completed_count"], progress["total_count"]) == (1, 2)
-    assert progress["resume"]["lesson"]["id"] == str(first.pk)
+    # The first lesson is done: "Continue" leads to the one after it.
+    assert progress["resume"]["lesson"]["id"] == str(second.pk)
 
 
 def test_leaving_a_course_you_are_not_in_is_409(api, learner):
@@ -624,6 +625,11 @@ def test_the_dashboard_shows_stats_courses_in_progress_completed_and_certificate
                 "percent": 33,
                 "completed_count": 1,
                 "total_count": 3,
+                "next_step": "resume",
+                "next_lesson": {
+                    "lesson": {"id": str(video.pk), "slug": "video-1", "title": "Video 1"},
+                    "position_seconds": 7.0,
+                },
                 "resume": {
                     "lesson": {"id": str(video.pk), "slug": "video-1", "title": "Video 1"},
                     "position_seconds": 7.0,
@@ -636,10 +642,10 @@ def test_the_dashboard_shows_stats_courses_in_progress_completed_and_certificate
                 "percent": 100,
                 "completed_count": 1,
                 "total_count": 1,
-                "resume": {
-                    "lesson": {"id": str(only.pk), "slug": "text-0", "title": "Text 0"},
-                    "position_seconds": 0.0,
-                },
+                # Every lesson is done: nothing to continue, the course is there to review.
+                "next_step": "review",
+                "next_lesson": None,
+                "resume": None,
             }
         ],
         "certificates": [

@@ -114,10 +114,9 @@ def test_completing_lessons_moves_the_bar_and_the_numbers(user_client, user):
     assert "You have not started a course yet" not in text
     page = response.content.decode()
     assert 'value="2" max="4"' in page
-    # "Continue" goes back to the last lesson worked on.
-    assert f'<a class="btn btn--primary" href="{lessons[1].get_absolute_url()}">' in page
-    assert "Continue" in text
-    assert "Where you left off: Step 2" in text
+    # Step 2 is done: "Continue" leads to the lesson after it.
+    assert f'<a class="btn btn--primary" href="{lessons[2].get_absolute_url()}">' in page
+    assert "Continue Salsa basics Up next: Step 3" in text
 
 
 def test_levels_show_the_xp_still_needed_for_the_next_one(user_client, user):
@@ -343,3 +342,176 @@ def test_the_dashboard_costs_the_same_queries_for_1_and_20_courses(
     text = text_of(client.get(URL))
     expected = "15 of 40 lessons · 37%" if started else "0 of 40 lessons · 0%"
     assert text.count(expected) == 19  # the second of the 20 is completed
+
+
+# --- Where "Continue" leads, on the page and in the API --------------------------------------
+def two_part_course(*, video: bool = False) -> tuple:
+    """ "Tango" in two sections: Step 1, Step 2, a draft, Step 4 (with `video`, a 10-minute
+    video, which completes only by watching); then an optional Step 5 and Step 6. Returns the
+    course and its lessons by number (3: the draft)."""
+    course = CourseFactory(title="Tango", slug="tango")
+    first, second = SectionFactory(course=course, order=0), SectionFactory(course=course, order=1)
+    kind = Lesson.Kind.VIDEO if video else Lesson.Kind.TEXT
+    lessons = {
+        1: LessonFactory(section=first, order=0, title="Step 1"),
+        2: LessonFactory(section=first, order=1, title="Step 2"),
+        3: LessonFactory(section=first, order=2, title="Step 3", is_published=False),
+        4: LessonFactory(section=first, order=3, title="Step 4", kind=kind, duration_seconds=600),
+        5: LessonFactory(section=second, order=0, title="Step 5", is_required=False),
+        6: LessonFactory(section=second, order=1, title="Step 6"),
+    }
+    return course, lessons
+
+
+def primary_button(response) -> str | None:
+    """Where the first big button on the page leads."""
+    found = re.search(r'<a class="btn btn--primary" href="([^"]+)">', response.content.decode())
+    return found.group(1) if found else None
+
+
+def api_dashboard(user) -> dict:
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    response = api.get("/api/v1/me/dashboard/")
+    assert response.status_code == 200
+    return response.json()
+
+
+def lesson_ref(lesson: Lesson, position: float = 0.0) -> dict:
+    return {
+        "lesson": {"id": str(lesson.pk), "slug": lesson.slug, "title": lesson.title},
+        "position_seconds": position,
+    }
+
+
+def test_an_unfinished_last_lesson_is_where_continue_leads_at_its_video_position(user_client, user):
+    _course, lessons = two_part_course(video=True)
+    lesson_complete(user=user, lesson=lessons[1])
+    lesson_position_save(user=user, lesson=lessons[4], position_seconds=75)
+
+    response = user_client.get(URL)
+
+    assert primary_button(response) == lessons[4].get_absolute_url()
+    assert "Continue Tango Where you left off: Step 4 · at 1:15" in text_of(response)
+    (item,) = api_dashboard(user)["in_progress"]
+    assert (item["next_step"], item["next_lesson"]) == ("resume", lesson_ref(lessons[4], 75.0))
+    assert item["resume"] == item["next_lesson"]
+
+
+@pytest.mark.parametrize(
+    ("completed_in_order", "expected"),
+    [
+        # Just finished Step 1: Step 2 is next.
+        ([1], 2),
+        # Just finished Step 2: the draft is never offered, Step 4 is next.
+        ([1, 2], 4),
+        # Step 4 was done earlier: skipped; the optional Step 5 is next, in the next section.
+        ([4, 1, 2], 5),
+        # Nothing left after Step 6: back to the first lesson still to do.
+        ([2, 4, 5, 6], 1),
+    ],
+    ids=["next-one", "skips-drafts", "skips-completed-into-next-section", "wraps-to-first-open"],
+)
+def test_a_completed_last_lesson_leads_to_the_next_lesson_still_to_do(
+    user_client, user, completed_in_order, expected
+):
+    _course, lessons = two_part_course()
+    for number in completed_in_order:
+        lesson_complete(user=user, lesson=lessons[number])
+
+    response = user_client.get(URL)
+
+    assert primary_button(response) == lessons[expected].get_absolute_url()
+    assert f"Continue Tango Up next: Step {expected}" in text_of(response)
+    assert "Where you left off" not in text_of(response)
+    (item,) = api_dashboard(user)["in_progress"]
+    assert item["next_step"] == "next"
+    assert item["next_lesson"] == item["resume"] == lesson_ref(lessons[expected])
+
+
+def test_a_half_watched_next_lesson_continues_at_its_position(user_client, user):
+    _course, lessons = two_part_course(video=True)
+    lesson_position_save(user=user, lesson=lessons[4], position_seconds=200)
+    lesson_complete(user=user, lesson=lessons[1])
+    lesson_complete(user=user, lesson=lessons[2])
+
+    response = user_client.get(URL)
+
+    assert primary_button(response) == lessons[4].get_absolute_url()
+    assert "Continue Tango Up next: Step 4 · at 3:20" in text_of(response)
+    assert api_dashboard(user)["in_progress"][0]["next_lesson"] == lesson_ref(lessons[4], 200.0)
+
+
+def test_a_course_with_every_lesson_done_but_not_completed_offers_a_review(user_client, user):
+    """No required lesson: the course never completes, yet nothing is left to continue."""
+    course, lessons = course_of(2, title="Rumba")
+    Lesson.objects.filter(course=course).update(is_required=False)
+    for lesson in lessons:
+        lesson_complete(user=user, lesson=lesson)
+
+    response = user_client.get(URL)
+
+    text = text_of(response)
+    assert "Rumba 2 of 2 lessons · 100%" in text
+    assert "Review Rumba You have completed every lesson." in text
+    assert "Continue" not in text
+    assert primary_button(response) is None
+    assert f'<a class="btn btn--ghost" href="{course.get_absolute_url()}">Review' in (
+        response.content.decode()
+    )
+    (item,) = api_dashboard(user)["in_progress"]
+    assert (item["next_step"], item["next_lesson"], item["resume"]) == ("review", None, None)
+
+
+def test_a_completed_course_offers_a_review_of_the_course_page(user_client, user):
+    course, lessons = two_part_course()
+    for number in (1, 2, 4, 5, 6):
+        lesson_complete(user=user, lesson=lessons[number])
+
+    response = user_client.get(URL)
+
+    page = response.content.decode()
+    assert f'<a class="btn btn--ghost" href="{course.get_absolute_url()}">Review' in page
+    assert "Continue" not in text_of(response)
+    (item,) = api_dashboard(user)["completed"]
+    assert (item["next_step"], item["next_lesson"], item["resume"]) == ("review", None, None)
+
+
+def test_a_completed_course_with_an_optional_lesson_left_continues_to_it(user_client, user):
+    course, lessons = two_part_course()
+    for number in (1, 2, 4, 6):
+        lesson_complete(user=user, lesson=lessons[number])
+
+    response = user_client.get(URL)
+
+    assert Enrollment.objects.get(user=user, course=course).completed_at is not None
+    page = response.content.decode()
+    assert f'<a class="btn btn--ghost" href="{lessons[5].get_absolute_url()}">Continue' in page
+    (item,) = api_dashboard(user)["completed"]
+    assert (item["next_step"], item["next_lesson"]) == ("next", lesson_ref(lessons[5]))
+
+
+def test_a_last_lesson_unpublished_since_leads_to_the_first_lesson_still_to_do(user_client, user):
+    _course, lessons = two_part_course(video=True)
+    lesson_complete(user=user, lesson=lessons[1])
+    lesson_position_save(user=user, lesson=lessons[4], position_seconds=75)
+    Lesson.objects.filter(pk=lessons[4].pk).update(is_published=False)
+
+    response = user_client.get(URL)
+
+    assert primary_button(response) == lessons[2].get_absolute_url()
+    assert "Continue Tango Up next: Step 2" in text_of(response)
+    (item,) = api_dashboard(user)["in_progress"]
+    assert (item["next_step"], item["next_lesson"]) == ("next", lesson_ref(lessons[2]))
+
+
+def test_an_enrolled_course_not_started_says_start_in_the_api_too(user):
+    _course, lessons = two_part_course()
+    enrollment_enroll(user=user, course=_course)
+
+    (item,) = api_dashboard(user)["in_progress"]
+
+    assert (item["next_step"], item["next_lesson"]) == ("start", lesson_ref(lessons[1]))
+    assert item["resume"] is None

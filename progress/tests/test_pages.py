@@ -285,7 +285,7 @@ def test_enrolling_again_resumes_where_the_learner_left(user_client, user):
     page = user_client.get(course.get_absolute_url())
     text = text_of(page)
     assert "1 of 3 lessons · 33%" in text
-    assert "Continue Lesson 2: Lesson 2" in text
+    assert "Continue Lesson 3: Lesson 3" in text  # lesson 2 is done: the next one
     assert outline_marks(page) == {
         "Lesson 1": "Not started",
         "Lesson 2": "Completed",
@@ -456,6 +456,9 @@ def test_completing_the_last_lesson_completes_the_course(user_client, user):
     assert "2 of 2 lessons · 100%" in text
     assert "Course completed View your certificate" in text
     assert f'href="{certificate.get_absolute_url()}"' in course_page.content.decode()
+    # Nothing left to do: no "Start" back at lesson 1, a note to review instead.
+    assert "You have completed every lesson" in text
+    assert "First lesson:" not in text
 
 
 def test_a_lab_lesson_is_completed_by_hand_too(user_client, user):
@@ -620,15 +623,72 @@ def test_learners_only_ever_see_their_own_progress(client):
 # --- Continue ----------------------------------------------------------------------------------
 
 
-def test_continue_points_at_the_last_lesson_worked_on(user_client, user):
-    course = make_course(4)
+def continue_button(response) -> str | None:
+    """Where the course page's "Continue" button leads, if it has one."""
+    html = response.content.decode()
+    found = re.search(r'<a class="btn btn--primary[^"]*" href="([^"]+)">\s*Continue', html)
+    return found.group(1) if found else None
+
+
+def test_continue_points_at_the_last_lesson_worked_on_while_it_is_unfinished(user_client, user):
+    course = make_course(3)
+    video = LessonFactory(
+        section=course.sections.get(),
+        title="Body rolls",
+        slug="rolls",
+        kind=Lesson.Kind.VIDEO,
+        duration_seconds=600,
+        order=10,
+    )
     lesson_complete(user=user, lesson=lesson_of(course, "lesson-3"))
-    lesson_complete(user=user, lesson=lesson_of(course, "lesson-1"))
+    lesson_position_save(user=user, lesson=video, position_seconds=75)
+
     page = user_client.get(course.get_absolute_url())
-    html = page.content.decode()
-    assert "Continue Lesson 1: Lesson 1" in text_of(page)
-    button = re.search(r'<a class="btn btn--primary[^"]*" href="([^"]+)">\s*Continue', html)
-    assert button.group(1) == lesson_of(course, "lesson-1").get_absolute_url()
+
+    assert "Continue Lesson 4: Body rolls · at 1:15" in text_of(page)
+    assert continue_button(page) == video.get_absolute_url()
+
+
+@pytest.mark.parametrize(
+    ("completed_in_order", "expected"),
+    [
+        (["lesson-1"], "lesson-2"),
+        # Lesson 3 was done earlier: skipped, the draft too.
+        (["lesson-3", "lesson-1", "lesson-2"], "lesson-5"),
+        # Nothing left after lesson 5: back to the first lesson still to do.
+        (["lesson-2", "lesson-5"], "lesson-1"),
+    ],
+    ids=["next-one", "skips-completed-and-drafts", "wraps-to-first-open"],
+)
+def test_continue_after_a_completed_lesson_leads_to_the_next_one_still_to_do(
+    user_client, user, completed_in_order, expected
+):
+    course = make_course(5)
+    Lesson.objects.filter(course=course, slug="lesson-4").update(is_published=False)
+    for slug in completed_in_order:
+        lesson_complete(user=user, lesson=lesson_of(course, slug))
+
+    page = user_client.get(course.get_absolute_url())
+
+    number = {"lesson-1": 1, "lesson-2": 2, "lesson-5": 4}[expected]  # as the outline counts
+    title = f"Lesson {expected.removeprefix('lesson-')}"
+    assert f"Continue Lesson {number}: {title}" in text_of(page)
+    assert continue_button(page) == lesson_of(course, expected).get_absolute_url()
+
+
+def test_a_course_with_every_lesson_completed_has_no_continue(user_client, user):
+    course = make_course(2)
+    for slug in ("lesson-1", "lesson-2"):
+        lesson_complete(user=user, lesson=lesson_of(course, slug))
+    certificate = Certificate.objects.get(user=user, course=course)
+
+    page = user_client.get(course.get_absolute_url())
+
+    text = text_of(page)
+    assert "Course completed View your certificate" in text
+    assert "Continue" not in text
+    assert continue_button(page) is None
+    assert f'href="{certificate.get_absolute_url()}"' in page.content.decode()
 
 
 def test_continue_gives_the_video_position(user_client, user):
