@@ -503,7 +503,9 @@ def test_first_and_last_lessons_have_one_neighbour(client):
     assert 'rel="prev"' not in first
     last = client.get(lesson_url(course, "lesson-3"))
     assert 'rel="next"' not in last.content.decode()
-    assert "Back to the course" in text_of(last)
+    # The last lesson says where the course ends, not that the learner has finished it.
+    assert "End of the course Back to the course" in text_of(last)
+    assert "Finished" not in text_of(last)
 
 
 def test_unknown_lesson_is_the_404_page(client):
