@@ -1,5 +1,6 @@
 """The lesson player in real headless Chromium: the entitled learner gets Mux Player with a
-signed token and their heartbeats reach the progress API; a locked lesson shows no player.
+signed token and their heartbeats reach the progress API; a locked lesson shows no player; a
+page left open gets fresh tokens before the old ones expire, or says why it cannot.
 
 Mux Player itself would stream from Mux's CDN, which tests never reach, so its script is
 stood in for by a tiny custom element with the same tag, `currentTime` and events: what is
@@ -7,6 +8,7 @@ under test is our page, our tokens and our player.js.
 """
 
 import base64
+import datetime as dt
 import re
 
 import jwt
@@ -15,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from accounts.tests.factories import UserFactory
+from billing.models import TierGrant
+from billing.services import tier_grant_create
 from billing.tests.factories import TierFactory
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
@@ -49,7 +53,8 @@ def public_key(settings, tmp_path) -> bytes:
     vendor = tmp_path / "static" / "vendor" / "mux-player"
     vendor.mkdir(parents=True)
     (vendor / "mux-player.js").write_text(FAKE_MUX_PLAYER)
-    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, tmp_path / "static"]
+    # First, so it shadows the real player that npm puts in node_modules.
+    settings.STATICFILES_DIRS = [tmp_path / "static", *settings.STATICFILES_DIRS]
     return private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -161,3 +166,137 @@ def test_a_learner_without_the_plan_sees_the_locked_page_and_no_player(
     expect(page.locator(".locked-panel")).to_be_visible()
     expect(page.locator("mux-player")).to_have_count(0)
     assert "eyJ" not in page.content()
+
+
+# Records every token the player is given, as it happens, with the page's clock then.
+RECORD_TOKEN_CHANGES = """
+window.tokenChanges = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const player = document.querySelector("mux-player");
+  if (!player) return;
+  new MutationObserver((records) => {
+    for (const record of records) {
+      window.tokenChanges.push({
+        at: Date.now() / 1000,
+        name: record.attributeName,
+        old: record.oldValue,
+        value: player.getAttribute(record.attributeName),
+        startTime: player.getAttribute("start-time"),
+      });
+    }
+  }).observe(player, {
+    attributeFilter: ["playback-token", "thumbnail-token", "storyboard-token"],
+    attributeOldValue: true,
+  });
+});
+"""
+AUDIENCES = {"playback-token": "v", "thumbnail-token": "t", "storyboard-token": "s"}
+
+
+def _claims(token: str, public_key: bytes, audience: str) -> dict:
+    # Signature and claims checked; `exp` is compared by the test (old tokens have expired).
+    return jwt.decode(
+        token, public_key, algorithms=["RS256"], audience=audience, options={"verify_exp": False}
+    )
+
+
+def test_a_lesson_left_open_gets_fresh_tokens_before_the_old_ones_expire(
+    browser, live_server, public_key, lessons, settings
+):
+    settings.LMS_PLAYBACK_TOKEN_TTL = 5
+    UserFactory(email=EMAIL, verified_email=True)
+    page = browser.new_page(viewport=DESKTOP)
+    page.add_init_script(RECORD_TOKEN_CHANGES)
+    _sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{lessons['open'].get_absolute_url()}")
+
+    page.wait_for_function("() => window.tokenChanges.length >= 3", timeout=15000)
+    # The learner is 3 s in when the next tokens come.
+    page.evaluate("() => { document.querySelector('mux-player').currentTime = 3; }")
+    page.wait_for_function("() => window.tokenChanges.length >= 6", timeout=15000)
+    changes = page.evaluate("() => window.tokenChanges")
+
+    assert sorted(change["name"] for change in changes[:6]) == sorted([*AUDIENCES] * 2)
+    for change in changes[:6]:
+        old = _claims(change["old"], public_key, AUDIENCES[change["name"]])
+        fresh = _claims(change["value"], public_key, AUDIENCES[change["name"]])
+        assert change["at"] < old["exp"], "the old token had expired already"
+        assert fresh["exp"] > old["exp"]
+        assert (fresh["sub"], fresh["kid"]) == (PLAYBACK_ID, KEY_ID)
+    # Mux Player reloads the stream for a new token from `start-time`: where the learner was.
+    assert [change["startTime"] for change in changes[3:6]] == ["3", "3", "3"]
+
+
+def test_a_page_shown_again_after_expiry_gets_fresh_tokens_at_once(
+    browser, live_server, public_key, lessons
+):
+    """A background tab's timers may not run for hours; the page catches up when shown."""
+    from playwright.sync_api import expect
+
+    UserFactory(email=EMAIL, verified_email=True)
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    _sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{lessons['open'].get_absolute_url()}")
+    player = page.locator("mux-player")
+    token = player.get_attribute("playback-token")
+    # Tokens signed within the same second are identical: let the server's second turn.
+    page.wait_for_timeout(1100)
+
+    # Two hours pass on the device without a timer firing, then the tab is shown again.
+    page.clock.set_system_time(dt.datetime.now(tz=dt.UTC) + dt.timedelta(hours=2))
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+
+    expect(player).not_to_have_attribute("playback-token", token, timeout=5000)
+    fresh = _claims(player.get_attribute("playback-token"), public_key, "v")
+    assert fresh["sub"] == PLAYBACK_ID
+    assert fresh["exp"] > _claims(token, public_key, "v")["exp"]
+
+
+def test_a_learner_who_loses_the_plan_mid_lesson_is_told_and_sent_to_pricing(
+    browser, live_server, public_key, lessons, settings
+):
+    from playwright.sync_api import expect
+
+    settings.LMS_PLAYBACK_TOKEN_TTL = 5
+    learner = UserFactory(email=EMAIL, verified_email=True)
+    tier = lessons["locked"].course.required_tier
+    tier_grant_create(user=learner, tier=tier, source=TierGrant.Source.STAFF)
+    page = browser.new_page(viewport=DESKTOP)
+    _sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{lessons['locked'].get_absolute_url()}")
+    expect(page.locator("mux-player")).to_have_count(1)
+
+    # The plan ends while the page is open (no service revokes a grant: the row goes).
+    TierGrant.objects.filter(user=learner).delete()
+
+    notice = page.get_by_role("alert")
+    expect(notice).to_contain_text("Your plan no longer includes this video", timeout=10000)
+    expect(notice.get_by_role("link", name="See plans")).to_have_attribute(
+        "href", "/pricing/#plans"
+    )
+    expect(page.locator("mux-player")).to_have_count(0)
+    screenshot(page, "lesson-player-access-lost")
+
+
+def test_a_learner_signed_out_elsewhere_is_asked_to_sign_in_again(
+    browser, live_server, public_key, lessons, settings
+):
+    from playwright.sync_api import expect
+
+    settings.LMS_PLAYBACK_TOKEN_TTL = 5
+    UserFactory(email=EMAIL, verified_email=True)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _sign_in(page, live_server.url)
+    lesson_url = lessons["open"].get_absolute_url()
+    page.goto(f"{live_server.url}{lesson_url}")
+    expect(page.locator("mux-player")).to_have_count(1)
+
+    context.clear_cookies()  # the session is gone, as after signing out in another tab
+
+    notice = page.get_by_role("alert")
+    expect(notice).to_contain_text("You have been signed out", timeout=10000)
+    expect(notice.get_by_role("link", name="Sign in")).to_have_attribute(
+        "href", f"/accounts/login/?next={lesson_url}"
+    )

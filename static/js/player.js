@@ -2,6 +2,10 @@
  * The lesson player: sends the position to the progress API while the video plays (every
  * ~10 s, and on pause, end and leaving the page), and keeps the "watched" text in step.
  *
+ * Signed videos carry short-lived tokens (LMS_PLAYBACK_TOKEN_TTL). A page left open longer
+ * than that would hand Mux expired tokens, so fresh ones come from the playback API before
+ * the old ones run out; when the API refuses (access lost), the player says why.
+ *
  * Mux Player itself (vendor/mux-player/mux-player.js, from npm) defines <mux-player>; when
  * it does not load, the page says the player is not installed.
  */
@@ -34,6 +38,157 @@
       showMissing();
     }
   }, 5000);
+
+  // --- Fresh playback tokens before the old ones expire ----------------------------------
+  // Refresh at 80% of a token's life, and at once when the page shows again or playback
+  // starts after that (background tabs throttle timers). A life is the token's `exp` minus
+  // the server's "now" (the page's data-server-time, the API's Date header), counted on this
+  // device's clock from when the tokens arrived: a device clock that is off does not matter.
+  // Both "now"s are whole seconds, so each counts as the end of its second: a life is never
+  // overestimated. MIN_DELAY_MS keeps a tiny TTL or a slow network from a burst of requests.
+  var REFRESH_AT = 0.8;
+  var RETRY_MS = 15000;
+  var MIN_DELAY_MS = 1000;
+  var MAX_DELAY_MS = 2147483647; // setTimeout fires at once beyond this
+  var playbackUrl = player.dataset.playbackUrl;
+  var refreshAt = null;
+  var refreshTimer = null;
+  var refreshing = false;
+
+  function tokenExpiry(token) {
+    try {
+      var payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      var exp = JSON.parse(window.atob(payload)).exp;
+      return typeof exp === "number" ? exp : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function refreshIn(delay) {
+    window.clearTimeout(refreshTimer);
+    var clamped = Math.min(Math.max(MIN_DELAY_MS, delay), MAX_DELAY_MS);
+    refreshTimer = window.setTimeout(refresh, clamped);
+  }
+
+  function schedule(serverNow) {
+    var exp = tokenExpiry(player.getAttribute("playback-token") || "");
+    if (exp === null || !isFinite(serverNow)) {
+      return;
+    }
+    var lifeMs = Math.max(0, (exp - serverNow - 1) * 1000);
+    refreshAt = Date.now() + lifeMs * REFRESH_AT;
+    refreshIn(lifeMs * REFRESH_AT);
+  }
+
+  function refreshIfDue() {
+    if (refreshAt !== null && Date.now() >= refreshAt) {
+      refresh();
+    }
+  }
+
+  function applyTokens(tokens) {
+    if (!tokens) {
+      // The video has become public: it plays without tokens.
+      ["playback-token", "thumbnail-token", "storyboard-token"].forEach(function (name) {
+        player.removeAttribute(name);
+      });
+      return;
+    }
+    var position = player.currentTime;
+    var playing = player.paused === false;
+    // A new token reloads the stream, which starts at `start-time`: where the learner is.
+    if (typeof position === "number" && isFinite(position) && position > 0) {
+      player.setAttribute("start-time", String(position));
+    }
+    player.setAttribute("playback-token", tokens.video);
+    player.setAttribute("thumbnail-token", tokens.thumbnail);
+    player.setAttribute("storyboard-token", tokens.storyboard);
+    if (playing) {
+      player.addEventListener(
+        "canplay",
+        function () {
+          var started = player.play();
+          if (started && started.catch) {
+            started.catch(function () {
+              // The browser wants a new gesture: the learner presses play.
+            });
+          }
+        },
+        { once: true }
+      );
+    }
+  }
+
+  function showLost(code) {
+    window.clearTimeout(refreshTimer);
+    refreshAt = null;
+    var notices = document.querySelectorAll("template[data-player-lost]");
+    var notice = null;
+    for (var i = 0; i < notices.length; i++) {
+      if (notices[i].dataset.playerLost === code || (!notice && !notices[i].dataset.playerLost)) {
+        notice = notices[i];
+      }
+    }
+    if (!notice || !player.isConnected) {
+      return;
+    }
+    if (typeof player.pause === "function") {
+      player.pause();
+    }
+    player.parentElement.replaceWith(notice.content.cloneNode(true));
+  }
+
+  function refused(status) {
+    return status >= 400 && status < 500 && status !== 429;
+  }
+
+  function refresh() {
+    if (refreshing || !player.isConnected) {
+      return;
+    }
+    refreshing = true;
+    window.clearTimeout(refreshTimer);
+    fetch(playbackUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return null;
+          })
+          .then(function (body) {
+            if (response.ok && body && body.status === "ready") {
+              var date = Date.parse(response.headers.get("Date") || "");
+              applyTokens(body.tokens);
+              schedule(isNaN(date) ? Date.now() / 1000 : date / 1000);
+            } else if (response.ok || refused(response.status)) {
+              // Refused (access lost, signed out, lesson gone) or no longer playable.
+              var code = body && body.error ? body.error.code : "";
+              showLost(response.status === 401 ? "LOGIN_REQUIRED" : code);
+            } else {
+              refreshIn(RETRY_MS); // the server is away: the current tokens may still do
+            }
+          });
+      })
+      .catch(function () {
+        refreshIn(RETRY_MS); // offline: try again
+      })
+      .finally(function () {
+        refreshing = false;
+      });
+  }
+
+  if (playbackUrl) {
+    schedule(Number(player.dataset.serverTime));
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        refreshIfDue();
+      }
+    });
+    window.addEventListener("pageshow", refreshIfDue);
+    player.addEventListener("play", refreshIfDue);
+    player.addEventListener("error", refreshIfDue);
+  }
 
   var url = player.dataset.positionUrl;
   var csrf = player.dataset.csrfToken;
