@@ -455,6 +455,9 @@ LMS_THUMBNAIL_MAX_BYTES = env.int("LMS_THUMBNAIL_MAX_BYTES", default=5 * 1024 * 
 LMS_ATTACHMENT_MAX_BYTES = env.int("LMS_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
 # Presigned uploads still unconfirmed after this many hours are deleted, with their objects.
 LMS_UPLOAD_PENDING_HOURS = env.int("LMS_UPLOAD_PENDING_HOURS", default=24)
+if LMS_UPLOAD_PENDING_HOURS < 1:
+    # Less would delete uploads still in progress (their presigned URLs live 10 minutes).
+    raise ImproperlyConfigured("LMS_UPLOAD_PENDING_HOURS must be at least 1.")
 # Learning: a video lesson completes once this share of it has been watched (0-1).
 LMS_VIDEO_COMPLETE_THRESHOLD = env.float("LMS_VIDEO_COMPLETE_THRESHOLD", default=0.9)
 # Heartbeats may advance at most this many times real time (players offer up to 2x speed).

@@ -77,6 +77,13 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_an_upload_cleanup_age_below_an_hour_is_refused():
+    result = _manage("check", LMS_UPLOAD_PENDING_HOURS="0")
+
+    assert result.returncode != 0
+    assert "LMS_UPLOAD_PENDING_HOURS must be at least 1." in result.stderr
+
+
 @pytest.mark.parametrize(
     "secret_key",
     [settings.DEV_SECRET_KEY, "too-short-to-be-a-real-secret"],
