@@ -13,6 +13,7 @@ from django.urls import path
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +21,12 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import user_sessions_list
-from accounts.services import user_profile_update, user_session_revoke
+from accounts.services import (
+    user_avatar_remove,
+    user_avatar_set,
+    user_profile_update,
+    user_session_revoke,
+)
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
 
@@ -133,6 +139,48 @@ class MeApi(APIView):
         return Response(self.OutputSerializer(user, context={"request": request}).data)
 
 
+class MeAvatarApi(APIView):
+    """My picture, for apps: the same checks and processing as the profile page (JPEG, PNG or
+    WebP, decoded for real, stored re-encoded as WebP with a square thumbnail)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema_serializer(component_name="AvatarUpload")
+    class InputSerializer(serializers.Serializer):
+        avatar = serializers.FileField(
+            help_text="JPEG, PNG or WebP, at least 64 px a side, up to LMS_AVATAR_MAX_BYTES."
+        )
+
+    @extend_schema(
+        operation_id="me_avatar_update",
+        tags=[TAG],
+        summary="Set my picture",
+        description=(
+            "A `multipart/form-data` body with the file in `avatar`. A file that is not a "
+            "picture, too small or too large is 400 `VALIDATION_ERROR` with `fields.avatar`, "
+            "and the previous picture stays."
+        ),
+        request={"multipart/form-data": InputSerializer},
+        responses={200: MeApi.OutputSerializer, **error_responses(400, 401)},
+    )
+    def put(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_avatar_set(user=request.user, upload=serializer.validated_data["avatar"])
+        return Response(MeApi.OutputSerializer(user, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="me_avatar_destroy",
+        tags=[TAG],
+        summary="Remove my picture",
+        responses={204: None, **error_responses(401)},
+    )
+    def delete(self, request: Request) -> Response:
+        user_avatar_remove(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 @extend_schema_serializer(component_name="UserSession")
 class UserSessionSerializer(serializers.ModelSerializer):
     """A signed-in browser or app. `is_current` marks the one making this request."""
@@ -190,6 +238,7 @@ class MeSessionRevokeApi(APIView):
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
+    path("me/avatar/", MeAvatarApi.as_view(), name="avatar"),
     path("me/sessions/", MeSessionListApi.as_view(), name="session-list"),
     path("me/sessions/<int:session_id>/", MeSessionRevokeApi.as_view(), name="session-revoke"),
 ]

@@ -9,6 +9,7 @@ from allauth.usersessions.models import UserSession
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
 
 from accounts.models import User
@@ -369,3 +370,88 @@ def test_the_schema_documents_me_and_sessions_with_jwt_auth(client, tmp_path):
     ]
     me_fields = schema["components"]["schemas"]["Me"]["properties"]
     assert all(field.get("readOnly") for field in me_fields.values())
+
+
+# --- My picture, from an app -----------------------------------------------------------------
+AVATAR = "/api/v1/me/avatar/"
+MULTIPART = MULTIPART_CONTENT
+
+
+def png(size: tuple[int, int] = (300, 200)) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, format="PNG")
+    return SimpleUploadedFile("me.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_an_app_sets_my_picture_and_gets_its_urls_back(client, ana, ana_app):
+    response = client.put(
+        AVATAR, encode_multipart(BOUNDARY, {"avatar": png()}), MULTIPART, **bearer(ana_app)
+    )
+
+    ana.refresh_from_db()
+    assert response.status_code == 200
+    assert ana.avatar.name.startswith(f"avatars/{ana.pk}/") and ana.avatar.name.endswith(".webp")
+    assert response.json() == profile_json(
+        ana,
+        avatar_url=f"http://testserver/media/{ana.avatar.name}",
+        avatar_thumbnail_url=f"http://testserver/media/{ana.avatar_thumbnail.name}",
+    )
+    assert client.get(ME, **bearer(ana_app)).json()["avatar_url"] == response.json()["avatar_url"]
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (
+            SimpleUploadedFile("me.png", b"not a picture at all", content_type="image/png"),
+            "Upload a JPEG, PNG or WebP picture; this file is not one.",
+        ),
+        (png((40, 40)), "The picture is 40×40 pixels; it must be at least 64×64."),
+    ],
+    ids=["not-a-picture", "too-small"],
+)
+def test_a_bad_picture_is_a_field_error_and_keeps_the_old_one(
+    client, ana, ana_app, upload, message
+):
+    user_avatar_set(user=ana, upload=png())
+    before = ana.avatar.name
+
+    response = client.put(
+        AVATAR, encode_multipart(BOUNDARY, {"avatar": upload}), MULTIPART, **bearer(ana_app)
+    )
+
+    body = response.json()
+    assert response.status_code == 400
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert list(body["error"]["fields"]) == ["avatar"]
+    assert body["error"]["fields"]["avatar"] == [message]
+    ana.refresh_from_db()
+    assert ana.avatar.name == before
+
+
+def test_a_picture_must_be_sent_as_a_file(client, ana, ana_app):
+    missing = client.put(AVATAR, encode_multipart(BOUNDARY, {}), MULTIPART, **bearer(ana_app))
+    as_json = client.put(AVATAR, {"avatar": "x"}, "application/json", **bearer(ana_app))
+
+    assert missing.status_code == 400
+    assert list(missing.json()["error"]["fields"]) == ["avatar"]
+    assert as_json.status_code == 415
+    assert as_json.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_an_app_removes_my_picture(client, ana, ana_app):
+    user_avatar_set(user=ana, upload=png())
+
+    response = client.delete(AVATAR, **bearer(ana_app))
+
+    ana.refresh_from_db()
+    assert response.status_code == 204
+    assert not ana.avatar and not ana.avatar_thumbnail
+    assert client.get(ME, **bearer(ana_app)).json()["avatar_url"] is None
+
+
+def test_setting_a_picture_needs_a_signed_in_user(client):
+    response = client.put(AVATAR, encode_multipart(BOUNDARY, {"avatar": png()}), MULTIPART)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
