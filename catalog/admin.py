@@ -662,6 +662,8 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
     readonly_fields = ("course",)
     fieldsets = (
         (None, {"fields": ("section", "course", "title", "slug", "kind")}),
+        # A video from the library (Media -> Videos: upload there first); video lessons play it.
+        (_("Video"), {"fields": ("video",)}),
         (_("Notes"), {"fields": ("body",)}),
         (
             _("Settings"),

@@ -12,6 +12,7 @@ from accounts.models import User
 from billing.models import Tier
 from catalog.models import Course, Lesson, Section
 from lms.codes import CODE_ALPHABET, readable_code_generate
+from media.models import Video
 
 # Orders are shifted past this offset while reordering, so the unique (parent, order)
 # constraints never see two rows with the same order mid-way.
@@ -100,6 +101,7 @@ def lesson_create(
     xp_value: int = 10,
     is_boss: bool = False,
     is_required: bool = True,
+    video: Video | None = None,
 ) -> Lesson:
     if order is None:
         last = section.lessons.aggregate(last=Max("order"))["last"]
@@ -118,6 +120,7 @@ def lesson_create(
         xp_value=xp_value,
         is_boss=is_boss,
         is_required=is_required,
+        video=video,
     )
     lesson.full_clean()
     lesson.save()
@@ -225,6 +228,7 @@ _LESSON_FIELDS = frozenset(
         "xp_value",
         "is_boss",
         "is_required",
+        "video",
     }
 )
 

@@ -22,6 +22,7 @@ from catalog.tests.factories import (
     SectionFactory,
     course_with_lessons,
 )
+from media.models import Video
 
 pytestmark = pytest.mark.django_db
 
@@ -540,6 +541,27 @@ def test_moving_a_lesson_to_another_courses_section_moves_its_course(staff_clien
     assert response.status_code == 302, error_text(response)
     lesson.refresh_from_db()
     assert (lesson.section_id, lesson.course_id) == (elsewhere.pk, elsewhere.course_id)
+
+
+def test_staff_give_a_lesson_a_video_from_the_library_and_deleted_videos_are_not_offered(
+    staff_client,
+):
+    lesson = LessonFactory(order=0, kind=Lesson.Kind.VIDEO)
+    video = Video.objects.create(title="Body rolls", status=Video.Status.READY, playback_id="p1")
+    Video.objects.create(
+        title="Old take", status=Video.Status.READY, playback_id="p2", deleted_at=timezone.now()
+    )
+    page = staff_client.get(lesson_url(lesson))
+    offered = page.content.decode()
+    data = page_form_data(page)
+    data["video"] = str(video.pk)
+
+    response = staff_client.post(lesson_url(lesson), data)
+
+    assert "Body rolls" in offered and "Old take" not in offered
+    assert response.status_code == 302, error_text(response)
+    lesson.refresh_from_db()
+    assert lesson.video == video
 
 
 def test_lesson_list_search_and_filters(staff_client):
