@@ -84,10 +84,11 @@ class UploadPresignApi(APIView):
         description=(
             "400 `UPLOAD_TYPE_NOT_ALLOWED` (avatars and thumbnails: JPEG, PNG or WebP; "
             "attachments: PDF or images) or `UPLOAD_TOO_LARGE`. The bucket itself refuses a "
-            "file of another type or larger than `size`."
+            "file of another type or larger than `size`. Learners may upload only `avatars` "
+            "(403 `PERMISSION_DENIED` otherwise)."
         ),
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 401), **_UNAVAILABLE},
+        responses={201: OutputSerializer, **error_responses(400, 401, 403), **_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)

@@ -13,6 +13,7 @@ before the file counts. Reads go through short-lived signed URLs (`file_signed_u
 
 import mimetypes
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,7 +118,14 @@ def upload_max_bytes(*, purpose: str) -> int:
     return getattr(settings, _MAX_BYTES_SETTINGS[purpose], _DEFAULT_MAX_BYTES[purpose])
 
 
+# A bare `type/subtype`: parameters ("image/svg+xml;charset=utf-8") or spaces would slip a
+# denied type past the checks below while the bucket still serves it as that type.
+_PLAIN_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
 def upload_type_allowed(*, purpose: str, content_type: str) -> bool:
+    if not _PLAIN_CONTENT_TYPE.fullmatch(content_type):
+        return False
     if Purpose(purpose) in (Purpose.AVATAR, Purpose.THUMBNAIL):
         return content_type in _IMAGE_TYPES
     if content_type == "application/pdf":
@@ -155,6 +163,13 @@ def upload_presign(
 ) -> Presigned:
     """A pending StoredFile and a POST policy to upload exactly that file to the bucket."""
     client, bucket = _bucket()
+    if Purpose(purpose) != Purpose.AVATAR and not user.is_staff:
+        # Course thumbnails and lesson files are for the people who author courses.
+        raise StorageError(
+            ErrorCode.PERMISSION_DENIED,
+            f"Only staff and instructors upload {Purpose(purpose).label}.",
+            fields={"purpose": ["Learners may upload only their picture."]},
+        )
     content_type = content_type.strip().lower()
     if not upload_type_allowed(purpose=purpose, content_type=content_type):
         raise StorageError(

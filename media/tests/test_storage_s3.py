@@ -68,7 +68,7 @@ def test_presigned_upload_then_confirm_then_signed_read_returns_the_bytes(s3):
 
 
 def test_the_policy_pins_type_size_and_key(s3):
-    user = UserFactory()
+    user = UserFactory(is_staff=True)
     presigned = upload_presign(
         purpose="attachments", content_type="application/pdf", size=1234, user=user
     )
@@ -159,7 +159,7 @@ def test_confirming_twice_changes_nothing(s3):
 
 
 def test_signed_reads_are_for_the_uploader_and_staff_only(s3):
-    owner, stranger, staff = UserFactory(), UserFactory(), UserFactory(is_staff=True)
+    owner, stranger, staff = UserFactory(is_staff=True), UserFactory(), UserFactory(is_staff=True)
     presigned = upload_presign(
         purpose="attachments", content_type="application/pdf", size=5, user=owner
     )

@@ -6,6 +6,7 @@ import uuid
 import pytest
 import requests
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from media.models import StoredFile
@@ -32,6 +33,14 @@ def _error(code: str, message: str, fields: dict | None = None) -> dict:
 def learner_api(api_client, user):
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture
+def author_api():
+    """An instructor or staff member: the people who upload course files."""
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True))
+    return client
 
 
 def _presign(api, **overrides):
@@ -108,9 +117,9 @@ def test_a_type_the_purpose_does_not_allow_is_refused_at_presign(s3, learner_api
     assert not StoredFile.objects.exists()
 
 
-def test_attachments_take_pdfs_but_avatars_do_not(s3, learner_api):
+def test_attachments_take_pdfs_but_avatars_do_not(s3, learner_api, author_api):
     assert (
-        _presign(learner_api, purpose="attachments", content_type="application/pdf").status_code
+        _presign(author_api, purpose="attachments", content_type="application/pdf").status_code
         == 201
     )
     assert _presign(learner_api, content_type="application/pdf").status_code == 400
@@ -246,3 +255,25 @@ def test_invalid_input_gets_the_validation_envelope(s3, learner_api):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert set(response.json()["error"]["fields"]) == {"purpose", "size"}
+
+
+@pytest.mark.parametrize("purpose", ["attachments", "thumbnails"])
+def test_learners_upload_only_their_picture(s3, learner_api, purpose):
+    response = _presign(learner_api, purpose=purpose)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "PERMISSION_DENIED"
+    assert not StoredFile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["image/svg+xml;charset=utf-8", "image/svg+xml ;x=1", "image/png; name=x.svg"],
+    ids=["svg-with-charset", "svg-with-space", "png-with-parameters"],
+)
+def test_a_type_with_parameters_cannot_slip_past_the_checks(s3, author_api, content_type):
+    response = _presign(author_api, purpose="attachments", content_type=content_type)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "UPLOAD_TYPE_NOT_ALLOWED"
+    assert not StoredFile.objects.exists()

@@ -165,7 +165,7 @@ def test_an_object_that_cannot_be_deleted_keeps_its_row_for_the_next_run(caplog)
 
 @pytest.mark.django_db
 def test_an_upload_sent_but_never_confirmed_is_gone_and_can_no_longer_be_confirmed(s3):
-    user = UserFactory()
+    user = UserFactory(is_staff=True)
     presigned = upload_presign(
         purpose="attachments", content_type="application/pdf", size=len(PDF), user=user
     )
