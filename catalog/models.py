@@ -257,6 +257,12 @@ class Lesson(models.Model):
             kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
         )
 
+    @property
+    def is_preview_only(self) -> bool:
+        """Whether only editors can see it (an unpublished lesson, or any lesson of a draft
+        course): a preview records no progress, enrollment or XP."""
+        return not self.is_published or self.course.status == Course.Status.DRAFT
+
     def clean(self) -> None:
         super().clean()
         if self.section_id and self.course_id and self.section.course_id != self.course_id:

@@ -220,11 +220,7 @@ def render_lesson_page(
     # Only for an unlocked lesson; each link redirects to a fresh signed URL (catalog.attachments).
     context["attachments"] = list(lesson_attachments(lesson=lesson))
     context["can_complete"] = (
-        user.is_authenticated
-        and lesson.kind in MANUAL_KINDS
-        # Editors previewing a draft course or an unpublished lesson are not learning it.
-        and course.status != Course.Status.DRAFT
-        and lesson.is_published
+        user.is_authenticated and lesson.kind in MANUAL_KINDS and not lesson.is_preview_only
     )
     if lesson.kind == Lesson.Kind.VIDEO:
         watched = row.watched_seconds if row is not None else 0.0

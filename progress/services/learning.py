@@ -237,8 +237,7 @@ def _apply_one(
         user=batch.user, course=lesson.course, lesson=lesson
     ):
         return ErrorCode.LESSON_NOT_FOUND
-    if lesson.course.status == Course.Status.DRAFT or not lesson.is_published:
-        # Only editors see these; their previews must not enroll them or award XP.
+    if lesson.is_preview_only:
         return ErrorCode.PREVIEW_ONLY
     decision = access.lesson(lesson)
     if decision.locked:

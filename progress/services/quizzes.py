@@ -98,7 +98,8 @@ def quiz_attempt_submit(
         pass_mark=grade.pass_mark,
         passed=grade.passed,
     )
-    if not grade.passed:
+    if not grade.passed or lesson.is_preview_only:
+        # An editor trying a preview gets the feedback; their lesson is not completed.
         return QuizSubmission(
             attempt=attempt,
             created=True,

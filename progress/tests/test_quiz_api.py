@@ -243,6 +243,36 @@ def test_a_passing_attempt_answers_with_its_feedback_and_what_it_awarded(
     assert LessonProgress.objects.get(user=user, lesson=lesson).is_completed
 
 
+@pytest.mark.parametrize("preview", ["draft-course", "unpublished-lesson"])
+def test_an_editor_passing_a_preview_quiz_gets_feedback_without_completing_it(api_client, preview):
+    editor = UserFactory(is_staff=True, is_superuser=True)
+    lesson = quiz_lesson(CourseFactory(status=Course.Status.DRAFT))
+    if preview == "unpublished-lesson":
+        Course.objects.filter(pk=lesson.course_id).update(status=Course.Status.PUBLISHED)
+        Lesson.objects.filter(pk=lesson.pk).update(is_published=False)
+    quiz = quiz_with_questions(lesson=lesson)
+    answers = {
+        str(question.pk): (
+            "Eight"
+            if question.kind == "short"
+            else [str(c.pk) for c in question.choices.all() if c.is_correct]
+        )
+        for question in quiz.questions.all()
+    }
+    api_client.force_authenticate(editor)
+
+    response = api_client.post(attempts_url(lesson), {"answers": answers}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["passed"], body["xp_awarded"], body["lesson_status"]) == (
+        True,
+        0,
+        "not_started",
+    )
+    assert not LessonProgress.objects.filter(user=editor).exists()
+
+
 def test_a_failing_attempt_says_so_and_leaves_the_lesson_not_started(learner_api, lesson, ids):
     response = learner_api.post(
         attempts_url(lesson),
