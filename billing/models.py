@@ -256,10 +256,6 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.plan or self.stripe_price_id} for {self.user} ({self.status})"
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in self.FINAL_STATUSES
-
 
 class BillingNotice(models.Model):
     """An email we sent about a subscription, recorded so each is sent exactly once.

@@ -1,10 +1,9 @@
 """Reading billing: the plans on sale and a user's subscription."""
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import User
-from billing.entitlements import subscription_entitled_q
+from billing.entitlements import subscription_gives_access
 from billing.models import Plan, Subscription, Tier
 
 
@@ -15,21 +14,17 @@ def plans_on_sale() -> QuerySet[Plan]:
     )
 
 
-def subscription_current(*, user: User, entitled_only: bool = False) -> Subscription | None:
-    """The subscription that matters to the user now: the one giving access, else the latest
-    that has not ended (None with `entitled_only`), else the latest of all."""
+def subscription_current(*, user: User) -> Subscription | None:
+    """The subscription that matters to the user now, in one query: the one giving access
+    (the highest tier), else the latest that has not ended, else the latest of all."""
     if not user.is_authenticated:
         return None
-    subscriptions = Subscription.objects.filter(user=user).select_related("plan__tier")
-    entitled = (
-        subscriptions.filter(subscription_entitled_q(now=timezone.now()))
-        .order_by("-plan__tier__rank", "-created_at")
-        .first()
-    )
-    if entitled is not None or entitled_only:
-        return entitled
-    ongoing = subscriptions.exclude(status__in=Subscription.FINAL_STATUSES).first()
-    return ongoing or subscriptions.first()
+    subscriptions = list(Subscription.objects.filter(user=user).select_related("plan__tier"))
+    entitled = [s for s in subscriptions if subscription_gives_access(subscription=s)]
+    if entitled:
+        return max(entitled, key=lambda s: (s.plan.tier.rank, s.created_at))
+    ongoing = [s for s in subscriptions if s.status not in Subscription.FINAL_STATUSES]
+    return (ongoing or subscriptions or [None])[0]
 
 
 def subscription_blocks_checkout(*, user: User) -> bool:

@@ -107,27 +107,28 @@ def plan_ensure(*, slug: str, tier: Tier, **fields: Any) -> Plan:
 def customer_ensure(*, user: User) -> Customer:
     """The user's Stripe customer, created at Stripe the first time and reused ever after.
 
-    Concurrent first checkouts of one user wait on the user's row; the idempotency key makes a
-    create that Stripe saw but whose answer we lost return the same customer when retried.
+    No lock is held over the call to Stripe: the idempotency key makes concurrent first
+    checkouts (or a retry after a lost answer) get the same Stripe customer, and
+    `get_or_create` on the one-per-user row settles them on one row, as it does for a customer
+    linked by a webhook meanwhile.
     """
-    with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        existing = Customer.objects.filter(user=user).first()
-        if existing is not None:
-            return existing
-        try:
-            remote = stripe_client().v1.customers.create(
-                params={
-                    "email": user.email,
-                    "name": user.get_full_name() or user.email,
-                    "metadata": {"user_id": str(user.pk)},
-                },
-                options={"idempotency_key": f"lms-customer-{user.pk}"},
-            )
-        except stripe.StripeError as error:
-            logger.warning("Creating the Stripe customer of user %s failed: %s", user.pk, error)
-            raise BillingUnavailableError from error
-        return Customer.objects.create(user=user, stripe_id=remote.id)
+    existing = Customer.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    try:
+        remote = stripe_client().v1.customers.create(
+            params={
+                "email": user.email,
+                "name": user.get_full_name() or user.email,
+                "metadata": {"user_id": str(user.pk)},
+            },
+            options={"idempotency_key": f"lms-customer-{user.pk}"},
+        )
+    except stripe.StripeError as error:
+        logger.warning("Creating the Stripe customer of user %s failed: %s", user.pk, error)
+        raise BillingUnavailableError from error
+    customer, _ = Customer.objects.get_or_create(user=user, defaults={"stripe_id": remote.id})
+    return customer
 
 
 def plan_for_checkout(*, slug: str, interval: str) -> Plan:

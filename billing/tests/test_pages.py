@@ -168,16 +168,25 @@ def test_pricing_without_stripe_shows_plans_and_says_payments_are_off(client, se
     assert checkout_forms(response) == []
 
 
-@pytest.mark.parametrize("size", [1, 4], ids=["small", "large"])
+@pytest.mark.parametrize(
+    ("size", "subscription_status"),
+    [(1, "active"), (4, "active"), (4, "canceled"), (4, None)],
+    ids=["small", "large", "large-cancelled", "large-never-subscribed"],
+)
 def test_pricing_queries_do_not_grow_with_plans_or_courses(
-    client, fake_stripe, size, django_assert_max_num_queries
+    client, fake_stripe, size, subscription_status, django_assert_max_num_queries
 ):
     for rank in range(1, 3 * size + 1):
         plan = PlanFactory(tier=TierFactory(rank=rank))
         for _ in range(size):
             paid_course(plan, f"Course {rank}-{_}")
     user = UserFactory()
-    SubscriptionFactory(customer=CustomerFactory(user=user), plan=Plan.objects.first())
+    if subscription_status:
+        SubscriptionFactory(
+            customer=CustomerFactory(user=user),
+            plan=Plan.objects.first(),
+            status=subscription_status,
+        )
     client.force_login(user)
 
     # Session and user, the subscription, the paid courses, the plans.
