@@ -688,6 +688,11 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lesson]:
         return super().get_queryset(request).select_related("course", "section")
 
+    def get_autocomplete_fields(self, request: HttpRequest) -> tuple:
+        # The autocomplete asks the file library's admin, which instructors cannot open: they
+        # pick from a plain list of the confirmed attachments instead.
+        return () if self.scoped(request) else self.autocomplete_fields
+
     def get_fieldsets(self, request: HttpRequest, obj: Lesson | None = None) -> list:
         fieldsets = list(super().get_fieldsets(request, obj))
         if _saved(obj) and obj.kind == Lesson.Kind.QUIZ:

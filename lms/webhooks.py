@@ -26,7 +26,8 @@ from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from lms.errors import CATALOG, ErrorCode
+from lms.api.exceptions import error_body
+from lms.errors import ApplicationError, ErrorCode
 from lms.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -41,21 +42,15 @@ WebhookHandler = Callable[[WebhookEvent], None]
 _handlers: dict[tuple[str, str], WebhookHandler] = {}
 
 
-class WebhookRejectedError(Exception):
+class WebhookRejectedError(ApplicationError):
     """A delivery a provider's view refuses, with a code of the catalog (`lms.errors`)."""
-
-    def __init__(self, code: str, message: str | None = None) -> None:
-        spec = CATALOG[ErrorCode(code)]
-        self.status, default = spec.status, spec.message
-        self.code = str(code)
-        self.message = message or default
-        super().__init__(self.message)
 
 
 def webhook_rejection_response(rejection: WebhookRejectedError) -> JsonResponse:
     """The refusal in the API's error envelope (providers log and show the body)."""
-    body = {"error": {"code": rejection.code, "message": rejection.message, "fields": {}}}
-    return JsonResponse(body, status=rejection.status)
+    return JsonResponse(
+        error_body(rejection.code, rejection.message, rejection.fields), status=rejection.status
+    )
 
 
 def _storable(value: object) -> bool:

@@ -12,6 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.roles import Role
+from accounts.services import user_role_set
+from accounts.tests.factories import UserFactory
 from billing.services import tier_grant_create
 from billing.tests.factories import TierFactory
 from catalog.models import Course, Lesson
@@ -225,3 +228,23 @@ def test_staff_attach_confirmed_files_to_a_lesson_in_the_admin(staff_client, s3)
     lesson.refresh_from_db()
     assert list(lesson.attachments.all()) == [handout]
     assert lesson.title == data["title"]
+
+
+def test_instructors_attach_files_to_their_lesson_from_a_plain_list(client, s3, settings):
+    settings.LMS_ADMIN_REQUIRE_MFA = False
+    instructor = UserFactory(email="ana@example.com")
+    user_role_set(user=instructor, role=Role.INSTRUCTOR, actor=None)
+    lesson = LessonFactory(section=SectionFactory(course=CourseFactory(instructors=[instructor])))
+    handout = _upload(s3, title="Handout.pdf")
+    client.force_login(instructor)
+    url = reverse("admin:catalog_lesson_change", args=[lesson.pk])
+    page = client.get(url)
+    data = page_form_data(page)
+
+    saved = client.post(url, {**data, "attachments": [str(handout.pk)]})
+
+    # No autocomplete: it would ask the file library's admin, which instructors cannot open.
+    assert "admin-autocomplete" not in page.content.decode()
+    assert "Handout.pdf" in page.content.decode()
+    assert saved.status_code == 302, error_text(saved)
+    assert list(lesson.attachments.all()) == [handout]
