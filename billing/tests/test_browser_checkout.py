@@ -21,7 +21,7 @@ from billing.services import plan_ensure, tier_ensure
 from billing.tests.fake_stripe import fake_stripe_fixture, signature_header  # noqa: F401
 from catalog.models import Course
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from lms.tests.browser import DESKTOP, screenshot
+from lms.tests.browser import DESKTOP, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,17 +67,6 @@ def lesson_url(transactional_db) -> str:
     return lesson.get_absolute_url()
 
 
-def _sign_in(page, base_url: str) -> None:
-    """Through the real sign-in form, as a person would."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def _deliver(base_url: str, events: list[dict]) -> None:
     """Post Stripe's signed events to the live server over HTTP, one by one, in order."""
     for event in events:
@@ -103,7 +92,7 @@ def test_learner_buys_the_plan_a_locked_lesson_needs_and_the_lesson_opens(
     UserFactory(email=EMAIL, verified_email=True)
     base = live_server.url
     page = browser.new_page(viewport=DESKTOP)
-    _sign_in(page, base)
+    sign_in(page, base, email=EMAIL, password=PASSWORD)
 
     # The paid lesson is locked: no notes, the plan it needs named, the way to the plans.
     page.goto(f"{base}{lesson_url}")

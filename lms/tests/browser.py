@@ -38,3 +38,14 @@ def assert_fits(page) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def sign_in(page, base_url: str, *, email: str, password: str) -> None:
+    """Sign in through the real form, as a person would, and wait for the signed-in header."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("main").get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()

@@ -22,7 +22,7 @@ from billing.services import tier_grant_create
 from billing.tests.factories import TierFactory
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from lms.tests.browser import DESKTOP, screenshot
+from lms.tests.browser import DESKTOP, screenshot, sign_in
 from media.models import Video
 from progress.models import LessonProgress
 
@@ -93,16 +93,6 @@ def lessons(transactional_db) -> dict[str, Lesson]:
     }
 
 
-def _sign_in(page, base_url: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def _pause_at(page, seconds: float):
     """The learner pauses the player at `seconds`; returns the heartbeat's response."""
     with page.expect_response(re.compile(r"/position/$")) as heartbeat:
@@ -124,7 +114,7 @@ def test_entitled_learner_gets_the_player_with_a_token_and_heartbeats_save_the_p
 
     learner = UserFactory(email=EMAIL, verified_email=True)
     page = browser.new_page(viewport=DESKTOP)
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
 
     page.goto(f"{live_server.url}{lessons['open'].get_absolute_url()}")
 
@@ -158,7 +148,7 @@ def test_a_learner_without_the_plan_sees_the_locked_page_and_no_player(
 
     UserFactory(email=EMAIL, verified_email=True)
     page = browser.new_page(viewport=DESKTOP)
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
 
     response = page.goto(f"{live_server.url}{lessons['locked'].get_absolute_url()}")
 
@@ -207,7 +197,7 @@ def test_a_lesson_left_open_gets_fresh_tokens_before_the_old_ones_expire(
     UserFactory(email=EMAIL, verified_email=True)
     page = browser.new_page(viewport=DESKTOP)
     page.add_init_script(RECORD_TOKEN_CHANGES)
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
     page.goto(f"{live_server.url}{lessons['open'].get_absolute_url()}")
 
     page.wait_for_function("() => window.tokenChanges.length >= 3", timeout=15000)
@@ -236,7 +226,7 @@ def test_a_page_shown_again_after_expiry_gets_fresh_tokens_at_once(
     UserFactory(email=EMAIL, verified_email=True)
     page = browser.new_page(viewport=DESKTOP)
     page.clock.install()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
     page.goto(f"{live_server.url}{lessons['open'].get_absolute_url()}")
     player = page.locator("mux-player")
     token = player.get_attribute("playback-token")
@@ -263,7 +253,7 @@ def test_a_learner_who_loses_the_plan_mid_lesson_is_told_and_sent_to_pricing(
     tier = lessons["locked"].course.required_tier
     tier_grant_create(user=learner, tier=tier, source=TierGrant.Source.STAFF)
     page = browser.new_page(viewport=DESKTOP)
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
     page.goto(f"{live_server.url}{lessons['locked'].get_absolute_url()}")
     expect(page.locator("mux-player")).to_have_count(1)
 
@@ -288,7 +278,7 @@ def test_a_learner_signed_out_elsewhere_is_asked_to_sign_in_again(
     UserFactory(email=EMAIL, verified_email=True)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, email=EMAIL, password=PASSWORD)
     lesson_url = lessons["open"].get_absolute_url()
     page.goto(f"{live_server.url}{lesson_url}")
     expect(page.locator("mux-player")).to_have_count(1)

@@ -20,7 +20,7 @@ from catalog.tests.factories import (
     SectionFactory,
     quiz_with_questions,
 )
-from lms.tests.browser import SCREEN_VARIANTS, assert_fits, screenshot
+from lms.tests.browser import SCREEN_VARIANTS, assert_fits, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,17 +66,6 @@ def course(transactional_db) -> Course:
         body="Dance a full phrase of **eight counts** without stopping.",
     )
     return course
-
-
-def _sign_in(page, base_url: str) -> None:
-    """Through the real sign-in form, as a person would."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def _expect_course_progress(page, done: int, total: int, percent: int) -> None:
@@ -160,7 +149,7 @@ def test_learner_completes_a_course_with_a_quiz_and_gets_a_certificate(
     UserFactory(email=EMAIL, display_name=LEARNER_NAME, verified_email=True)
     base = live_server.url
     page = browser.new_page(**options)
-    _sign_in(page, base)
+    sign_in(page, base, email=EMAIL, password=PASSWORD)
 
     # "My learning" before anything: no course yet, no XP.
     _open_dashboard(page)
