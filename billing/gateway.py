@@ -8,7 +8,7 @@ pricing page says payments are off and every call raises `BillingNotConfiguredEr
 import stripe
 from django.conf import settings
 
-from lms.errors import ApplicationError, ErrorCode
+from lms.errors import ApplicationError, ErrorCode, transient_error_classifier
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 # The SDK retries network errors, 409s and 5xx with backoff, reusing the idempotency key it
@@ -41,6 +41,32 @@ def stripe_client() -> stripe.StripeClient:
         base_addresses={"api": (settings.STRIPE_API_BASE or DEFAULT_API_BASE).rstrip("/")},
         max_network_retries=MAX_NETWORK_RETRIES,
     )
+
+
+# Statuses Stripe answers for "try again": a request timeout, a lock conflict between two
+# requests for one object (409 lock_timeout), rate limiting, and its own failures (5xx).
+TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 425, 429})
+
+
+@transient_error_classifier
+def stripe_error_is_transient(error: BaseException) -> bool:
+    """Whether a Stripe call that raised `error` may succeed later.
+
+    Transient: Stripe unreachable (connection errors, timeouts: no status), rate limiting, lock
+    conflicts and Stripe's 5xx. Permanent: every other 4xx (`resource_missing`, a bad request,
+    a revoked key, a declined card): the same request gets the same answer. Registered with
+    `lms.errors`, so webhook processing retries only what this says is transient.
+    """
+    if not isinstance(error, stripe.StripeError):
+        return False
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    status = error.http_status
+    if status is None:
+        # An error raised before any answer, e.g. a response that was not JSON: Stripe's API
+        # was not itself answering, so it may well answer next time.
+        return isinstance(error, stripe.APIError)
+    return status in TRANSIENT_HTTP_STATUSES or status >= 500
 
 
 def stripe_error_is_missing(error: stripe.StripeError) -> bool:

@@ -1,4 +1,4 @@
-"""The webhook inbox in the admin: read only, with a Replay action."""
+"""The webhook inbox and the email outbox in the admin: read only, with Replay and Send again."""
 
 import json
 
@@ -9,7 +9,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from lms.models import WebhookEvent
+from lms.email import email_resend
+from lms.models import OutboundEmail, WebhookEvent
 from lms.webhooks import webhook_event_replay
 
 
@@ -39,6 +40,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "event_type",
         "status",
         "attempts",
+        "retryable",
+        "retry_at",
         "last_error",
         "occurred_at",
         "received_at",
@@ -72,8 +75,9 @@ class WebhookEventAdmin(admin.ModelAdmin):
         for event in queryset.order_by("occurred_at", "received_at"):
             try:
                 webhook_event_replay(event_id=event.pk)
-            except Exception as error:  # recorded on the event as well; shown here
-                failures.append(f"{event.event_id}: {type(error).__name__}: {error}")
+            except Exception:  # recorded on the event (the handler's own error); shown here
+                event.refresh_from_db(fields=["last_error"])
+                failures.append(f"{event.event_id}: {event.last_error}")
             else:
                 processed += 1
         if processed:
@@ -85,3 +89,68 @@ class WebhookEventAdmin(admin.ModelAdmin):
             )
         for failure in failures:
             self.message_user(request, _("Replay failed: %s") % failure, messages.ERROR)
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox: what was sent, what waits, what failed and why. Read only, and without
+    the messages' text or addresses (sign-in codes, reset links, personal data); staff who
+    may change outbound emails can send one again."""
+
+    list_display = (
+        "subject",
+        "to_domains",
+        "status",
+        "attempts",
+        "last_error_short",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("=message_id", "=idempotency_key", "to_domains")
+    search_help_text = _("A Message-ID or idempotency key exactly, or a recipient's domain.")
+    date_hierarchy = "created_at"
+    actions = ("send_again",)
+    fields = (
+        "subject",
+        "to_domains",
+        "status",
+        "attempts",
+        "last_error",
+        "message_id",
+        "idempotency_key",
+        "created_at",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
+        return False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("lms.change_outboundemail")
+
+    @admin.display(description=_("last error"))
+    def last_error_short(self, obj: OutboundEmail) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description=_("Send selected emails again"), permissions=["resend"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundEmail]) -> None:
+        queued = 0
+        for outbound in queryset:
+            outbound = email_resend(email_id=outbound.pk)
+            queued += outbound.status == OutboundEmail.Status.PENDING
+        self.message_user(
+            request,
+            ngettext("Queued %(count)d email again.", "Queued %(count)d emails again.", queued)
+            % {"count": queued},
+            messages.SUCCESS,
+        )

@@ -1,4 +1,4 @@
-"""Platform tasks: email delivery and the webhook inbox."""
+"""Platform tasks: email delivery from the outbox and the webhook inbox."""
 
 import logging
 import smtplib
@@ -9,10 +9,25 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from lms.email import email_build, email_recipient_domains
-from lms.models import WebhookEvent
+from lms.email import (
+    email_build,
+    email_claim,
+    email_mark_failed,
+    email_mark_sent,
+    email_publish,
+    emails_due,
+    emails_sent_purge,
+)
+from lms.errors import TransientError
+from lms.models import OutboundEmail, WebhookEvent
+from lms.webhooks import (
+    WEBHOOK_MAX_ATTEMPTS,
+    WEBHOOK_RETRY_BACKOFF,
+    webhook_event_queue,
+    webhook_events_lost,
+    webhook_events_unprocessed,
+)
 from lms.webhooks import webhook_event_process as webhook_event_process_service
-from lms.webhooks import webhook_event_queue, webhook_events_unprocessed
 
 logger = logging.getLogger(__name__)
 
@@ -47,79 +62,114 @@ def _boto_http_status(exc: BaseException) -> int | None:
 
 
 @shared_task(bind=True, max_retries=None)
-def email_deliver(self, *, payload: dict) -> None:
-    """Send one rendered email (see `lms.email.email_queue`, which routes it to the "email" queue).
+def email_deliver(self, *, email_id: str = "", payload: dict | None = None) -> None:
+    """Send one outbox message (see `lms.email.email_queue`, which routes it to "email").
 
-    Transient failures are retried with exponential backoff and jitter, at most
-    `EMAIL_DELIVERY_MAX_RETRIES` times; each is logged at WARNING. The last failure, or a
-    permanent one, is logged at ERROR and raised, so the task fails visibly in the worker.
-    Delivery is at least once: a worker lost mid-send (late acks) sends the email again.
+    Claims the row, skips a message already sent (or being sent by a live worker), sends
+    it and marks it sent. Transient failures are retried with exponential backoff and jitter,
+    at most `EMAIL_DELIVERY_MAX_RETRIES` times, counted on the row; each is logged at
+    WARNING. A countdown longer than LMS_TASK_COUNTDOWN_MAX is not given to the broker (it
+    would be redelivered while waiting): the row waits, due, for the sweep. The last failure,
+    or a permanent one, is logged at ERROR and leaves the row failed.
+
+    `payload` is the message itself, as tasks queued before the outbox carried it.
     """
-    try:
+    if payload is not None:
         email_build(payload).send(fail_silently=False)
+        return
+    outbound = email_claim(email_id=UUID(email_id))
+    if outbound is None:
+        return
+    try:
+        email_build(outbound.payload).send(fail_silently=False)
     except Exception as exc:
-        attempt = self.request.retries + 1
-        max_retries = settings.EMAIL_DELIVERY_MAX_RETRIES
-        domains = ", ".join(email_recipient_domains(payload))
-        if email_error_is_transient(exc) and self.request.retries < max_retries:
-            countdown = get_exponential_backoff_interval(
-                factor=settings.EMAIL_DELIVERY_RETRY_BACKOFF,
-                retries=self.request.retries,
-                maximum=settings.EMAIL_DELIVERY_RETRY_BACKOFF_MAX,
-                full_jitter=True,
-            )
-            logger.warning(
-                "Email delivery attempt %d of %d to %s failed (%s: %s); retrying in %d s",
-                attempt,
-                max_retries + 1,
-                domains,
-                type(exc).__name__,
-                exc,
-                countdown,
-            )
-            if self.request.is_eager:
-                # Eagerly run (development without a broker, tests), Celery re-raises the
-                # Retry instead of running it when errors propagate: run the retry here.
-                retry = self.retry(
-                    exc=exc, countdown=countdown, max_retries=max_retries, throw=False
-                )
-                outcome = retry.sig.apply()  # raises at once when errors propagate
-                if outcome.failed():
-                    raise outcome.result from exc
-                return
-            raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries) from exc
+        _email_delivery_failed(self, outbound=outbound, exc=exc)
+        return
+    email_mark_sent(email_id=outbound.pk)
+
+
+def _email_delivery_failed(task, *, outbound: OutboundEmail, exc: Exception) -> None:
+    """Log the failed attempt and record it; schedule the retry when there is one."""
+    max_retries = settings.EMAIL_DELIVERY_MAX_RETRIES
+    domains = outbound.to_domains
+    error = f"{type(exc).__name__}: {exc}"
+    transient = email_error_is_transient(exc)
+    if not transient or outbound.attempts > max_retries:
         logger.error(
             "Email delivery to %s failed for good on attempt %d (%s)",
             domains,
-            attempt,
-            "transient error, retries exhausted" if email_error_is_transient(exc) else "permanent",
+            outbound.attempts,
+            "transient error, retries exhausted" if transient else "permanent",
             exc_info=exc,
         )
-        raise
+        email_mark_failed(email_id=outbound.pk, error=error, retry_in=None)
+        return
+    countdown = get_exponential_backoff_interval(
+        factor=settings.EMAIL_DELIVERY_RETRY_BACKOFF,
+        retries=outbound.attempts - 1,
+        maximum=settings.EMAIL_DELIVERY_RETRY_BACKOFF_MAX,
+        full_jitter=True,
+    )
+    logger.warning(
+        "Email delivery attempt %d of %d to %s failed (%s); retrying in %d s",
+        outbound.attempts,
+        max_retries + 1,
+        domains,
+        error,
+        countdown,
+    )
+    email_mark_failed(email_id=outbound.pk, error=error, retry_in=countdown)
+    if task.request.is_eager:
+        # Run eagerly (development without a broker, tests): retry at once, in-process.
+        email_deliver.apply(kwargs={"email_id": str(outbound.pk)})
+    elif countdown <= settings.LMS_TASK_COUNTDOWN_MAX:
+        email_publish(email_id=outbound.pk, countdown=countdown)
+    # else: a long backoff waits in the database; the sweep queues it once due.
+
+
+@shared_task
+def email_outbox_sweep(*, limit: int = 500) -> int:
+    """Queue the messages whose delivery is due but did not happen (periodic, on beat): never
+    published (the broker was down), lost with their broker message, retried after a long
+    backoff, or claimed by a worker that died mid-send. Also deletes old sent messages.
+
+    Returns how many were queued; a bounded batch per run, the rest wait for the next run.
+    """
+    email_ids = emails_due(limit=limit)
+    for email_id in email_ids:
+        email_publish(email_id=email_id)
+    if email_ids:
+        logger.info("Queued %d outbox emails again", len(email_ids))
+    emails_sent_purge()
+    return len(email_ids)
 
 
 @shared_task(
     bind=True,
-    autoretry_for=(Exception,),
+    autoretry_for=(TransientError,),
     dont_autoretry_for=(WebhookEvent.DoesNotExist,),
-    retry_backoff=5,
-    retry_backoff_max=600,
+    retry_backoff=WEBHOOK_RETRY_BACKOFF,
+    retry_backoff_max=settings.LMS_TASK_COUNTDOWN_MAX,
     retry_jitter=True,
-    max_retries=8,
+    max_retries=WEBHOOK_MAX_ATTEMPTS,
 )
 def webhook_event_process(self, *, event_id: str) -> None:
     """Process one stored webhook event (queued on "webhooks" by `webhook_event_store`).
 
-    Safe to run twice: the service locks the event and returns when it is already done. A
-    failing handler is retried with exponential backoff (5 s, 10 s, ... at most 10 min);
-    after the last retry the event stays failed and `webhook_events_reconcile` tries again.
+    Safe to run twice: the service locks the event and returns when it is already done. Only
+    a transient failure (the service raises TransientError: Stripe or Mux unreachable,
+    overloaded, 5xx) is retried, with exponential backoff (5 s, 10 s, ... at most
+    LMS_TASK_COUNTDOWN_MAX, below the broker's visibility timeout); a permanent one leaves
+    the event failed. The service counts attempts and stops at WEBHOOK_MAX_ATTEMPTS whoever
+    runs it: this chain, the reconcile or the recovery.
     """
     webhook_event_process_service(event_id=UUID(event_id))
 
 
 @shared_task
 def webhook_events_reconcile(*, limit: int = 500) -> int:
-    """Queue again the events not processed a minute after they arrived (periodic, on beat).
+    """Queue again the events not processed a minute after they arrived (periodic, on beat):
+    left received, or failed with attempts left.
 
     Returns how many were queued; a bounded batch per run, the rest wait for the next run.
     """
@@ -128,4 +178,21 @@ def webhook_events_reconcile(*, limit: int = 500) -> int:
         webhook_event_queue(event_id=event_id)
     if event_ids:
         logger.info("Queued %d unprocessed webhook events again", len(event_ids))
+    return len(event_ids)
+
+
+@shared_task
+def webhook_events_recover(*, limit: int = 500) -> int:
+    """Queue again the events whose task was lost (periodic, on beat, every
+    LMS_WEBHOOK_RECOVER_SECONDS): still received, or with a retry overdue, for
+    LMS_WEBHOOK_LOST_AFTER_SECONDS, and not being processed right now.
+
+    With the defaults an event whose worker was killed mid-handler is processed again within
+    about 90 seconds of the worker's death. Returns how many were queued.
+    """
+    event_ids = webhook_events_lost(limit=limit)
+    for event_id in event_ids:
+        webhook_event_queue(event_id=event_id)
+    if event_ids:
+        logger.warning("Queued %d webhook events whose task was lost", len(event_ids))
     return len(event_ids)

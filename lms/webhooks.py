@@ -16,10 +16,13 @@ handler again); they run inside the transaction that marks the event processed.
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
@@ -27,15 +30,19 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from lms.api.exceptions import error_body
-from lms.errors import ApplicationError, ErrorCode
+from lms.errors import ApplicationError, ErrorCode, TransientError, error_is_transient
 from lms.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 # Webhooks have their own Celery queue, so a burst of events never delays an email.
 WEBHOOK_QUEUE = "webhooks"
-# After this many attempts a failed event is left for a person (the admin's Replay action).
+# After this many attempts a failed event is left for a person (the admin's Replay action),
+# however they were made: the task's retries, the reconcile and the recovery together.
 WEBHOOK_MAX_ATTEMPTS = 10
+# Seconds before the first retry of a transient failure, doubled each time (with jitter), at
+# most LMS_TASK_COUNTDOWN_MAX.
+WEBHOOK_RETRY_BACKOFF = 5
 
 WebhookHandler = Callable[[WebhookEvent], None]
 
@@ -184,48 +191,126 @@ def webhook_event_queue(*, event_id: UUID) -> None:
     task.apply_async(kwargs={"event_id": str(event_id)}, queue=WEBHOOK_QUEUE)
 
 
-def webhook_event_process(*, event_id: UUID) -> WebhookEvent:
+def webhook_event_process(*, event_id: UUID, replay: bool = False) -> WebhookEvent:
     """Run the event's handler once; return the event.
 
     The row is locked for the whole run, so two workers given the same event take turns and
-    the second finds it processed. An event without a handler is marked ignored. A failing
-    handler's writes are rolled back, the event is marked failed with the error and its
-    attempts, and the exception is raised again for the task to retry.
+    the second finds it processed; a worker killed mid-handler loses its lock (and its
+    attempt) with its database connection. An event without a handler is marked ignored. An
+    event that used up WEBHOOK_MAX_ATTEMPTS is not run again, whoever asks, except by a
+    `replay`. A failing handler's writes are rolled back and the event is marked failed with
+    the error: a transient failure with attempts left raises TransientError (the task
+    retries it); a permanent one, or the last attempt, raises the handler's error and leaves
+    the event for a person.
     """
-    failure: Exception | None = None
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+        if not replay and not _event_due(event):
             return event
-        handler = webhook_handler_get(provider=event.provider, event_type=event.event_type)
-        event.attempts += 1
-        if handler is None:
-            event.status = WebhookEvent.Status.IGNORED
-        else:
-            try:
-                with transaction.atomic():  # a savepoint: a failed handler leaves nothing
-                    handler(event)
-            except Exception as error:
-                failure = error
-                event.status = WebhookEvent.Status.FAILED
-                event.last_error = f"{type(error).__name__}: {error}"[:10_000]
-            else:
-                event.status = WebhookEvent.Status.PROCESSED
-        if failure is None:
-            event.last_error = ""
-            event.processed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
+        failure = _event_run(event)
+        event.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "last_error",
+                "processed_at",
+                "retryable",
+                "retry_at",
+            ]
+        )
     if failure is not None:
+        _event_failure_raise(event, failure)
+    return event
+
+
+def _event_due(event: WebhookEvent) -> bool:
+    """Whether the event still needs a run: not done, and attempts left (else mark it so)."""
+    if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+        return False
+    if event.attempts >= WEBHOOK_MAX_ATTEMPTS:
+        if event.retryable or event.retry_at is not None:
+            event.retryable, event.retry_at = False, None
+            event.save(update_fields=["retryable", "retry_at"])
+        logger.warning("Webhook %s %s used up its attempts", event.provider, event.event_id)
+        return False
+    return True
+
+
+def _event_run(event: WebhookEvent) -> Exception | None:
+    """Run the handler (in a savepoint) and set the event's outcome; return its error."""
+    handler = webhook_handler_get(provider=event.provider, event_type=event.event_type)
+    event.attempts += 1
+    event.retry_at = None
+    if handler is None:
+        _unhandled_type_log(provider=event.provider, event_type=event.event_type)
+        event.status = WebhookEvent.Status.IGNORED
+    else:
+        try:
+            with transaction.atomic():  # a savepoint: a failed handler leaves nothing
+                handler(event)
+        except Exception as error:
+            event.status = WebhookEvent.Status.FAILED
+            event.last_error = f"{type(error).__name__}: {error}"[:10_000]
+            event.retryable = error_is_transient(error) and event.attempts < WEBHOOK_MAX_ATTEMPTS
+            if event.retryable:
+                event.retry_at = timezone.now() + timedelta(seconds=_retry_delay(event.attempts))
+            return error
+        event.status = WebhookEvent.Status.PROCESSED
+    event.last_error = ""
+    event.retryable = True
+    event.processed_at = timezone.now()
+    return None
+
+
+def _retry_delay(attempts: int) -> float:
+    """The task's backoff before retry `attempts` (without its jitter, so never shorter)."""
+    return min(WEBHOOK_RETRY_BACKOFF * 2 ** (attempts - 1), settings.LMS_TASK_COUNTDOWN_MAX)
+
+
+def _event_failure_raise(event: WebhookEvent, failure: Exception) -> None:
+    if event.retryable:
         logger.warning(
-            "Webhook %s %s (%s) failed on attempt %d: %s",
+            "Webhook %s %s (%s) failed on attempt %d, will retry: %s",
             event.provider,
             event.event_type,
             event.event_id,
             event.attempts,
             event.last_error,
         )
-        raise failure
-    return event
+        raise TransientError(event.last_error) from failure
+    logger.error(
+        "Webhook %s %s (%s) failed for good on attempt %d (%s): %s",
+        event.provider,
+        event.event_type,
+        event.event_id,
+        event.attempts,
+        "attempts used up" if error_is_transient(failure) else "permanent",
+        event.last_error,
+    )
+    raise failure
+
+
+# Unexpected event types (no handler: the provider's endpoint sends more types than we
+# handle) are logged once per (provider, type) per LMS_WEBHOOK_UNHANDLED_LOG_SECONDS per
+# process: enough to notice, never a log line per event in a storm.
+_unhandled_logged: dict[tuple[str, str], float] = {}
+_unhandled_lock = threading.Lock()
+
+
+def _unhandled_type_log(*, provider: str, event_type: str) -> None:
+    now = time.monotonic()
+    interval = settings.LMS_WEBHOOK_UNHANDLED_LOG_SECONDS
+    with _unhandled_lock:
+        last = _unhandled_logged.get((provider, event_type))
+        if last is not None and now - last < interval:
+            return
+        _unhandled_logged[(provider, event_type)] = now
+    logger.warning(
+        "No handler for %s webhook events of type %r; they are stored and ignored "
+        "(stop the provider sending them, or add a handler)",
+        provider,
+        event_type,
+    )
 
 
 def webhook_event_replay(*, event_id: UUID) -> WebhookEvent:
@@ -235,25 +320,52 @@ def webhook_event_replay(*, event_id: UUID) -> WebhookEvent:
     it applies to changed since; a failed event gets another attempt. Raises as
     `webhook_event_process` does.
     """
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        event.status = WebhookEvent.Status.RECEIVED
-        event.save(update_fields=["status"])
-    return webhook_event_process(event_id=event_id)
+    return webhook_event_process(event_id=event_id, replay=True)
 
 
 def webhook_events_unprocessed(
     *, older_than: timedelta = timedelta(minutes=1), limit: int = 500
 ) -> list[UUID]:
     """Ids of events that should have been processed by now: still received (the worker was
-    down, the broker lost the task) or failed with attempts left, oldest first."""
+    down, the broker lost the task) or failed with attempts left, oldest first; events being
+    processed right now (their row is locked) are left to their worker."""
     cutoff = timezone.now() - older_than
-    return list(
-        WebhookEvent.objects.filter(
-            Q(status=WebhookEvent.Status.RECEIVED)
-            | Q(status=WebhookEvent.Status.FAILED, attempts__lt=WEBHOOK_MAX_ATTEMPTS),
-            received_at__lt=cutoff,
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
+    return _unlocked_ids(
+        Q(status=WebhookEvent.Status.RECEIVED)
+        | Q(
+            status=WebhookEvent.Status.FAILED,
+            retryable=True,
+            attempts__lt=WEBHOOK_MAX_ATTEMPTS,
+        ),
+        received_at__lt=cutoff,
+        limit=limit,
     )
+
+
+def webhook_events_lost(*, limit: int = 500) -> list[UUID]:
+    """Ids of events whose task was lost (its worker died, the broker lost it): still received
+    LMS_WEBHOOK_LOST_AFTER_SECONDS after arriving, or failed with a retry overdue by as
+    much, and not being processed right now. Oldest first."""
+    cutoff = timezone.now() - timedelta(seconds=settings.LMS_WEBHOOK_LOST_AFTER_SECONDS)
+    return _unlocked_ids(
+        Q(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
+        | Q(
+            status=WebhookEvent.Status.FAILED,
+            retryable=True,
+            attempts__lt=WEBHOOK_MAX_ATTEMPTS,
+            retry_at__lt=cutoff,
+        ),
+        limit=limit,
+    )
+
+
+def _unlocked_ids(*conditions: Q, limit: int, **filters: object) -> list[UUID]:
+    """The matching events' ids, skipping rows a worker holds locked (processing them now:
+    a killed worker's lock goes with its connection)."""
+    with transaction.atomic():
+        return list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(*conditions, **filters)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:limit]
+        )

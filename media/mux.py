@@ -12,7 +12,7 @@ import urllib3
 from django.conf import settings
 from mux_python.exceptions import ApiException, NotFoundException
 
-from lms.errors import CATALOG, ErrorCode
+from lms.errors import CATALOG, ErrorCode, transient_error_classifier
 
 DEFAULT_API_URL = "https://api.mux.com"
 # Seconds: (connect, read). The SDK waits forever by default.
@@ -64,6 +64,15 @@ def mux_error_is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ApiException):
         return exc.status in (0, 408, 425, 429) or (exc.status or 0) >= 500
     return isinstance(exc, urllib3.exceptions.HTTPError | OSError)
+
+
+@transient_error_classifier
+def mux_sdk_error_is_transient(exc: BaseException) -> bool:
+    """`mux_error_is_transient` for errors of the Mux SDK only (registered with `lms.errors`,
+    which asks every provider's classifier about every error: a bare OSError is not Mux's)."""
+    if isinstance(exc, ApiException | urllib3.exceptions.HTTPError):
+        return mux_error_is_transient(exc)
+    return False
 
 
 def _as_dict(client: mux_python.ApiClient, model: Any) -> dict:

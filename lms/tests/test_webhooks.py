@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
+from lms.errors import TransientError
 from lms.models import WebhookEvent
 from lms.tasks import webhook_events_reconcile
 from lms.webhooks import (
@@ -114,8 +115,9 @@ def test_a_failing_handler_leaves_the_event_failed_with_its_error_and_none_of_it
     )
     failures_left["evt_flaky"] = 1
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(TransientError) as raised:  # what the task retries
         webhook_event_process(event_id=event.pk)
+    assert isinstance(raised.value.__cause__, ConnectionError)
 
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("failed", 1)
