@@ -183,3 +183,39 @@ class NotFoundError(ApplicationError, Http404):
 
 class AccessDeniedError(ApplicationError, PermissionDenied):
     """Also a PermissionDenied, so HTML views render the 403 page without translating it."""
+
+
+# --- Transient failures: what tasks retry ---------------------------------------------------
+# A task retries a failure only when it may go away by itself (a network error, a provider's
+# overload or 5xx); a bug or a refusal (a provider's 4xx, bad data) is permanent and retrying
+# it only hides it. Each provider's module registers the classifier that knows its SDK's
+# errors (`billing.gateway`, `media.mux`), so `lms` imports none of them.
+class TransientError(Exception):
+    """A failure worth retrying later; raised from the error it classifies (`__cause__`)."""
+
+
+_transient_classifiers: list = []
+
+
+def transient_error_classifier(classifier):
+    """Register `classifier(exc) -> bool`, which says whether a provider's error is transient."""
+    if classifier not in _transient_classifiers:
+        _transient_classifiers.append(classifier)
+    return classifier
+
+
+def error_is_transient(exc: BaseException) -> bool:
+    """Whether `exc`, or the error it was raised from, may succeed when tried again later.
+
+    TransientError, connection errors and timeouts are; a registered classifier decides for
+    its provider's errors; anything else is permanent.
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:  # an ApplicationError raised from an SDK error
+        if isinstance(current, TransientError | ConnectionError | TimeoutError):
+            return True
+        if any(classifier(current) for classifier in _transient_classifiers):
+            return True
+        current, seen = current.__cause__, seen + 1
+    return False

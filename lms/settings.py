@@ -315,21 +315,65 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ROUTES = {
     "lms.tasks.email_deliver": {"queue": "email"},
+    "lms.tasks.email_outbox_sweep": {"queue": "email"},
     "lms.tasks.webhook_event_process": {"queue": "webhooks"},
     "lms.tasks.webhook_events_reconcile": {"queue": "webhooks"},
+    "lms.tasks.webhook_events_recover": {"queue": "webhooks"},
     "media.tasks.*": {"queue": "webhooks"},
 }
+# -- Delivery guarantees (README "Workers and beat") --
+# A task's message is acknowledged only after the task ran (acks late), and given back when
+# the worker process running it dies (reject on worker lost); each worker process holds one
+# message at a time (prefetch 1), so a dead worker strands at most that one. Redis has no
+# acknowledgements: a message delivered and never acked is put back in its queue
+# CELERY_VISIBILITY_TIMEOUT seconds after delivery (kombu's default, an hour, made a
+# 15-minute sign-in code arrive useless); every live worker looks for such messages every
+# CELERY_UNACKED_RESTORE_INTERVAL seconds. The timeout must exceed the longest task run (a
+# task still running then is run a second time: ours are idempotent, but it is waste), and
+# no countdown or ETA may reach it (a worker holds an ETA task unacked while it waits):
+# countdowns stop at LMS_TASK_COUNTDOWN_MAX, longer backoff waits in the database for the
+# outbox sweep.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,  # scan on every interval (kombu's default: every 10th)
+}
+LMS_TASK_COUNTDOWN_MAX = CELERY_VISIBILITY_TIMEOUT // 2
+# An email claimed for sending this many seconds ago belongs to a worker that died mid-send
+# (a send takes at most about EMAIL_TIMEOUT); below the visibility timeout, so the redelivered
+# task takes the message over.
+LMS_EMAIL_CLAIM_TIMEOUT = env.int("LMS_EMAIL_CLAIM_TIMEOUT", default=120)
+if not 0 < LMS_EMAIL_CLAIM_TIMEOUT < CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured("LMS_EMAIL_CLAIM_TIMEOUT must be below CELERY_VISIBILITY_TIMEOUT.")
+# Sent emails are kept this many days in the outbox (admin: Outbound emails), then deleted.
+LMS_EMAIL_OUTBOX_KEEP_DAYS = env.int("LMS_EMAIL_OUTBOX_KEEP_DAYS", default=30)
+# A webhook event still received (or with a retry overdue) this long is taken for lost and
+# queued again by `webhook_events_recover`, which beat runs every LMS_WEBHOOK_RECOVER_SECONDS:
+# an event whose worker died mid-handler is processed again within about 90 s.
+LMS_WEBHOOK_LOST_AFTER_SECONDS = env.int("LMS_WEBHOOK_LOST_AFTER_SECONDS", default=60)
+# Webhook event types nobody handles are logged once per type per this many seconds.
+LMS_WEBHOOK_UNHANDLED_LOG_SECONDS = env.int("LMS_WEBHOOK_UNHANDLED_LOG_SECONDS", default=3600)
 # Periodic work, run by one `celery beat`: re-queue webhook events left unprocessed, and
 # re-read from Mux the videos whose webhooks never came.
 CELERY_BEAT_SCHEDULE = {
+    # Lost tasks (a worker killed mid-task, a publish that failed) are found fast here.
+    "webhook-events-recover": {
+        "task": "lms.tasks.webhook_events_recover",
+        "schedule": env.float("LMS_WEBHOOK_RECOVER_SECONDS", default=30.0),
+    },
+    "email-outbox-sweep": {
+        "task": "lms.tasks.email_outbox_sweep",
+        "schedule": env.float("LMS_EMAIL_SWEEP_SECONDS", default=60.0),
+    },
     "webhook-events-reconcile": {
         "task": "lms.tasks.webhook_events_reconcile",
         "schedule": env.float("LMS_WEBHOOK_RECONCILE_SECONDS", default=300.0),
