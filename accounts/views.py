@@ -49,7 +49,10 @@ def profile(request: HttpRequest) -> HttpResponse:
         "sessions": user_sessions_list(user=user),
         "current_session_key": request.session.session_key,
     }
-    return render(request, "accounts/profile.html", context)
+    # A form re-rendered with its errors is a refused request, as on every form of ours
+    # (invites, join codes, quizzes): 400, so clients, tests and monitoring can tell.
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "accounts/profile.html", context, status=status)
 
 
 @require_POST

@@ -494,6 +494,9 @@ LOGGING = {
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
 # Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
 LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
+# Most pixels an avatar may have (read from the header, refused before decoding): it bounds
+# the memory one upload can take, under 9 bytes per pixel at the peak (issue 11).
+LMS_AVATAR_MAX_PIXELS = env.int("LMS_AVATAR_MAX_PIXELS", default=4096 * 4096)
 # Largest presigned uploads of course thumbnails and lesson attachments (bytes).
 LMS_THUMBNAIL_MAX_BYTES = env.int("LMS_THUMBNAIL_MAX_BYTES", default=5 * 1024 * 1024)
 LMS_ATTACHMENT_MAX_BYTES = env.int("LMS_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)

@@ -429,6 +429,45 @@ def test_a_bad_picture_is_a_field_error_and_keeps_the_old_one(
     assert ana.avatar.name == before
 
 
+def test_a_small_file_of_too_many_pixels_is_refused_with_the_envelope(client, ana, ana_app):
+    user_avatar_set(user=ana, upload=png())
+    before = (ana.avatar.name, ana.avatar_thumbnail.name)
+    upload = png((6000, 6000))  # about 120 KB of one colour; 144 MB once decoded
+
+    response = client.put(
+        AVATAR, encode_multipart(BOUNDARY, {"avatar": upload}), MULTIPART, **bearer(ana_app)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == error(
+        "VALIDATION_ERROR",
+        "Some fields are invalid.",
+        {
+            "avatar": [
+                "The picture is 6000×6000 pixels (36.0 megapixels); it can have at most 16.8 "
+                "megapixels. Make it smaller and try again."
+            ]
+        },
+    )
+    ana.refresh_from_db()
+    assert (ana.avatar.name, ana.avatar_thumbnail.name) == before
+
+
+def test_the_largest_accepted_picture_is_set_from_an_app(client, ana, ana_app):
+    response = client.put(
+        AVATAR,
+        encode_multipart(BOUNDARY, {"avatar": png((4096, 4096))}),
+        MULTIPART,
+        **bearer(ana_app),
+    )
+
+    assert response.status_code == 200
+    ana.refresh_from_db()
+    assert response.json()["avatar_url"] == f"http://testserver/media/{ana.avatar.name}"
+    with ana.avatar.open() as stored:
+        assert Image.open(stored).size == (512, 512)
+
+
 def test_a_picture_must_be_sent_as_a_file(client, ana, ana_app):
     missing = client.put(AVATAR, encode_multipart(BOUNDARY, {}), MULTIPART, **bearer(ana_app))
     as_json = client.put(AVATAR, {"avatar": "x"}, "application/json", **bearer(ana_app))

@@ -108,7 +108,7 @@ def test_saving_changes_the_name_and_time_zone(ana_client, ana):
 def test_an_unknown_time_zone_is_a_form_error(ana_client, ana):
     response = post_profile(ana_client, time_zone="Mars/Olympus_Mons", display_name="Changed")
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors == {
         "time_zone": [
             "Select a valid choice. Mars/Olympus_Mons is not one of the available choices."
@@ -152,6 +152,62 @@ def test_the_camera_orientation_is_applied(ana_client, ana):
 
     ana.refresh_from_db()
     assert stored(ana.avatar.name).size == (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "exif_orientation", "stored_size"),
+    [("PNG", None, (512, 512)), ("JPEG", 6, (341, 512)), ("WEBP", None, (512, 256))],
+    ids=["png", "jpeg-rotated", "webp"],
+)
+def test_the_largest_accepted_picture_is_stored(
+    ana_client, ana, fmt, exif_orientation, stored_size
+):
+    # The most pixels allowed (16.8 MP; WebP half of it), decoded reduced (draft for a
+    # JPEG), the camera's rotation applied to the reduced pixels.
+    size = {"PNG": (4096, 4096), "JPEG": (4096, 2730), "WEBP": (4096, 2048)}[fmt]
+    save = {}
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        save["exif"] = exif
+    upload = picture(size, fmt, **save)
+
+    response = post_profile(ana_client, avatar=upload)
+
+    assert response.status_code == 302
+    ana.refresh_from_db()
+    assert stored(ana.avatar.name).size == stored_size
+    assert stored(ana.avatar_thumbnail.name).size == (128, 128)
+
+
+def test_a_small_file_of_too_many_pixels_is_refused_before_it_is_decoded(ana_client, ana):
+    # One colour: about 120 KB on disk, 144 MB once decoded.
+    upload = picture((6000, 6000), "PNG")
+    assert upload.size < 200_000
+
+    response = post_profile(ana_client, display_name="Changed", avatar=upload)
+
+    message = (
+        "The picture is 6000×6000 pixels (36.0 megapixels); it can have at most 16.8 "
+        "megapixels. Make it smaller and try again."
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"avatar": [message]}
+    assert message in response.content.decode()
+    ana.refresh_from_db()
+    assert (ana.display_name, ana.avatar.name, ana.avatar_thumbnail.name) == ("Ana", "", "")
+    assert not default_storage.exists(f"avatars/{ana.pk}")
+
+
+def test_a_webp_gets_half_the_pixels(ana_client, ana):
+    response = post_profile(ana_client, avatar=picture((4096, 4096), "WEBP", lossless=True))
+
+    assert response.context["form"].errors == {
+        "avatar": [
+            "The picture is 4096×4096 pixels (16.8 megapixels); it can have at most 8.4 "
+            "megapixels. Make it smaller and try again."
+        ]
+    }
 
 
 def test_the_header_shows_the_thumbnail(ana_client, ana):
@@ -237,7 +293,7 @@ def test_a_bad_file_re_renders_the_form_with_an_error_and_changes_nothing(
 ):
     response = post_profile(ana_client, display_name="Changed", avatar=upload)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors == {"avatar": [message]}
     assert message in response.content.decode()
     ana.refresh_from_db()
@@ -252,6 +308,7 @@ def test_a_file_over_the_size_limit_is_refused(ana_client, ana, settings):
     response = post_profile(ana_client, avatar=upload)
 
     size = filesizeformat(upload.size)  # about 2.4 MB: pixels stored uncompressed
+    assert response.status_code == 400
     assert response.context["form"].errors == {
         "avatar": [f"The picture is too large ({size}); the limit is 2.0\xa0KB."]
     }
