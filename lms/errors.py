@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    # Request guards (lms.middleware): a body over the limit.
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     THROTTLED = "THROTTLED"
     SERVER_ERROR = "SERVER_ERROR"
     # Catalog.
@@ -92,6 +94,7 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(405, "This method is not allowed here."),
     ErrorCode.NOT_ACCEPTABLE: ErrorSpec(406, "The requested response format is not available."),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "The request body format is not supported."),
+    ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(413, "The request body is larger than allowed here."),
     ErrorCode.THROTTLED: ErrorSpec(429, "Too many requests. Try again later."),
     ErrorCode.SERVER_ERROR: ErrorSpec(500, "Something went wrong on our side."),
     ErrorCode.COURSE_NOT_FOUND: ErrorSpec(404, "There is no course at this address."),

@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Request guards (lms.middleware): before CommonMiddleware, whose slash redirect they
+    # replace for writes, and before CSRF and the views, which read the body they measure.
+    "lms.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -421,6 +424,12 @@ LMS_PLAYBACK_TOKEN_TTL = env.int("LMS_PLAYBACK_TOKEN_TTL", default=3600)
 LMS_VIDEO_STUCK_MINUTES = env.int("LMS_VIDEO_STUCK_MINUTES", default=30)
 
 # --- API --------------------------------------------------------------------------------
+# Request guards (lms.middleware) for bodies that are not forms (JSON: the API, app sign-in,
+# webhooks): larger ones answer 413 PAYLOAD_TOO_LARGE, deeper nesting 400 PARSE_ERROR. 1 MiB
+# holds a full progress sync batch (LMS_PROGRESS_SYNC_MAX_EVENTS) several times over; forms
+# and uploads keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, then the 413 page).
+LMS_API_MAX_BODY_BYTES = env.int("LMS_API_MAX_BODY_BYTES", default=1024 * 1024)
+LMS_API_MAX_JSON_DEPTH = env.int("LMS_API_MAX_JSON_DEPTH", default=32)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication",

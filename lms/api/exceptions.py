@@ -6,7 +6,7 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -73,6 +73,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, SuspiciousOperation):
+        # Raised by Django while reading the body (over DATA_UPLOAD_MAX_MEMORY_SIZE, too many
+        # fields or files): the client's request, not our bug, so never a 500.
+        set_rollback()
+        code = ErrorCode.PAYLOAD_TOO_LARGE if isinstance(exc, RequestDataTooBig) else None
+        code = code or ErrorCode.BAD_REQUEST
+        return Response(error_body(code), status=CATALOG[code].status)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
