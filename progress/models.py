@@ -137,7 +137,22 @@ class Invite(models.Model):
     )
     uses_count = models.PositiveIntegerField(_("uses"), default=0, editable=False)
     email = models.EmailField(
-        _("email"), blank=True, help_text=_("Send the invite to this address when it is created.")
+        _("email"),
+        blank=True,
+        help_text=_(
+            "Send the invite to this address when it is created. Only the account with this "
+            "verified address can redeem it, unless it is open to anyone with the code."
+        ),
+    )
+    # Without an email an invite is always open (a check constraint keeps the flag true), so
+    # the flag alone says who may redeem it.
+    open_to_anyone = models.BooleanField(
+        _("anyone with the code"),
+        default=False,
+        help_text=_(
+            "Let anyone who has the code redeem it, not only the account of the email above. "
+            "An invite without an email is always open to anyone with the code."
+        ),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -192,6 +207,13 @@ class Invite(models.Model):
                     "A tier needs a duration of at least one day, and a duration needs a tier."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(open_to_anyone=True) | ~Q(email=""),
+                name="invite_without_email_is_open",
+                violation_error_message=_(
+                    "An invite without an email is open to anyone with the code."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +227,21 @@ class Invite(models.Model):
         super().clean()
         if self._state.adding and self.expires_at is not None and self.expires_at <= timezone.now():
             raise ValidationError({"expires_at": _("Choose a time in the future.")})
+        if self.addressee and self.max_uses > 1:
+            raise ValidationError(
+                {
+                    "max_uses": _(
+                        "An invite only for %(email)s can be used once. Open it to anyone "
+                        "with the code to let it serve %(uses)s people."
+                    )
+                    % {"email": self.email, "uses": self.max_uses}
+                }
+            )
+
+    @property
+    def addressee(self) -> str:
+        """The one email address whose account may redeem it; "" when anyone may."""
+        return "" if self.open_to_anyone else self.email
 
     @property
     def is_revoked(self) -> bool:
@@ -526,7 +563,12 @@ class Certificate(models.Model):
 
 
 class ProgressEvent(models.Model):
-    """A client event applied to progress, kept by its client id so a replay is recognised."""
+    """A client event sent to the sync API, kept by its client id with what became of it.
+
+    Only an `applied` event is final: sent again it is a duplicate and changes nothing. An
+    event refused (not entitled yet, lesson not published yet, ...) or found stale is tried
+    again whenever the client resends it, and its row keeps the latest outcome.
+    """
 
     class Kind(models.TextChoices):
         COMPLETE = "complete", _("Lesson completed")
@@ -545,8 +587,12 @@ class ProgressEvent(models.Model):
         Lesson, verbose_name=_("lesson"), on_delete=models.SET_NULL, null=True, related_name="+"
     )
     occurred_at = models.DateTimeField(_("occurred at"))
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    # What applying it did: "applied", or the stable error code it was rejected with.
+    received_at = models.DateTimeField(_("first received at"), default=timezone.now)
+    last_received_at = models.DateTimeField(_("last received at"), default=timezone.now)
+    # How often the client sent it until it was applied (retries after a refusal).
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    # What the latest attempt did: "applied", "stale", or the stable error code it was
+    # refused with.
     result = models.CharField(_("result"), max_length=40)
 
     class Meta:

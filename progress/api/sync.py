@@ -43,7 +43,11 @@ SYNC_REJECTED = "rejected"
 @extend_schema_serializer(component_name="ProgressSyncEvent")
 class SyncEventSerializer(serializers.Serializer):
     id = serializers.UUIDField(
-        help_text="The client's id for the event: sending it again is recognised, not reapplied."
+        help_text=(
+            "The client's id for the event. Once applied, sending it again is recognised "
+            "(`duplicate`) and changes nothing; a rejected event may be sent again with the "
+            "same id and is applied once the reason is gone (e.g. after subscribing)."
+        )
     )
     type = serializers.ChoiceField(choices=ProgressEvent.Kind.choices)
     lesson = serializers.UUIDField(help_text="The lesson's id.")
@@ -73,8 +77,10 @@ class SyncResultSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="client_id")
     status = serializers.SerializerMethodField(
         help_text=(
-            "`applied`; `duplicate` (this id was applied before, or earlier in the batch); "
-            "`stale` (a heartbeat older than the last one); `rejected` (see `code`)."
+            "`applied`; `duplicate` (this id was applied before, in an earlier batch or "
+            "earlier in this one: nothing changed); `stale` (a heartbeat older than the last "
+            "one); `rejected` (see `code`; not recorded as applied, so keep the event and "
+            "send it again when the reason may be gone)."
         )
     )
     code = serializers.SerializerMethodField(help_text="Why it was rejected; null otherwise.")
@@ -145,10 +151,14 @@ class ProgressSyncApi(APIView):
         summary="Sync offline progress",
         description=(
             "Events are applied in the order they happened (`occurred_at`), all in one "
-            "transaction, and each gets its own result; sending the same batch again changes "
-            "nothing and answers `duplicate`. A malformed event or an oversized batch refuses "
-            "the whole batch (400 `VALIDATION_ERROR`, nothing applied). Rejection codes: "
-            "`LESSON_NOT_FOUND`, `LOGIN_REQUIRED`, `UPGRADE_REQUIRED`, "
+            "transaction, and each gets its own result. `duplicate` means applied before: "
+            "sending a batch again changes nothing for its applied events, while its rejected "
+            "ones are tried again, so an event refused with `UPGRADE_REQUIRED` while offline "
+            "is applied (dated when it happened, its XP awarded once) when resent after the "
+            "learner subscribed. Drop an event from the queue once it is `applied`, "
+            "`duplicate` or `stale`. A malformed event or an oversized batch refuses the whole "
+            "batch (400 `VALIDATION_ERROR`, nothing applied). Rejection codes: "
+            "`LESSON_NOT_FOUND`, `PREVIEW_ONLY`, `LOGIN_REQUIRED`, `UPGRADE_REQUIRED`, "
             "`COMPLETION_NOT_MANUAL`, `POSITION_NOT_VIDEO`, `EVENT_IN_FUTURE`."
         ),
         request=InputSerializer,

@@ -5,14 +5,15 @@ One batch is one transaction that
 1. locks the learner's `LearnerStats` row (so one learner's writes queue up, and every read
    below sees what the previous write committed);
 2. reads what it needs in a fixed number of queries (the lessons with their courses, the
-   progress rows, the enrollments, the client ids already seen);
+   progress rows, the enrollments, what became of the client ids sent before);
 3. applies the events in memory, in the order they happened;
 4. writes back in bulk: the progress rows by upsert on `(user, lesson)`, the XP awards under
    their unique source keys, enrollments, certificates, activity days and the stats.
 
 So the number of queries does not depend on the number of events or lessons, a replayed
 event is recognised by its client id, and a repeated completion finds the row completed and
-awards nothing.
+awards nothing. Only applied events count as seen: one refused (say, before the learner
+subscribed) is evaluated again when the app resends it.
 """
 
 import itertools
@@ -466,51 +467,131 @@ def _streak_update(*, user: User, stats: LearnerStats, days: set[date]) -> None:
         stats.current_streak, stats.longest_streak, stats.last_active_day = current, longest, last
 
 
+@dataclass
+class _Previous:
+    """What became of a client id the last time it was sent (a stored `ProgressEvent`)."""
+
+    result: str
+    attempts: int
+
+
+def _previous_load(*, user: User, events: Sequence[ProgressEventIn]) -> dict[uuid.UUID, _Previous]:
+    client_ids = [event.client_id for event in events if event.client_id is not None]
+    if not client_ids:
+        return {}
+    rows = ProgressEvent.objects.filter(user=user, client_id__in=client_ids).values_list(
+        "client_id", "result", "attempts"
+    )
+    return {client_id: _Previous(result, attempts) for client_id, result, attempts in rows}
+
+
+def _events_evaluate(
+    *,
+    batch: _Batch,
+    events: Sequence[ProgressEventIn],
+    lessons: dict[uuid.UUID, Lesson],
+    previous: dict[uuid.UUID, _Previous],
+) -> list[EventOutcome]:
+    """Each event's result, applying them in the order they happened.
+
+    `duplicate` means "applied before": only an id whose earlier attempt was applied (in an
+    earlier batch or earlier in this one) is skipped. A refused or stale event is evaluated
+    again, so an event refused while the learner had no tier is applied once they have one.
+    """
+    access = _AccessCache(batch.user)
+    now = batch.now
+    results = [
+        EventOutcome(
+            client_id=event.client_id, lesson_id=event.lesson_id, kind=event.kind, result=""
+        )
+        for event in events
+    ]
+    in_batch: dict[uuid.UUID, str] = {}
+    order = sorted(range(len(events)), key=lambda index: (events[index].occurred_at or now, index))
+    for index in order:
+        event, result = events[index], results[index]
+        client_id = event.client_id
+        earlier = previous.get(client_id) if client_id is not None else None
+        if earlier is not None and earlier.result == RESULT_APPLIED:
+            result.result = RESULT_DUPLICATE
+        elif client_id is not None and client_id in in_batch:
+            # The same id twice in one batch: the second copy answers what the first did.
+            first = in_batch[client_id]
+            result.result = RESULT_DUPLICATE if first == RESULT_APPLIED else first
+        elif event.occurred_at is not None and event.occurred_at > now + CLOCK_SKEW:
+            result.result = ErrorCode.EVENT_IN_FUTURE
+        else:
+            result.result = _apply_one(batch, event, lessons.get(event.lesson_id), access)
+        if client_id is not None:
+            in_batch.setdefault(client_id, result.result)
+    return results
+
+
+def _events_store(
+    *,
+    user: User,
+    events: Sequence[ProgressEventIn],
+    results: list[EventOutcome],
+    lessons: dict[uuid.UUID, Lesson],
+    previous: dict[uuid.UUID, _Previous],
+    now: datetime,
+) -> None:
+    """Record each client id's latest outcome in one upsert: new ids are inserted, retried
+    ones get their new result and one more attempt. Duplicates leave their row alone."""
+    stored: dict[uuid.UUID, ProgressEvent] = {}
+    for event, result in zip(events, results, strict=True):
+        client_id = event.client_id
+        if client_id is None or result.result == RESULT_DUPLICATE or client_id in stored:
+            continue
+        earlier = previous.get(client_id)
+        stored[client_id] = ProgressEvent(
+            user=user,
+            client_id=client_id,
+            kind=event.kind if event.kind in ProgressEvent.Kind.values else KIND_COMPLETE,
+            lesson=lessons.get(event.lesson_id),
+            occurred_at=event.occurred_at or now,
+            received_at=now,
+            last_received_at=now,
+            attempts=earlier.attempts + 1 if earlier is not None else 1,
+            result=str(result.result),
+        )
+    if stored:
+        ProgressEvent.objects.bulk_create(
+            list(stored.values()),
+            update_conflicts=True,
+            unique_fields=["user", "client_id"],
+            # `received_at` keeps the first delivery.
+            update_fields=[
+                "kind",
+                "lesson",
+                "occurred_at",
+                "last_received_at",
+                "attempts",
+                "result",
+            ],
+        )
+
+
 @transaction.atomic
 def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> ProgressOutcome:
     """Apply a batch of progress events for one learner in one transaction.
 
-    Never raises for a bad event: each gets its own result (`applied`, `duplicate` for a
-    client id seen before, `stale` for a heartbeat older than the last one, or the code of
-    the error). Events are applied in the order they happened (`occurred_at`, then their
-    place in the batch); results come back in the batch's order.
+    Never raises for a bad event: each gets its own result (`applied`; `duplicate` for a
+    client id applied before; `stale` for a heartbeat older than the last one; or the code of
+    the error, which a later resend of the same id may turn into `applied`). Events are
+    applied in the order they happened (`occurred_at`, then their place in the batch);
+    results come back in the batch's order.
     """
     now = timezone.now()
     stats = learner_stats_lock(user=user)
-    client_ids = [event.client_id for event in events if event.client_id is not None]
-    seen = set(
-        ProgressEvent.objects.filter(user=user, client_id__in=client_ids).values_list(
-            "client_id", flat=True
-        )
-        if client_ids
-        else ()
-    )
+    previous = _previous_load(user=user, events=events)
     lessons = _lessons_load(user=user, lesson_ids={event.lesson_id for event in events})
     rows = {
         row.lesson_id: row
         for row in LessonProgress.objects.filter(user=user, lesson_id__in=list(lessons))
     }
     batch = _Batch(user=user, now=now, rows=rows)
-    access = _AccessCache(user)
-
-    results: list[EventOutcome] = [
-        EventOutcome(
-            client_id=event.client_id, lesson_id=event.lesson_id, kind=event.kind, result=""
-        )
-        for event in events
-    ]
-    order = sorted(range(len(events)), key=lambda index: (events[index].occurred_at or now, index))
-    for index in order:
-        event, result = events[index], results[index]
-        if event.client_id is not None and event.client_id in seen:
-            result.result = RESULT_DUPLICATE
-            continue
-        if event.client_id is not None:
-            seen.add(event.client_id)
-        if event.occurred_at is not None and event.occurred_at > now + CLOCK_SKEW:
-            result.result = ErrorCode.EVENT_IN_FUTURE
-        else:
-            result.result = _apply_one(batch, event, lessons.get(event.lesson_id), access)
+    results = _events_evaluate(batch=batch, events=events, lessons=lessons, previous=previous)
 
     outcome = _write(batch, stats)
     credited: set[uuid.UUID] = set()
@@ -520,22 +601,9 @@ def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> Progress
             result.xp_awarded = outcome.xp_by_lesson.get(result.lesson_id, 0)
             credited.add(result.lesson_id)
     outcome.events = results
-
-    stored = [
-        ProgressEvent(
-            user=user,
-            client_id=event.client_id,
-            kind=event.kind if event.kind in ProgressEvent.Kind.values else KIND_COMPLETE,
-            lesson=lessons.get(event.lesson_id),
-            occurred_at=event.occurred_at or now,
-            received_at=now,
-            result=str(result.result),
-        )
-        for event, result in zip(events, results, strict=True)
-        if event.client_id is not None and result.result != RESULT_DUPLICATE
-    ]
-    if stored:
-        ProgressEvent.objects.bulk_create(stored)
+    _events_store(
+        user=user, events=events, results=results, lessons=lessons, previous=previous, now=now
+    )
     return outcome
 
 
