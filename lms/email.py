@@ -219,9 +219,9 @@ def email_claim(*, email_id: uuid.UUID) -> OutboundEmail | None:
         claimed = outbound.status == OutboundEmail.Status.SENDING
         if claimed and outbound.claimed_at and outbound.claimed_at > now - _claim_timeout():
             return None  # another worker is sending it right now
-        if outbound.attempts > settings.EMAIL_DELIVERY_MAX_RETRIES:
-            # Only claims taken over get here (failed sends stop earlier): every worker that
-            # tried died mid-send. A message that kills workers is not tried forever.
+        if claimed and outbound.attempts > settings.EMAIL_DELIVERY_MAX_RETRIES:
+            # A stale claim taken over, again and again: every worker that tried died
+            # mid-send. A message that kills workers is not tried forever.
             outbound.status = OutboundEmail.Status.FAILED
             outbound.last_error = f"Gave up after {outbound.attempts} attempts lost mid-send"
             outbound.save(update_fields=["status", "last_error"])
@@ -256,6 +256,8 @@ def email_mark_failed(*, email_id: uuid.UUID, error: str, retry_in: float | None
 def email_resend(*, email_id: uuid.UUID) -> OutboundEmail:
     """Send a message again (the admin's action): pending, due now, queued after commit.
 
+    One more attempt: a message whose retries were used up is not retried automatically
+    again if this attempt fails too.
     A sent message goes out again with its Message-ID (mail clients show it once if the
     first copy did arrive); a message being sent right now is left to its worker.
     """

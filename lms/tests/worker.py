@@ -4,11 +4,13 @@ The worker is a separate process: it reads the test database through DATABASE_UR
 tasks from the Redis broker the test process publishes to.
 """
 
+import os
+import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,9 +34,18 @@ def database_url_for_worker(tmp_path: Path) -> str:
 
 
 def worker_start(
-    *, queues: str, name: str, environment: Mapping[str, str], log_path: Path
+    *,
+    queues: str,
+    name: str,
+    environment: Mapping[str, str],
+    log_path: Path,
+    extra_args: Sequence[str] = (),
 ) -> subprocess.Popen:
-    """Start `celery worker` on `queues` (one process, solo pool), logging to `log_path`."""
+    """Start `celery worker` on `queues` (one process, solo pool), logging to `log_path`.
+
+    The worker leads a process group of its own (with anything it starts, e.g. an embedded
+    beat from `extra_args=["-B", ...]`), which `worker_kill` kills whole. Logs append, so a
+    worker started after a killed one adds to the same file."""
     command = [
         sys.executable,
         "-m",
@@ -55,18 +66,30 @@ def worker_start(
         f"{name}-{uuid.uuid4().hex[:8]}@%h",
         "--loglevel",
         "INFO",
+        *extra_args,
     ]
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         return subprocess.Popen(  # noqa: S603 - our own worker command
             command,
             cwd=settings.BASE_DIR,
             env=dict(environment),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
+def worker_kill(process: subprocess.Popen) -> None:
+    """SIGKILL the worker's whole process group, as the OOM killer or a lost machine would:
+    no warm shutdown, no message given back to the broker."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 def worker_stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
     process.terminate()  # warm shutdown: finishes the task at hand
     try:
         process.wait(timeout=15)
@@ -77,10 +100,22 @@ def worker_stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def tasks_published_to(broker_url: str) -> Iterator[None]:
-    """The test process publishes tasks to the broker instead of running them itself."""
+    """The test process publishes tasks to the broker instead of running them itself.
+
+    The app's connection pool is dropped on the way in and out: it keeps the broker it was
+    made for, which would win over the new `broker_url`."""
     previous = app.conf.task_always_eager, app.conf.broker_url
+    _pool_drop()
     app.conf.task_always_eager, app.conf.broker_url = False, broker_url
     try:
         yield
     finally:
+        _pool_drop()
         app.conf.task_always_eager, app.conf.broker_url = previous
+
+
+def _pool_drop() -> None:
+    """Forget the app's broker connection pool and producers, as Celery does after a fork (kombu
+    keeps them, per broker URL, for the next time the same broker is used)."""
+    app._pool = None
+    app.amqp._producer_pool = None
