@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     INVITE_REVOKED = "INVITE_REVOKED"
     INVITE_USED_UP = "INVITE_USED_UP"
     INVITE_ALREADY_REDEEMED = "INVITE_ALREADY_REDEEMED"
+    # issue 11 (D2): an invite addressed to one email, redeemed by another account.
+    INVITE_NOT_FOR_YOU = "INVITE_NOT_FOR_YOU"
     # Learning.
     ENROLLMENT_NOT_ALLOWED = "ENROLLMENT_NOT_ALLOWED"
     NOT_ENROLLED = "NOT_ENROLLED"
@@ -107,6 +109,11 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.INVITE_REVOKED: ErrorSpec(410, "This invite has been revoked."),
     ErrorCode.INVITE_USED_UP: ErrorSpec(409, "This invite has already been used up."),
     ErrorCode.INVITE_ALREADY_REDEEMED: ErrorSpec(409, "You have already redeemed this invite."),
+    ErrorCode.INVITE_NOT_FOR_YOU: ErrorSpec(
+        403,
+        "This invite was sent to another email address. Sign in with the account of that "
+        "address (verified) to redeem it.",
+    ),
     ErrorCode.ENROLLMENT_NOT_ALLOWED: ErrorSpec(403, "This course is not open for enrollment."),
     ErrorCode.NOT_ENROLLED: ErrorSpec(409, "You are not enrolled in this course."),
     ErrorCode.JOIN_CODE_NOT_FOUND: ErrorSpec(404, "No course has this join code."),

@@ -326,12 +326,13 @@ class InviteAdmin(admin.ModelAdmin):
         "uses",
         "status_label",
         "expires_at",
-        "email",
+        "redeemable_by",
         "created_by",
         "created_at",
     )
     list_filter = (
         InviteStatusFilter,
+        "open_to_anyone",
         "role",
         ("course", admin.RelatedOnlyFieldListFilter),
     )
@@ -344,7 +345,7 @@ class InviteAdmin(admin.ModelAdmin):
 
     _grant_fields = ("role", "course", "tier", "tier_days")
     _limit_fields = ("expires_at", "max_uses")
-    _delivery_fields = ("email", "note")
+    _delivery_fields = ("email", "open_to_anyone", "note")
     _record_fields = (
         "code",
         "status_label",
@@ -387,6 +388,14 @@ class InviteAdmin(admin.ModelAdmin):
     def status_label(self, invite: Invite) -> str:
         return invite.status.label
 
+    @admin.display(description=_("redeemable by"), ordering="email")
+    def redeemable_by(self, invite: Invite) -> str:
+        if invite.addressee:
+            return _("only %(email)s") % {"email": invite.addressee}
+        if invite.email:
+            return _("anyone with the code (sent to %(email)s)") % {"email": invite.email}
+        return _("anyone with the code")
+
     def changeform_view(
         self,
         request: HttpRequest,
@@ -417,6 +426,7 @@ class InviteAdmin(admin.ModelAdmin):
             expires_at=obj.expires_at,
             max_uses=obj.max_uses,
             email=obj.email,
+            open_to_anyone=obj.open_to_anyone,
             note=obj.note,
             ip_address=client_ip(request),
             request=request,

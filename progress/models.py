@@ -144,8 +144,7 @@ class Invite(models.Model):
             "verified address can redeem it, unless it is open to anyone with the code."
         ),
     )
-    # Without an email an invite is always open (a check constraint keeps the flag true), so
-    # the flag alone says who may redeem it.
+    # Only meaningful with an email: without one, an invite is open to anyone with the code.
     open_to_anyone = models.BooleanField(
         _("anyone with the code"),
         default=False,
@@ -205,13 +204,6 @@ class Invite(models.Model):
                 name="invite_tier_has_duration",
                 violation_error_message=_(
                     "A tier needs a duration of at least one day, and a duration needs a tier."
-                ),
-            ),
-            models.CheckConstraint(
-                condition=Q(open_to_anyone=True) | ~Q(email=""),
-                name="invite_without_email_is_open",
-                violation_error_message=_(
-                    "An invite without an email is open to anyone with the code."
                 ),
             ),
         ]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
@@ -26,6 +27,17 @@ from progress.models import (
 def invite_code_normalize(code: str) -> str:
     """Codes are matched without regard to case or surrounding spaces (stored upper-case)."""
     return code.strip().upper()
+
+
+def invite_is_for_user(*, invite: Invite, user: User) -> bool:
+    """Whether `user` may redeem `invite`: anyone may, unless it is addressed to one email,
+    which must then be a verified address of the user's (compared without regard to case,
+    as allauth does: an unverified address could be anyone's claim)."""
+    if not invite.addressee:
+        return True
+    return EmailAddress.objects.filter(
+        user=user, verified=True, email__iexact=invite.addressee
+    ).exists()
 
 
 def invites_with_status(*, queryset: QuerySet[Invite], status: str) -> QuerySet[Invite]:

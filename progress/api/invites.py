@@ -53,12 +53,14 @@ class InviteRedeemApi(APIView):
         summary="Redeem an invite",
         description=(
             "Grants the invite's role (never lowering the user's), enrolls the user in its "
-            "course and grants its tier, all at once. Errors: 404 `INVITE_NOT_FOUND`, "
-            "410 `INVITE_EXPIRED` or `INVITE_REVOKED`, 409 `INVITE_USED_UP` or "
-            "`INVITE_ALREADY_REDEEMED`."
+            "course and grants its tier, all at once. An invite sent to one email address "
+            "can be redeemed only by the account with that verified address, unless staff "
+            "opened it to anyone with the code. Errors: 404 `INVITE_NOT_FOUND`, "
+            "410 `INVITE_EXPIRED` or `INVITE_REVOKED`, 403 `INVITE_NOT_FOR_YOU`, "
+            "409 `INVITE_USED_UP` or `INVITE_ALREADY_REDEEMED`."
         ),
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 401, 404, 409, 410)},
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 410)},
         examples=[OpenApiExample("Code", value={"code": "ABCDE23456"}, request_only=True)],
     )
     def post(self, request: Request) -> Response:

@@ -22,7 +22,7 @@ from lms.codes import CODE_ALPHABET, readable_code_generate
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment, Invite, InviteRedemption
-from progress.selectors import invite_code_normalize
+from progress.selectors import invite_code_normalize, invite_is_for_user
 from progress.services.enrollments import enrollment_create
 
 INVITE_CODE_ALPHABET = CODE_ALPHABET
@@ -50,12 +50,15 @@ def invite_create(
     expires_at: datetime | None = None,
     max_uses: int = 1,
     email: str = "",
+    open_to_anyone: bool = False,
     note: str = "",
     ip_address: str | None = None,
     request: HttpRequest | None = None,
 ) -> Invite:
     """Create an invite with a fresh code; email it when `email` is given (after commit).
 
+    An invite with an `email` can be redeemed only by the account with that verified address
+    unless `open_to_anyone`; one without an email is open to anyone with the code.
     `request` only renders the email: its links are absolute with it, relative without.
     """
     invite = Invite(
@@ -67,6 +70,7 @@ def invite_create(
         expires_at=expires_at,
         max_uses=max_uses,
         email=email,
+        open_to_anyone=open_to_anyone or not email,
         note=note,
         created_by=created_by,
     )
@@ -86,6 +90,7 @@ def invite_create(
             "expires_at": expires_at.isoformat() if expires_at else None,
             "max_uses": max_uses,
             "email": email,
+            "open_to_anyone": invite.open_to_anyone,
         },
     )
     if email:
@@ -135,90 +140,132 @@ def invite_redeem(*, code: str, user: User, ip_address: str | None = None) -> In
     the last use cannot be taken twice.
 
     Raises `ApplicationError` with INVITE_NOT_FOUND, INVITE_REVOKED, INVITE_EXPIRED,
-    INVITE_ALREADY_REDEEMED or INVITE_USED_UP (checked in that order).
+    INVITE_NOT_FOR_YOU (addressed to another account's email), INVITE_ALREADY_REDEEMED or
+    INVITE_USED_UP (checked in that order).
     """
     normalized = invite_code_normalize(code)
     if not normalized:
         raise ApplicationError(ErrorCode.INVITE_NOT_FOUND)
     with transaction.atomic():
-        invite = (
-            Invite.objects.select_for_update(of=("self",))
-            .select_related("course", "tier")
-            .filter(code=normalized)
-            .first()
-        )
-        if invite is None:
-            raise ApplicationError(ErrorCode.INVITE_NOT_FOUND)
         now = timezone.now()
-        if invite.is_revoked:
-            raise ApplicationError(ErrorCode.INVITE_REVOKED)
-        if invite.is_expired(now):
-            raise ApplicationError(ErrorCode.INVITE_EXPIRED)
-        if InviteRedemption.objects.filter(invite=invite, user=user).exists():
-            raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED)
-        if invite.is_used_up:
-            raise ApplicationError(ErrorCode.INVITE_USED_UP)
-
-        taken = Invite.objects.filter(pk=invite.pk, uses_count__lt=F("max_uses")).update(
-            uses_count=F("uses_count") + 1
-        )
-        if not taken:
-            raise ApplicationError(ErrorCode.INVITE_USED_UP)
-        invite.uses_count += 1
-
+        invite = _invite_lock_redeemable(code=normalized, user=user, now=now)
+        _invite_use_take(invite)
         role_before = user_role_get(user)
         role_changed = _ROLE_ORDER.index(Role(invite.role)) > _ROLE_ORDER.index(role_before)
         if role_changed:
             user_role_set(user=user, role=invite.role, actor=user, ip_address=ip_address)
-        enrollment = None
-        if invite.course is not None:
-            enrollment = enrollment_create(
-                user=user, course=invite.course, source=Enrollment.Source.INVITE
-            )
-        tier_grant = None
-        if invite.tier is not None:
-            tier_grant = tier_grant_create(
-                user=user,
-                tier=invite.tier,
-                source=TierGrant.Source.INVITE,
-                source_id=str(invite.pk),
-                starts_at=now,
-                expires_at=now + timedelta(days=invite.tier_days or 0),
-            )
-        try:
-            with transaction.atomic():
-                redemption = InviteRedemption.objects.create(
-                    invite=invite,
-                    user=user,
-                    redeemed_at=now,
-                    ip_address=ip_address,
-                    enrollment=enrollment,
-                    tier_grant=tier_grant,
-                )
-        except IntegrityError as error:
-            # The same user redeeming twice at once where no row lock queued them (SQLite):
-            # raising rolls back everything above too.
-            raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED) from error
-
+        redemption = _redemption_record(
+            invite=invite,
+            user=user,
+            now=now,
+            ip_address=ip_address,
+            enrollment=_invite_enrollment(invite=invite, user=user),
+            tier_grant=_invite_tier_grant(invite=invite, user=user, now=now),
+        )
         audit_record(
             action=AuditLog.Action.INVITE_REDEEMED,
             actor=user,
             target=invite,
             ip_address=ip_address,
-            details={
-                "code": invite.code,
-                "redemption": str(redemption.pk),
-                "role": invite.role,
-                "role_before": role_before,
-                "role_changed": role_changed,
-                "course": invite.course.slug if invite.course else None,
-                "tier": invite.tier.slug if invite.tier else None,
-                "tier_expires_at": (
-                    tier_grant.expires_at.isoformat()
-                    if tier_grant and tier_grant.expires_at
-                    else None
-                ),
-                "uses_count": invite.uses_count,
-            },
+            details=_redemption_details(
+                redemption=redemption, role_before=role_before, role_changed=role_changed
+            ),
         )
     return redemption
+
+
+def _invite_lock_redeemable(*, code: str, user: User, now: datetime) -> Invite:
+    """The invite of `code`, locked, or the ApplicationError that says why it cannot be
+    redeemed by `user` now."""
+    invite = (
+        Invite.objects.select_for_update(of=("self",))
+        .select_related("course", "tier")
+        .filter(code=code)
+        .first()
+    )
+    if invite is None:
+        raise ApplicationError(ErrorCode.INVITE_NOT_FOUND)
+    if invite.is_revoked:
+        raise ApplicationError(ErrorCode.INVITE_REVOKED)
+    if invite.is_expired(now):
+        raise ApplicationError(ErrorCode.INVITE_EXPIRED)
+    if not invite_is_for_user(invite=invite, user=user):
+        # Before the used-up check: someone else's code tells them nothing about its uses.
+        raise ApplicationError(ErrorCode.INVITE_NOT_FOR_YOU)
+    if InviteRedemption.objects.filter(invite=invite, user=user).exists():
+        raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED)
+    if invite.is_used_up:
+        raise ApplicationError(ErrorCode.INVITE_USED_UP)
+    return invite
+
+
+def _invite_use_take(invite: Invite) -> None:
+    taken = Invite.objects.filter(pk=invite.pk, uses_count__lt=F("max_uses")).update(
+        uses_count=F("uses_count") + 1
+    )
+    if not taken:
+        raise ApplicationError(ErrorCode.INVITE_USED_UP)
+    invite.uses_count += 1
+
+
+def _invite_enrollment(*, invite: Invite, user: User) -> Enrollment | None:
+    if invite.course is None:
+        return None
+    return enrollment_create(user=user, course=invite.course, source=Enrollment.Source.INVITE)
+
+
+def _invite_tier_grant(*, invite: Invite, user: User, now: datetime) -> TierGrant | None:
+    if invite.tier is None:
+        return None
+    return tier_grant_create(
+        user=user,
+        tier=invite.tier,
+        source=TierGrant.Source.INVITE,
+        source_id=str(invite.pk),
+        starts_at=now,
+        expires_at=now + timedelta(days=invite.tier_days or 0),
+    )
+
+
+def _redemption_record(
+    *,
+    invite: Invite,
+    user: User,
+    now: datetime,
+    ip_address: str | None,
+    enrollment: Enrollment | None,
+    tier_grant: TierGrant | None,
+) -> InviteRedemption:
+    try:
+        with transaction.atomic():
+            return InviteRedemption.objects.create(
+                invite=invite,
+                user=user,
+                redeemed_at=now,
+                ip_address=ip_address,
+                enrollment=enrollment,
+                tier_grant=tier_grant,
+            )
+    except IntegrityError as error:
+        # The same user redeeming twice at once where no row lock queued them (SQLite):
+        # raising rolls back everything before it too.
+        raise ApplicationError(ErrorCode.INVITE_ALREADY_REDEEMED) from error
+
+
+def _redemption_details(
+    *, redemption: InviteRedemption, role_before: str, role_changed: bool
+) -> dict[str, object]:
+    invite, tier_grant = redemption.invite, redemption.tier_grant
+    return {
+        "code": invite.code,
+        "redemption": str(redemption.pk),
+        "role": invite.role,
+        "role_before": role_before,
+        "role_changed": role_changed,
+        "course": invite.course.slug if invite.course else None,
+        "tier": invite.tier.slug if invite.tier else None,
+        "tier_expires_at": (
+            tier_grant.expires_at.isoformat() if tier_grant and tier_grant.expires_at else None
+        ),
+        "uses_count": invite.uses_count,
+    }

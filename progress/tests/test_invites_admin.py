@@ -64,6 +64,7 @@ def test_staff_create_an_invite_in_the_admin_and_it_is_emailed_and_audited(
                 expires_at_1=expires.strftime("%H:%M:%S"),
                 max_uses="3",
                 email="newcomer@example.com",
+                open_to_anyone="on",
                 note="Guest teacher",
             ),
             REMOTE_ADDR="192.0.2.10",
@@ -80,8 +81,9 @@ def test_staff_create_an_invite_in_the_admin_and_it_is_emailed_and_audited(
         30,
         3,
     )
-    assert (invite.email, invite.note, invite.created_by) == (
+    assert (invite.email, invite.open_to_anyone, invite.note, invite.created_by) == (
         "newcomer@example.com",
+        True,
         "Guest teacher",
         staff_user,
     )
@@ -104,6 +106,45 @@ def test_the_add_form_refuses_a_tier_without_a_duration(staff_client):
         in response.content.decode()
     )
     assert not Invite.objects.exists()
+
+
+def test_the_add_form_refuses_several_uses_for_one_address(staff_client):
+    response = staff_client.post(ADD_URL, _add_data(email="maria@example.com", max_uses="3"))
+
+    assert response.context["adminform"].form.errors == {
+        "max_uses": [
+            "An invite only for maria@example.com can be used once. Open it to anyone with "
+            "the code to let it serve 3 people."
+        ]
+    }
+    assert not Invite.objects.exists()
+
+
+def test_an_invite_added_with_an_email_is_for_that_address_only(staff_client):
+    response = staff_client.post(ADD_URL, _add_data(email="maria@example.com"))
+
+    assert response.status_code == 302
+    invite = Invite.objects.get()
+    assert (invite.email, invite.open_to_anyone) == ("maria@example.com", False)
+    html = staff_client.get(INVITES_URL).content.decode()
+    assert "only maria@example.com" in html
+
+
+def test_the_list_says_who_can_redeem_each_invite(staff_client, staff_user):
+    invite_create(created_by=staff_user, email="maria@example.com", note="personal")
+    invite_create(
+        created_by=staff_user, email="lead@example.com", open_to_anyone=True, note="shared"
+    )
+    invite_create(created_by=staff_user, note="open")
+
+    response = staff_client.get(INVITES_URL)
+    only_personal = staff_client.get(INVITES_URL, {"open_to_anyone__exact": "0"})
+
+    html = response.content.decode()
+    assert "only maria@example.com" in html
+    assert "anyone with the code (sent to lead@example.com)" in html
+    assert html.count('<td class="field-redeemable_by">anyone with the code</td>') == 1
+    assert [i.note for i in only_personal.context["cl"].result_list] == ["personal"]
 
 
 def test_the_change_page_shows_a_copyable_redeem_link_and_nothing_to_edit(staff_client, staff_user):

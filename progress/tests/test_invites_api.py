@@ -96,6 +96,8 @@ def code_in_state(creator, user):
     def build(state: str) -> str:
         if state == "unknown":
             return "NOPE234567"
+        if state == "not_for_you":
+            return _invite(creator, email="someone-else@example.com").code
         invite = _invite(creator, max_uses=2 if state == "already_redeemed" else 1)
         if state == "expired":
             Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(1))
@@ -117,6 +119,13 @@ def code_in_state(creator, user):
         ("expired", 410, "INVITE_EXPIRED", "This invite has expired."),
         ("revoked", 410, "INVITE_REVOKED", "This invite has been revoked."),
         ("used_up", 409, "INVITE_USED_UP", "This invite has already been used up."),
+        (
+            "not_for_you",
+            403,
+            "INVITE_NOT_FOR_YOU",
+            "This invite was sent to another email address. Sign in with the account of that "
+            "address (verified) to redeem it.",
+        ),
         (
             "already_redeemed",
             409,
@@ -152,9 +161,11 @@ def test_the_schema_documents_the_operation_and_its_errors(client):
 
     operation = schema["paths"]["/api/v1/invites/redeem/"]["post"]
     assert operation["operationId"] == "invites_redeem"
-    assert sorted(operation["responses"]) == ["200", "400", "401", "404", "409", "410"]
+    # At least these (the schema may document more general ones, such as 429).
+    assert {"200", "400", "401", "403", "404", "409", "410"} <= set(operation["responses"])
+    assert "INVITE_NOT_FOR_YOU" in operation["description"]
     envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
-    for status in ("401", "404", "409", "410"):
+    for status in ("401", "403", "404", "409", "410"):
         assert operation["responses"][status]["content"]["application/json"]["schema"] == envelope
     output = schema["components"]["schemas"]["InviteRedemption"]
     assert sorted(output["properties"]) == ["course", "invite", "tier", "tier_expires_at"]

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import AuditLog
@@ -74,6 +76,7 @@ def test_a_new_invite_gets_a_random_upper_case_code_and_an_audit_row(staff_user)
         "expires_at": None,
         "max_uses": 1,
         "email": "",
+        "open_to_anyone": True,
     }
 
 
@@ -276,6 +279,123 @@ def test_a_failed_redemption_says_why_and_changes_nothing(failing_invite, state,
     assert list(Invite.objects.values_list("pk", "uses_count")) == uses_before
     assert InviteRedemption.objects.count() == redemptions_before
     assert AuditLog.objects.count() == audit_before
+
+
+# --- Invites addressed to one email ----------------------------------------------------------
+
+
+def _account(email: str):
+    user = UserFactory(email=email)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def test_an_invite_sent_to_one_email_is_refused_to_another_account(staff_user):
+    invite = _invite(staff_user, email="maria@example.com")
+    stranger = _account("joe@example.com")
+
+    with pytest.raises(ApplicationError) as raised:
+        invite_redeem(code=invite.code, user=stranger, ip_address=LEARNER_IP)
+
+    assert (raised.value.code, raised.value.status, raised.value.message) == (
+        ErrorCode.INVITE_NOT_FOR_YOU,
+        403,
+        "This invite was sent to another email address. Sign in with the account of that "
+        "address (verified) to redeem it.",
+    )
+    invite.refresh_from_db()
+    assert invite.uses_count == 0
+    assert not InviteRedemption.objects.exists()
+    assert not AuditLog.objects.filter(action=AuditLog.Action.INVITE_REDEEMED).exists()
+
+
+def test_the_addressee_redeems_it_whatever_the_case_of_the_address(staff_user):
+    invite = _invite(staff_user, email="Maria@Example.com")
+    maria = _account("maria@EXAMPLE.com")
+
+    redemption = invite_redeem(code=invite.code, user=maria)
+
+    assert redemption.user == maria
+    invite.refresh_from_db()
+    assert invite.uses_count == 1
+
+
+def test_a_secondary_verified_address_counts_but_an_unverified_one_does_not(staff_user):
+    invite = _invite(staff_user, email="maria@example.com")
+    # Anyone can add an address to their account; only a verified one proves it is theirs.
+    claimer = _account("claim@example.com")
+    EmailAddress.objects.create(user=claimer, email="maria@example.com", verified=False)
+    maria = _account("maria.work@example.com")
+    EmailAddress.objects.create(user=maria, email="maria@example.com", verified=True)
+
+    with pytest.raises(ApplicationError) as raised:
+        invite_redeem(code=invite.code, user=claimer)
+    assert raised.value.code == ErrorCode.INVITE_NOT_FOR_YOU
+
+    assert invite_redeem(code=invite.code, user=maria).user == maria
+
+
+def test_staff_may_open_an_emailed_invite_to_anyone_with_the_code(staff_user):
+    invite = _invite(staff_user, email="team-lead@example.com", open_to_anyone=True, max_uses=3)
+    colleagues = [_account(f"colleague{n}@example.com") for n in range(3)]
+
+    for colleague in colleagues:
+        invite_redeem(code=invite.code, user=colleague)
+
+    invite.refresh_from_db()
+    assert invite.uses_count == 3
+
+
+def test_an_invite_without_an_email_is_open_to_anyone(staff_user):
+    invite = _invite(staff_user)
+
+    assert invite.open_to_anyone is True
+    assert invite_redeem(code=invite.code, user=UserFactory()).invite == invite
+
+
+def test_an_invite_for_one_address_cannot_allow_several_uses(staff_user):
+    with pytest.raises(ValidationError) as raised:
+        _invite(staff_user, email="maria@example.com", max_uses=5)
+
+    assert raised.value.message_dict == {
+        "max_uses": [
+            "An invite only for maria@example.com can be used once. Open it to anyone with "
+            "the code to let it serve 5 people."
+        ]
+    }
+    assert not Invite.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_invites_keep_working_after_the_migration():
+    call_command("migrate", "progress", "0003", verbosity=0)
+    try:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        old = (
+            MigrationExecutor(connection)
+            .loader.project_state(("progress", "0003_progress_event_retries"))
+            .apps.get_model("progress", "Invite")
+        )
+        rows = {
+            "open": old.objects.create(code="OPEN234567"),
+            "shared": old.objects.create(code="SHARE23456", email="lead@example.com", max_uses=5),
+            "personal": old.objects.create(code="MINE234567", email="maria@example.com"),
+        }
+    finally:
+        call_command("migrate", "progress", verbosity=0)
+
+    flags = dict(Invite.objects.values_list("code", "open_to_anyone"))
+    assert flags == {row.code: name != "personal" for name, row in rows.items()}
+    assert invite_redeem(code="OPEN234567", user=UserFactory()).invite.code == "OPEN234567"
+    assert invite_redeem(code="SHARE23456", user=UserFactory()).invite.code == "SHARE23456"
+    with pytest.raises(ApplicationError) as raised:
+        invite_redeem(code="MINE234567", user=_account("joe@example.com"))
+    assert raised.value.code == ErrorCode.INVITE_NOT_FOR_YOU
+    assert invite_redeem(code="MINE234567", user=_account("maria@example.com")).user.email == (
+        "maria@example.com"
+    )
 
 
 def test_a_revoked_invite_says_revoked_even_when_it_has_also_expired(staff_user, user):

@@ -97,6 +97,8 @@ def code_in_state(creator, user):
     def build(state: str) -> str:
         if state == "unknown":
             return "NOPE234567"
+        if state == "not_for_you":
+            return _invite(creator, email="someone-else@example.com").code
         invite = _invite(creator, max_uses=2 if state == "already_redeemed" else 1)
         if state == "expired":
             Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(1))
@@ -118,6 +120,12 @@ def code_in_state(creator, user):
         ("expired", "INVITE_EXPIRED", "This invite has expired."),
         ("revoked", "INVITE_REVOKED", "This invite has been revoked."),
         ("used_up", "INVITE_USED_UP", "This invite has already been used up."),
+        (
+            "not_for_you",
+            "INVITE_NOT_FOR_YOU",
+            "This invite was sent to another email address. Sign in with the account of that "
+            "address (verified) to redeem it.",
+        ),
         ("already_redeemed", "INVITE_ALREADY_REDEEMED", "You have already redeemed this invite."),
     ],
 )
