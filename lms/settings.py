@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",  # CORS allowlist for browser-based API clients (see Security)
+    "csp",  # django-csp's system checks (they flag pre-4.0 settings)
     "lms",
     "accounts",
     "billing",
@@ -65,8 +67,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request id (lms.request_id).
+    "lms.request_id.RequestIdMiddleware",
+    # Before anything that can answer (redirects, CommonMiddleware): preflights get CORS.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files need no policy); on every page, admin and API answer.
+    "lms.csp.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Request guards (lms.middleware): before CommonMiddleware, whose slash redirect they
@@ -487,17 +496,153 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Content-Security-Policy (django-csp 4) ------------------------------------------------
+# No inline script or style anywhere: scripts and styles are static files. Every source
+# beyond 'self' is derived from a setting: Mux (player, uploads, Mux Data), the S3 bucket
+# when configured, an absolute MEDIA_URL, and the CSP_*_EXTRA lists. Page parts that embed
+# a component needing more (Mux Player's shadow-DOM styles) add it for their page only
+# (lms.csp.COMPONENT_SOURCES). CSP_REPORT_ONLY=true sends the policy as Report-Only, to try
+# a change in production before enforcing it.
+from csp.constants import NONE as CSP_NONE  # noqa: E402 - beside the setting it serves
+from csp.constants import SELF as CSP_SELF  # noqa: E402
+
+from lms import csp as lms_csp  # noqa: E402
+
+_storage_sources = (
+    lms_csp.storage_sources(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=default_storage["OPTIONS"]["endpoint_url"],
+        region=default_storage["OPTIONS"]["region_name"],
+        custom_domain=default_storage["OPTIONS"]["custom_domain"],
+    )
+    if AWS_STORAGE_BUCKET_NAME
+    else []
+)
+_media_sources = [lms_csp.origin(MEDIA_URL)] if "://" in MEDIA_URL else []
+_csp_extra = {
+    directive: env.list(f"CSP_{directive.upper().replace('-', '_')}_EXTRA", default=[])
+    for directive in ("script-src", "img-src", "media-src", "connect-src")
+}
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, *lms_csp.CAST_SCRIPT_SOURCES, *_csp_extra["script-src"]],
+        "style-src": [CSP_SELF],
+        # data: for the favicon and Swagger UI's icons.
+        "img-src": [
+            *(CSP_SELF, "data:", *lms_csp.MUX_SOURCES),
+            *(*_storage_sources, *_media_sources, *_csp_extra["img-src"]),
+        ],
+        # blob: is where Mux Player's hls.js feeds the video (Media Source Extensions).
+        "media-src": [
+            *(CSP_SELF, "blob:", *lms_csp.MUX_SOURCES),
+            *(*_storage_sources, *_media_sources, *_csp_extra["media-src"]),
+        ],
+        # fetch/XHR: HLS playlists and segments, Mux Data beacons, UpChunk's PUTs to Mux,
+        # presigned uploads to the bucket.
+        "connect-src": [
+            *(CSP_SELF, *lms_csp.MUX_SOURCES, *lms_csp.MUX_UPLOAD_SOURCES),
+            *(*_storage_sources, *_csp_extra["connect-src"]),
+        ],
+        "worker-src": [CSP_SELF, "blob:"],  # hls.js runs its demuxer in a blob: worker
+        "font-src": [CSP_SELF, "data:"],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],  # as X_FRAME_OPTIONS, for browsers that read CSP only
+        # form-action is left out on purpose: Chrome applies it to the redirects after a post,
+        # and our forms redirect on to Stripe Checkout, the billing portal and Google sign-in.
+        "upgrade-insecure-requests": not DEBUG,
+        "report-uri": env.str("CSP_REPORT_URI", default="") or None,
+    },
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
+
+# --- Permissions-Policy (django-permissions-policy) ---------------------------------------
+# Every powerful feature off, except what the site uses: the player goes fullscreen and
+# picture-in-picture and may autoplay, the invite admin copies links to the clipboard.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "ambient-light-sensor": [],
+    "autoplay": ["self"],
+    "bluetooth": [],
+    "browsing-topics": [],
+    "camera": [],
+    "clipboard-write": ["self"],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": ["self"],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+
+# --- CORS (django-cors-headers) -------------------------------------------------------------
+# Browser-based clients on other origins (a web app, a partner site) may call the API and
+# app sign-in. Empty by default: same-origin pages and native apps need no CORS. Scheme
+# included, e.g. https://app.example.com. They authenticate with app tokens (Authorization
+# header), not cookies, unless CORS_ALLOW_CREDENTIALS is set.
+from corsheaders.defaults import default_headers as cors_default_headers  # noqa: E402
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api|_allauth)/.*$"
+CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
+CORS_ALLOW_HEADERS = (
+    *cors_default_headers,
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+# --- Request ids ---------------------------------------------------------------------------
+# Every response has an X-Request-ID, and every log line of the request carries it. An
+# incoming X-Request-ID is kept only from a trusted proxy: by default when NUM_PROXIES is set.
+LMS_TRUST_REQUEST_ID = env.bool(
+    "LMS_TRUST_REQUEST_ID", default=bool(env.int("NUM_PROXIES", default=0))
+)
+
 # --- Logging ----------------------------------------------------------------------------
+# One JSON object per line in production (LOG_FORMAT=json, the default when DEBUG is false),
+# readable lines in development; both carry the request (or task) id.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "lms.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "lms.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The stripe SDK logs every request at INFO; our own billing code logs what matters.
     "loggers": {"django.db.backends": {"level": "INFO"}, "stripe": {"level": "WARNING"}},
 }
+# Workers keep this configuration (JSON lines, task request ids) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- LMS --------------------------------------------------------------------------------
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
