@@ -115,6 +115,7 @@ class FakeStripe:
     def __post_init__(self) -> None:
         # Re-entrant: control methods call each other and `event()` while holding it.
         self._lock = threading.RLock()
+        self._held_release = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -138,6 +139,7 @@ class FakeStripe:
         return self
 
     def stop(self) -> None:
+        self.release_held()
         self.server.shutdown()
         self.server.server_close()
 
@@ -145,6 +147,28 @@ class FakeStripe:
         """Answer the next `times` authorized API requests with a Stripe `api_error`."""
         with self._lock:
             self.failures.extend([status] * times)
+
+    def hold_next(self, method: str, path_prefix: str) -> threading.Event:
+        """Keep the next `method` request under `path_prefix` unanswered until `release_held()`
+        (a Stripe that stopped answering mid-call); returns an Event set once it is held."""
+        held = threading.Event()
+        with self._lock:
+            self._hold = (method, path_prefix, held)
+        return held
+
+    def release_held(self) -> None:
+        """Let a held request go, unanswered: its client (a killed worker) is gone anyway."""
+        self._held_release.set()
+
+    def _take_hold(self, method: str, path: str) -> bool:
+        with self._lock:
+            hold = getattr(self, "_hold", None)
+            if hold is None or method != hold[0] or not path.startswith(hold[1]):
+                return False
+            self._hold = None
+        hold[2].set()
+        self._held_release.wait(timeout=300)
+        return True
 
     def requests_to(self, method: str, path_prefix: str = "") -> list[Recorded]:
         with self._lock:
@@ -357,6 +381,8 @@ class FakeStripe:
             message = "Invalid API Key provided." if auth else "You did not provide an API key."
             error = {"type": "invalid_request_error", "message": message}
             return self._send(handler, 401, {"error": error})
+        if self._take_hold(handler.command, url.path):
+            return None
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
         if failure:
