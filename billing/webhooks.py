@@ -1,12 +1,14 @@
 """Stripe webhooks: `POST /webhooks/stripe/` verifies, stores and acknowledges; handlers apply.
 
-The SDK verifies the `Stripe-Signature` header against `STRIPE_WEBHOOK_SECRET` (300 s
-tolerance). The event goes to the shared inbox (`lms.webhooks`), unique by event id; the
-handlers below run in a Celery task after commit. None of them trusts the event's copy of the
-object: each re-reads the subscription from Stripe (`billing.services.subscription_sync`), so
-duplicates and events delivered out of order all converge on Stripe's current state.
+The SDK verifies the `Stripe-Signature` header against `STRIPE_WEBHOOK_SECRET`; a signature
+dated more than 300 s before or after our clock is refused (the SDK checks only the past).
+The event goes to the shared inbox (`lms.webhooks`), unique by event id; the handlers below
+run in a Celery task after commit. None of them trusts the event's copy of the object: each
+re-reads the subscription from Stripe (`billing.services.subscription_sync`), so duplicates
+and events delivered out of order all converge on Stripe's current state.
 """
 
+import time
 from datetime import UTC, datetime
 
 import stripe
@@ -34,6 +36,9 @@ def stripe_signature_verify(*, body: bytes, header: str | None, secret: str) -> 
 
     Checked twice, both times by the SDK: without a time limit (is it Stripe's signature at
     all?), then with the tolerance, so a genuine but replayed delivery gets its own code.
+    The SDK only refuses timestamps too far in the past; one too far in the future (a
+    signature made ahead of time to outlive the tolerance, or a badly wrong clock) is refused
+    here, as Mux's are.
     """
     verify = stripe.WebhookSignature.verify_header
     try:
@@ -44,6 +49,15 @@ def stripe_signature_verify(*, body: bytes, header: str | None, secret: str) -> 
         verify(body, header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         raise WebhookRejectedError(ErrorCode.WEBHOOK_TIMESTAMP_STALE) from None
+    if _signature_timestamp(header or "") > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+        raise WebhookRejectedError(ErrorCode.WEBHOOK_TIMESTAMP_STALE)
+
+
+def _signature_timestamp(header: str) -> int:
+    """The `t=` of a header the SDK has verified, read the way the SDK reads it (the first
+    `t` item), so the time checked is the time that was signed."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 def _event_fields(payload: dict) -> tuple[str, str, datetime]:

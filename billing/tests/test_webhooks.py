@@ -133,6 +133,23 @@ SIGNATURE_INVALID = _error(
             ),
             id="stale",
         ),
+        pytest.param(
+            # Signed ahead of time (or by a clock far ahead): it would outlive the tolerance.
+            lambda body: signature_header(body, timestamp=int(time.time()) + 310),
+            _error(
+                "WEBHOOK_TIMESTAMP_STALE",
+                "The webhook signature's timestamp is more than 5 minutes away from our clock.",
+            ),
+            id="future",
+        ),
+        pytest.param(
+            lambda body: signature_header(body, timestamp=int(time.time()) + 7 * 24 * 3600),
+            _error(
+                "WEBHOOK_TIMESTAMP_STALE",
+                "The webhook signature's timestamp is more than 5 minutes away from our clock.",
+            ),
+            id="a-week-ahead",
+        ),
     ],
 )
 def test_an_unverified_delivery_is_refused_and_not_stored(
@@ -148,12 +165,14 @@ def test_an_unverified_delivery_is_refused_and_not_stored(
     assert Subscription.objects.count() == 0
 
 
-def test_a_signature_a_little_under_five_minutes_old_is_accepted(fake_stripe, created):
+@pytest.mark.parametrize("offset", [-290, 290], ids=["before-our-clock", "after-our-clock"])
+def test_a_signature_a_little_under_five_minutes_away_is_accepted(fake_stripe, created, offset):
     body = json.dumps(created)
 
-    response = post(body, signature_header(body, timestamp=int(time.time()) - 290))
+    response = post(body, signature_header(body, timestamp=int(time.time()) + offset))
 
     assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == "processed"
 
 
 def _event(**changes) -> str:
