@@ -19,9 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from billing.entitlements import subscription_grace_ends_at, user_entitlements_forget
+from billing.entitlements import (
+    subscription_grace_ends_at,
+    subscription_is_lapsed,
+    user_entitlements_forget,
+)
 from billing.gateway import (
+    BillingNotConfiguredError,
     BillingUnavailableError,
+    billing_enabled,
     stripe_client,
     stripe_error_is_missing,
     stripe_object_id,
@@ -175,7 +181,12 @@ def checkout_session_create(
 
 
 def portal_session_create(*, user: User, return_url: str) -> str:
-    """A Stripe customer portal session (payment method, plan switch, cancel); its URL."""
+    """A Stripe customer portal session (payment method, plan switch, cancel); its URL.
+
+    With payments off, BILLING_NOT_CONFIGURED whether or not the user has a customer row (as
+    checkout), so a client is told the site takes no payments, not to go and choose a plan."""
+    if not billing_enabled():
+        raise BillingNotConfiguredError
     customer = Customer.objects.filter(user=user).first()
     if customer is None:
         raise ApplicationError(ErrorCode.NO_BILLING_ACCOUNT)
@@ -301,6 +312,34 @@ def subscription_sync(
         _notify(subscription=subscription, kind=BillingNotice.Kind.STARTED)
     elif subscription.status == Subscription.Status.CANCELED:
         _notify(subscription=subscription, kind=BillingNotice.Kind.CANCELED)
+    return subscription
+
+
+def subscription_refresh(*, subscription_id: str) -> Subscription | None:
+    """Re-read subscription `subscription_id` (Stripe's id), one we already store, from Stripe.
+
+    Asked for by `billing.entitlements` when our copy looks lapsed (active, its period over
+    for longer than the grace period). Returns the row as Stripe now has it, or None when we
+    do not store it or Stripe no longer has it. Stripe errors are raised, as by
+    `subscription_sync`.
+    """
+    stored = (
+        Subscription.objects.select_related("customer").filter(stripe_id=subscription_id).first()
+    )
+    if stored is None:
+        return None
+    subscription = subscription_sync(
+        subscription_id=subscription_id, customer_id=stored.customer.stripe_id
+    )
+    if subscription is not None and subscription_is_lapsed(subscription=subscription):
+        # Stripe itself has not moved the period on: it opens nothing until Stripe does.
+        logger.warning(
+            "Stripe still reports subscription %s %s with a period that ended at %s; "
+            "it gives no access until renewed",
+            subscription_id,
+            subscription.status,
+            subscription.current_period_end,
+        )
     return subscription
 
 

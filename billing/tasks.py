@@ -3,15 +3,18 @@
 Beat schedule (settings): `subscriptions_reconcile` every `LMS_SUBSCRIPTION_RECONCILE_SECONDS`.
 Lost or failed webhook events are queued again by `lms.tasks.webhook_events_reconcile`; this
 task catches what no event told us (a webhook endpoint misconfigured for a day, say).
+`subscription_resync` needs no beat: `billing.entitlements` queues it when a learner's access
+is decided on a subscription whose period lapsed without a renewal reaching us.
 """
 
 import logging
 
+import stripe
 from celery import shared_task
 
 from billing.gateway import billing_enabled
 from billing.models import Subscription
-from billing.services import subscription_sync
+from billing.services import subscription_refresh, subscription_sync
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +47,20 @@ def subscriptions_reconcile(*, limit: int = 500) -> int:
     if synced:
         logger.info("Re-read %d subscriptions from Stripe", synced)
     return synced
+
+
+@shared_task(ignore_result=True)
+def subscription_resync(*, subscription_id: str) -> None:
+    """Re-read one subscription (Stripe's id) whose copy looked lapsed; safe to run twice.
+
+    Not retried: while it stays lapsed, the learner's next page after
+    `billing.entitlements.RESYNC_INTERVAL_SECONDS` queues it again, and the reconciliation
+    reads it too.
+    """
+    if not billing_enabled():
+        return
+    try:
+        subscription_refresh(subscription_id=subscription_id)
+    except (stripe.StripeError, ValueError) as error:
+        # Stripe down, or e.g. a status Stripe added after this code.
+        logger.warning("Re-reading lapsed subscription %s failed: %s", subscription_id, error)

@@ -313,6 +313,28 @@ class FakeStripe:
                 self.event("customer.subscription.updated", sub),
             ]
 
+    def subscription_period_elapse(self, sub_id: str, *, ended_seconds_ago: int) -> None:
+        """Time passed: the current period ended `ended_seconds_ago`, with no renewal (yet).
+        Nothing happened at Stripe, so there is no event."""
+        with self._lock:
+            item = self.subscriptions[sub_id]["items"]["data"][0]
+            length = item["current_period_end"] - item["current_period_start"]
+            item["current_period_end"] = int(time.time()) - ended_seconds_ago
+            item["current_period_start"] = item["current_period_end"] - length
+
+    def subscription_renew(self, sub_id: str) -> list[dict]:
+        """The next period is charged and starts where the last one ended, as at each renewal."""
+        with self._lock:
+            sub = self.subscriptions[sub_id]
+            item = sub["items"]["data"][0]
+            self._item_set_price(sub, item["price"]["id"], period_start=item["current_period_end"])
+            invoice = self._invoice_new(sub, paid=True)
+            sub["status"] = "active"
+            return [
+                self.event("invoice.paid", invoice),
+                self.event("customer.subscription.updated", sub),
+            ]
+
     def subscription_set_status(self, sub_id: str, status: str) -> list[dict]:
         with self._lock:
             sub = self.subscriptions[sub_id]

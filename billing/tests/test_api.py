@@ -387,6 +387,18 @@ def test_portal_while_stripe_is_down_is_502(api_client, learner, plans, fake_str
     assert response.json() == UNAVAILABLE
 
 
+@pytest.mark.parametrize("has_customer", [False, True], ids=["never-checked-out", "customer"])
+def test_portal_without_stripe_is_503_like_checkout(api_client, learner, settings, has_customer):
+    settings.STRIPE_SECRET_KEY = ""
+    if has_customer:
+        CustomerFactory(user=learner)
+
+    response = api_client.post(PORTAL)
+
+    assert response.status_code == 503
+    assert response.json() == NOT_CONFIGURED
+
+
 def test_portal_needs_sign_in(api_client):
     response = api_client.post(PORTAL)
 

@@ -11,7 +11,8 @@ from accounts.tests.factories import UserFactory
 from billing.entitlements import user_active_tier_rank
 from billing.models import TierGrant
 from billing.services import tier_grant_create
-from billing.tests.factories import TierFactory
+from billing.tests.factories import SubscriptionFactory, TierFactory
+from billing.tests.fake_stripe import fake_stripe_fixture  # noqa: F401
 from catalog.access import Reason, course_access, lesson_access
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, course_with_lessons
@@ -170,3 +171,27 @@ def test_a_paid_course_asks_for_the_tier_once_per_page_whatever_its_size(
         assert len(grant_queries) == 1
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_a_lapsed_subscription_opens_nothing_costs_no_extra_query_and_queues_one_re_read(
+    tiers, fake_stripe, django_assert_num_queries, django_capture_on_commit_callbacks, settings
+):
+    # Our copy says active, but its period ended longer than the grace period ago.
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    subscription = SubscriptionFactory(
+        plan__tier=tiers["advanced"], current_period_end=timezone.now() - timedelta(days=4)
+    )
+    learner = type(subscription.user).objects.get(pk=subscription.user.pk)
+    for _ in range(5):
+        _paid_lesson(tiers["rookie"])
+    courses = list(Course.objects.select_related("required_tier").prefetch_related("instructors"))
+
+    with django_capture_on_commit_callbacks() as queued:
+        with django_assert_num_queries(1):
+            decisions = [course_access(user=learner, course=course) for course in courses]
+        # Another request of the same learner a moment later queues nothing more.
+        again = type(learner).objects.get(pk=learner.pk)
+        assert user_active_tier_rank(user=again) is None
+
+    assert {decision.reason for decision in decisions} == {Reason.UPGRADE_REQUIRED}
+    assert len(queued) == 1

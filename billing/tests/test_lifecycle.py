@@ -14,14 +14,20 @@ from django.core import mail
 from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from billing.entitlements import user_active_tier_rank
 from billing.models import BillingNotice, Customer, Plan, Subscription
-from billing.services import checkout_session_create, plan_ensure
+from billing.services import checkout_session_create, plan_ensure, subscription_sync
 from billing.tests.factories import TierFactory
-from billing.tests.fake_stripe import FakeStripe, fake_stripe_fixture, webhook_post  # noqa: F401
+from billing.tests.fake_stripe import (  # noqa: F401
+    DAY,
+    FakeStripe,
+    fake_stripe_fixture,
+    webhook_post,
+)
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory
 from lms.models import WebhookEvent
@@ -453,3 +459,131 @@ def test_a_customer_whose_metadata_names_no_user_of_ours_is_ignored(fake_stripe,
 
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     assert (Customer.objects.count(), Subscription.objects.count()) == (0, 0)
+
+
+# --- A period that ended without a renewal reaching us --------------------------------------
+
+UPGRADE_REQUIRED = {
+    "error": {
+        "code": "UPGRADE_REQUIRED",
+        "message": "This lesson needs a higher plan.",
+        "fields": {},
+    }
+}
+
+
+def lesson_api(user: User, lesson: Lesson):
+    """The app asks for the lesson; what the request queued after commit runs (eagerly)."""
+    app = APIClient()
+    app.force_authenticate(User.objects.get(pk=user.pk))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return app.get(f"/api/v1/lessons/{lesson.pk}/")
+
+
+def subscription_reads(fake: FakeStripe, subscription: Subscription) -> int:
+    return len(fake.requests_to("GET", f"/v1/subscriptions/{subscription.stripe_id}"))
+
+
+def lapsed_subscription(fake: FakeStripe, plan: Plan, *, ended_days_ago: float) -> Subscription:
+    """A learner's subscription whose month ended `ended_days_ago`, as we last read it: active,
+    and nothing since (the renewal's events were lost, or beat and the worker were down)."""
+    subscription = subscribe(fake, user=UserFactory(), plan=plan)
+    fake.subscription_period_elapse(
+        subscription.stripe_id, ended_seconds_ago=int(ended_days_ago * DAY)
+    )
+    subscription_sync(
+        subscription_id=subscription.stripe_id, customer_id=subscription.customer.stripe_id
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == "active"
+    assert subscription.current_period_end < timezone.now()
+    return subscription
+
+
+def test_a_period_over_for_longer_than_the_grace_locks_the_lesson_and_a_renewal_read_reopens_it(
+    fake_stripe, plans, settings
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    lesson = paid_lesson(plans["advanced"])
+    subscription = lapsed_subscription(fake_stripe, plans["advanced"], ended_days_ago=4)
+    learner = subscription.user
+    fake_stripe.subscription_renew(subscription.stripe_id)  # at Stripe; the events never came
+    reads = subscription_reads(fake_stripe, subscription)
+
+    locked = lesson_api(learner, lesson)
+
+    assert locked.status_code == 403
+    assert locked.json() == UPGRADE_REQUIRED
+    # The refusal queued a re-read from Stripe, which found the renewal.
+    assert subscription_reads(fake_stripe, subscription) == reads + 1
+    subscription.refresh_from_db()
+    renewed_end = fake_stripe.subscriptions[subscription.stripe_id]["items"]["data"][0][
+        "current_period_end"
+    ]
+    assert (subscription.status, subscription.current_period_end) == (
+        "active",
+        _timestamp(renewed_end),
+    )
+    assert subscription.current_period_end > timezone.now()
+    assert lesson_api(learner, lesson).status_code == 200
+    page = lesson_page(learner, lesson)
+    assert page.status_code == 200
+    assert LESSON_TEXT in page.content.decode()
+    assert subscription_reads(fake_stripe, subscription) == reads + 1  # nothing more to ask
+    assert sent(learner) == [started("Advanced")]  # a renewal is no new subscription
+
+
+def test_a_lapsed_subscription_stripe_has_not_renewed_stays_locked_and_is_asked_about_once(
+    fake_stripe, plans, settings
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    lesson = paid_lesson(plans["advanced"])
+    # Two days after the period ended, within the grace period: open, and Stripe not asked.
+    subscription = lapsed_subscription(fake_stripe, plans["advanced"], ended_days_ago=2)
+    learner = subscription.user
+    reads = subscription_reads(fake_stripe, subscription)
+    assert lesson_api(learner, lesson).status_code == 200
+    assert subscription_reads(fake_stripe, subscription) == reads
+
+    # Four days after, with Stripe still reporting the old period (no renewal yet).
+    fake_stripe.subscription_period_elapse(subscription.stripe_id, ended_seconds_ago=4 * DAY)
+    subscription_sync(
+        subscription_id=subscription.stripe_id, customer_id=subscription.customer.stripe_id
+    )
+    reads = subscription_reads(fake_stripe, subscription)
+    answers = [lesson_api(learner, lesson).status_code for _ in range(5)]
+    page = lesson_page(learner, lesson)
+
+    assert answers == [403] * 5
+    assert page.status_code == 403
+    assert LESSON_TEXT not in page.content.decode()
+    assert reverse("billing:pricing") in page.content.decode()
+    # A busy learner does not make a busy Stripe: one re-read for all those requests.
+    assert subscription_reads(fake_stripe, subscription) == reads + 1
+    assert rank(learner) is None
+    app = APIClient()
+    app.force_authenticate(learner)
+    mine = app.get("/api/v1/billing/subscription/").json()
+    assert (mine["subscription"]["status"], mine["subscription"]["entitled"], mine["tier"]) == (
+        "active",
+        False,
+        None,
+    )
+
+
+def test_a_lapsed_subscription_read_while_stripe_is_down_still_answers_the_lesson(
+    fake_stripe, plans, settings
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    lesson = paid_lesson(plans["advanced"])
+    subscription = lapsed_subscription(fake_stripe, plans["advanced"], ended_days_ago=4)
+    fake_stripe.subscription_renew(subscription.stripe_id)
+    fake_stripe.fail_next(times=3)  # the SDK's try and its two retries
+
+    locked = lesson_api(subscription.user, lesson)
+
+    assert locked.status_code == 403
+    assert locked.json() == UPGRADE_REQUIRED
+    before = subscription.current_period_end
+    subscription.refresh_from_db()
+    assert subscription.current_period_end == before  # nothing stored from a failed read
