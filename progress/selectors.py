@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import user_has_staff_role
 from catalog.models import Course, Lesson
 from lms.errors import ErrorCode, NotFoundError
 from progress.models import (
@@ -280,6 +281,19 @@ def stats_view(*, user: User, stats: LearnerStats | None, today: date | None = N
     )
 
 
+def _enrolled_course_shown(user: User) -> Q:
+    """The enrollments whose course page exists for `user`, in the database: a course moved
+    back to draft leaves "My learning" (its link would be a 404) and comes back, progress
+    and all, once republished; its editors keep it, as `catalog.access.course_is_visible`
+    decides for one course."""
+    if user_has_staff_role(user):
+        return Q()
+    teaches = Exists(
+        Course.instructors.through.objects.filter(course_id=OuterRef("course_id"), user=user)
+    )
+    return ~Q(course__status=Course.Status.DRAFT) | Q(teaches)
+
+
 def dashboard_get(*, user: User) -> Dashboard:
     """Everything on "My learning": a fixed handful of queries for any number of courses,
     whatever their size (the lessons each button leads to are found in the database)."""
@@ -298,6 +312,7 @@ def dashboard_get(*, user: User) -> Dashboard:
     )
     enrollments = list(
         Enrollment.objects.filter(user=user, unenrolled_at__isnull=True)
+        .filter(_enrolled_course_shown(user))
         .select_related("course", "course__required_tier", "last_lesson")
         .annotate(
             last_done=Exists(completed_here.filter(lesson=OuterRef("last_lesson_id"))),

@@ -8,8 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
+from accounts.services import user_role_set
 from accounts.tests.factories import UserFactory
-from catalog.models import Lesson
+from catalog.models import Course, Lesson
+from catalog.services import course_publish, course_update
 from catalog.tests.factories import (
     CourseFactory,
     LessonFactory,
@@ -203,6 +206,46 @@ def test_unenrolled_courses_leave_the_dashboard(user_client, user):
     assert "Waltz" not in text
     assert "You have not started a course yet" in text
     assert "10 XP · Level 1 · 90 XP to level 2" in text  # XP earned stays
+
+
+def test_a_course_moved_back_to_draft_leaves_my_learning_and_comes_back_when_republished(
+    user_client, user
+):
+    course, lessons = course_of(2, title="Waltz")
+    tango, _tango_lessons = course_of(1, title="Tango")
+    enrollment_enroll(user=user, course=tango)
+    lesson_complete(user=user, lesson=lessons[0])
+
+    course_update(course=course, data={"status": Course.Status.DRAFT})
+    hidden = user_client.get(URL)
+    in_the_api = [item["course"]["title"] for item in api_dashboard(user)["in_progress"]]
+    course_publish(course=course)
+    back = text_of(user_client.get(URL))
+
+    assert hidden.status_code == 200
+    assert "Waltz" not in text_of(hidden)
+    assert f'href="/courses/{course.slug}/' not in hidden.content.decode()  # no dead link
+    assert in_the_api == ["Tango"]
+    assert "10 XP · Level 1" in text_of(hidden)  # the XP earned there still counts
+    assert "Waltz 1 of 2 lessons · 50%" in back  # progress kept
+    assert sorted(item["course"]["title"] for item in api_dashboard(user)["in_progress"]) == [
+        "Tango",
+        "Waltz",
+    ]
+
+
+def test_an_instructor_keeps_their_own_draft_course_in_my_learning(client):
+    instructor = UserFactory()
+    user_role_set(user=instructor, role=Role.INSTRUCTOR, actor=None)
+    course, _lessons = course_of(2, title="Waltz")
+    course.instructors.add(instructor)
+    enrollment_enroll(user=instructor, course=course)
+    course_update(course=course, data={"status": Course.Status.DRAFT})
+    client.force_login(instructor)
+
+    text = text_of(client.get(URL))
+
+    assert "Waltz 0 of 2 lessons · 0%" in text
 
 
 def test_another_learners_courses_and_progress_never_appear(client, user):
