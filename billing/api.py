@@ -146,7 +146,11 @@ class SubscriptionSerializer(serializers.Serializer):
         help_text="While past due: when access stops unless the payment succeeds."
     )
     entitled = serializers.SerializerMethodField(
-        help_text="Whether this subscription opens its plan's tier now."
+        help_text=(
+            "Whether this subscription opens its plan's tier now. False while `active` or "
+            "`trialing` too when `current_period_end` is more than the grace period ago: no "
+            "renewal reached us, and the subscription is being read again from Stripe."
+        )
     )
 
     def get_grace_ends_at(self, subscription: Subscription) -> datetime | None:
@@ -278,7 +282,8 @@ class PortalApi(APIView):
         description=(
             "Returns the URL of a Stripe customer portal session that comes back to the site's "
             "billing page. Errors: 409 `NO_BILLING_ACCOUNT` (never checked out), "
-            "502 `BILLING_UNAVAILABLE`, 503 `BILLING_NOT_CONFIGURED`."
+            "502 `BILLING_UNAVAILABLE`, 503 `BILLING_NOT_CONFIGURED` (payments are off on "
+            "this site, whether or not the user ever checked out)."
         ),
         request=None,
         responses={201: UrlSerializer, **error_responses(401, 409), **BILLING_DOWN},
