@@ -6,7 +6,7 @@ class LmsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from lms.request_id import celery_signals_connect
+        from lms.request_id import signals_connect
 
-        # Tasks queued during a request log with its request id (web and worker processes).
-        celery_signals_connect()
+        # Request ids: cleared after each request; tasks queued in one log with its id.
+        signals_connect()

@@ -52,13 +52,16 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = request_id_from(request)
         request.request_id = request_id
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Not reset on the way out: Django logs a 4xx/5xx answer after the middleware has
+        # returned. `request_finished` clears it once the response is sent.
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _current.set(None)
 
 
 # --- Celery: a task queued during a request logs with that request's id ------------------
@@ -72,7 +75,12 @@ _task_tokens: dict[str, Any] = {}
 
 
 def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
-    request_id = getattr(getattr(task, "request", None), TASK_HEADER, None)
+    request = getattr(task, "request", None)
+    # A worker's task request has the message's headers as attributes; `apply()`, under
+    # `headers`.
+    request_id = getattr(request, TASK_HEADER, None) or (
+        (getattr(request, "headers", None) or {}).get(TASK_HEADER)
+    )
     if request_id and task_id and VALID_ID.match(str(request_id)):
         _task_tokens[task_id] = _current.set(str(request_id))
 
@@ -83,9 +91,11 @@ def _task_finished(task_id: str | None = None, **kwargs: Any) -> None:
         _current.reset(token)
 
 
-def celery_signals_connect() -> None:
+def signals_connect() -> None:
     from celery.signals import before_task_publish, task_postrun, task_prerun
+    from django.core.signals import request_finished
 
+    request_finished.connect(_request_finished, dispatch_uid="lms.request_id.finished")
     before_task_publish.connect(_task_published, dispatch_uid="lms.request_id.publish")
     task_prerun.connect(_task_started, dispatch_uid="lms.request_id.prerun")
     task_postrun.connect(_task_finished, dispatch_uid="lms.request_id.postrun")
