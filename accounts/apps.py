@@ -1,7 +1,12 @@
+import logging
+
 from django.apps import AppConfig
 from django.apps import apps as global_apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 
 def _role_groups_after_migrate(sender, *, using, apps=global_apps, **kwargs) -> None:
@@ -13,6 +18,27 @@ def _role_groups_after_migrate(sender, *, using, apps=global_apps, **kwargs) -> 
     role_groups_sync(apps=apps, using=using)
 
 
+def _first_superuser_after_migrate(sender, *, using, **kwargs) -> None:
+    # FIRST_SUPERUSER_EMAIL/PASSWORD: a fresh deployment gets its first admin from `migrate`
+    # (only the default database holds users).
+    from django.conf import settings
+
+    email, password = settings.FIRST_SUPERUSER_EMAIL, settings.FIRST_SUPERUSER_PASSWORD
+    if using != "default" or not (email or password):
+        return
+    if not (email and password):
+        raise ImproperlyConfigured(
+            "Set both FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD, or neither."
+        )
+    from accounts.services import user_first_superuser_ensure
+
+    user = user_first_superuser_ensure(email=email, password=password)
+    if user is None:
+        logger.info("FIRST_SUPERUSER_EMAIL %s has an account already: left as it is", email)
+    else:
+        logger.warning("Created the first superuser %s (FIRST_SUPERUSER_EMAIL)", user.email)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
@@ -22,4 +48,8 @@ class AccountsConfig(AppConfig):
 
         post_migrate.connect(
             _role_groups_after_migrate, sender=self, dispatch_uid="accounts.role_groups"
+        )
+        # After the role groups: the first superuser joins the Staff group.
+        post_migrate.connect(
+            _first_superuser_after_migrate, sender=self, dispatch_uid="accounts.first_superuser"
         )

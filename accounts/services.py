@@ -5,6 +5,7 @@ from typing import Any
 
 from allauth.usersessions.adapter import get_adapter as usersessions_adapter
 from allauth.usersessions.models import UserSession
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
@@ -174,3 +175,53 @@ def user_role_set(
     user.is_staff, user.is_superuser = locked.is_staff, locked.is_superuser
     user_role_caches_clear(user)
     return user
+
+
+# --- Accounts made by operators: the first superuser, test learners -------------------------
+
+
+def _email_verified_ensure(user: User) -> None:
+    """Mark the user's address verified and primary, so they can sign in at once (allauth's
+    verification is mandatory; an operator vouches for these addresses)."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+
+
+@transaction.atomic
+def user_first_superuser_ensure(*, email: str, password: str) -> User | None:
+    """Create the first superuser (staff role, verified address) unless the email has an
+    account already; returns the new user, or None when nothing was done.
+
+    An existing account is left exactly as it is, whatever its rights: running `migrate`
+    again changes nothing, and a password changed since then is never reset. Promoting an
+    existing account is a deliberate act for the admin or `manage.py shell`, not a
+    side effect of an environment variable.
+    """
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        return None
+    candidate = User(email=email, is_staff=True, is_superuser=True)
+    password_validation.validate_password(password, user=candidate)
+    user = User.objects.create_superuser(email, password)
+    _email_verified_ensure(user)
+    return user_role_set(user=user, role=Role.STAFF, actor=None)
+
+
+@transaction.atomic
+def user_learner_ensure(*, email: str, password: str, display_name: str) -> tuple[User, bool]:
+    """Create a learner with a verified address, or update the one with this email: its
+    password and name are set again (roles are left alone). Returns (user, created)."""
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    created = user is None
+    if user is None:
+        user = User.objects.create_user(email, password, display_name=display_name)
+    else:
+        user.set_password(password)
+        user.display_name = display_name
+        user.save(update_fields=["password", "display_name"])
+    _email_verified_ensure(user)
+    return user, created

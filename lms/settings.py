@@ -645,6 +645,12 @@ LOGGING = {
 # Workers keep this configuration (JSON lines, task request ids) instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- First superuser ------------------------------------------------------------------------
+# Set both and `migrate` creates this superuser (verified address, Staff role) unless the
+# email has an account already, which is then left as it is: rerunning migrate changes nothing.
+FIRST_SUPERUSER_EMAIL = env.str("FIRST_SUPERUSER_EMAIL", default="")
+FIRST_SUPERUSER_PASSWORD = env.str("FIRST_SUPERUSER_PASSWORD", default="")
+
 # --- LMS --------------------------------------------------------------------------------
 LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
 # Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
