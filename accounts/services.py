@@ -131,6 +131,19 @@ def _files_delete(storage: Storage, names: Iterable[str]) -> None:
         storage.delete(name)
 
 
+def user_sessions_end_others(*, user: User, keep_session_key: str | None) -> int:
+    """End every session of the user but the one of `keep_session_key` (browsers and apps
+    alike, through allauth's usersessions, so cookies and tokens stop at once), as after a
+    password change. Returns how many were ended."""
+    others = [
+        session
+        for session in UserSession.objects.filter(user=user)
+        if session.session_key != keep_session_key
+    ]
+    usersessions_adapter().end_sessions(others)
+    return len(others)
+
+
 def user_session_revoke(*, user: User, session_id: int) -> UserSession:
     """End one of the user's sessions (a browser or an app), through allauth's usersessions,
     so its cookie, access token and refresh token all stop working at once. Another

@@ -34,6 +34,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Our seams in allauth headless (the app's password change), ahead of allauth's own.
+    path("_allauth/", include("accounts.headless")),
     path("_allauth/", include("allauth.headless.urls")),
     path("profile/", include("accounts.urls")),
     path("api/v1/", include(api_v1)),

@@ -12,6 +12,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.core import mail
+from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -359,6 +360,73 @@ def test_signing_out_the_app_session_ends_its_tokens(client):
     assert me(client, tokens["access_token"]).status_code == 401
     # Its row goes the next time the sessions are listed (allauth purges ended sessions).
     assert UserSession.objects.purge_and_list(user) == []
+
+
+# --- Password change in the app ---------------------------------------------------------------
+
+
+def change_password(client, access_token: str, current: str = PASSWORD, **extra):
+    return app_post(
+        client,
+        "/account/password/change",
+        {"current_password": current, "new_password": NEW_PASSWORD},
+        access_token=access_token,
+        **extra,
+    )
+
+
+def test_changing_the_password_in_the_app_gives_this_device_fresh_tokens_and_ends_the_others(
+    client,
+):
+    user = verified_user()
+    phone = app_login(client, "ana@example.com", user_agent="LMS iOS/1.0")
+    tablet = app_login(client, "ana@example.com", user_agent="LMS Android/2.1")
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get("/profile/").status_code == 200
+
+    response = change_password(client, phone["access_token"], HTTP_USER_AGENT="LMS iOS/1.0")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"]["user"] == user_json(user)
+    assert set(body["meta"]) == {
+        "is_authenticated",
+        "session_token",
+        "access_token",
+        "refresh_token",
+    }
+    fresh = body["meta"]
+    assert me(client, fresh["access_token"]).status_code == 200
+    refreshed = app_post(client, "/tokens/refresh", {"refresh_token": fresh["refresh_token"]})
+    assert refreshed.status_code == 200
+    # The tokens from before the change are dead, on this device and everywhere else.
+    for old in (phone, tablet):
+        assert me(client, old["access_token"]).status_code == 401
+        old_refresh = app_post(client, "/tokens/refresh", {"refresh_token": old["refresh_token"]})
+        assert old_refresh.status_code == 400
+    assert browser.get("/profile/").status_code == 302  # signed out
+    assert list(UserSession.objects.filter(user=user).values_list("user_agent", flat=True)) == [
+        "LMS iOS/1.0"
+    ]
+    again = app_post(client, "/auth/login", {"email": "ana@example.com", "password": NEW_PASSWORD})
+    assert again.status_code == 200
+
+
+def test_a_wrong_current_password_changes_nothing_and_ends_no_session(client):
+    user = verified_user()
+    phone = app_login(client, "ana@example.com", user_agent="LMS iOS/1.0")
+    tablet = app_login(client, "ana@example.com", user_agent="LMS Android/2.1")
+
+    response = change_password(client, phone["access_token"], current="not-my-password")
+
+    assert response.status_code == 400
+    assert "access_token" not in response.json().get("meta", {})
+    assert me(client, phone["access_token"]).status_code == 200
+    assert me(client, tablet["access_token"]).status_code == 200
+    assert UserSession.objects.filter(user=user).count() == 2
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
 
 
 # --- Password reset through the app API -------------------------------------------------------
