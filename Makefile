@@ -15,6 +15,7 @@ NODE_STAMP := $(if $(wildcard package.json),node_modules/.npm-installed)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format migrate seed worker beat bench check-deploy clean distclean
+.PHONY: schemathesis
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,6 +83,11 @@ beat: install ## Run the Celery beat scheduler (exactly one per deployment)
 
 bench: install ## Benchmark gunicorn on PostgreSQL with a 200-lesson course
 	@$(PY) bench/run.py
+
+# Schema-driven API fuzzing (bench/schemathesis_run.py): SQLite by default,
+# SCHEMATHESIS_DATABASE_URL=postgres://.../<name with "schemathesis"> for PostgreSQL.
+schemathesis: install ## Fuzz the API from its schema against a live server (fails on findings)
+	@$(PY) bench/schemathesis_run.py
 
 check-deploy: install ## Run Django's deployment checks with production-like settings
 	@DEBUG=false ALLOWED_HOSTS="$${ALLOWED_HOSTS:-lms.example.com}" \
