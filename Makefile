@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
 ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+# `make test` measures coverage of our packages (pyproject.toml [tool.coverage]);
+# COVERAGE_ARGS= turns it off, and CI adds --cov-fail-under (.ci/run).
+COVERAGE_ARGS ?= --cov --cov-report=term
 CELERY_QUEUES ?= default,email,webhooks
 
 # Reinstall only when a requirements file changes.
@@ -54,7 +57,7 @@ run: install ## Migrate, seed the demo school and serve it on http://127.0.0.1:8
 	@$(PY) manage.py runserver $(ADDR)
 
 test: install ## Run the test suite (PYTEST_ARGS="-k name -x" passes options)
-	@status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(VENV)/bin/pytest $(COVERAGE_ARGS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "make test: pytest collected no tests (exit code 5); an empty run is a failure." >&2; \
 		exit 1; \
@@ -97,7 +100,7 @@ check-deploy: install ## Run Django's deployment checks with production-like set
 clean: ## Remove caches and generated files (keeps .venv and the database)
 	@find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o \
 		-type d -name __pycache__ -exec rm -rf {} +
-	@rm -rf .pytest_cache .ruff_cache staticfiles bench/results celerybeat-schedule*
+	@rm -rf .pytest_cache .ruff_cache .coverage .coverage.* htmlcov staticfiles bench/results celerybeat-schedule*
 	@echo "==> Cleaned"
 
 distclean: clean ## Also remove .venv, node_modules, the SQLite database and local media
