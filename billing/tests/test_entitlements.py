@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from billing.entitlements import user_active_tier_rank
+from billing.entitlements import subscription_gives_access, user_active_tier_rank
 from billing.models import TierGrant
 from billing.services import tier_grant_create
 from billing.tests.factories import SubscriptionFactory, TierFactory
@@ -195,3 +195,35 @@ def test_a_lapsed_subscription_opens_nothing_costs_no_extra_query_and_queues_one
 
     assert {decision.reason for decision in decisions} == {Reason.UPGRADE_REQUIRED}
     assert len(queued) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "period_ended_days_ago", "reason"),
+    [
+        pytest.param("active", 4, Reason.UPGRADE_REQUIRED, id="active-lapsed"),
+        pytest.param("trialing", 4, Reason.UPGRADE_REQUIRED, id="trial-lapsed"),
+        pytest.param("active", 2, Reason.ENTITLED, id="active-within-grace"),
+        pytest.param("trialing", 2, Reason.ENTITLED, id="trial-within-grace"),
+        pytest.param("active", -20, Reason.ENTITLED, id="active-in-period"),
+        pytest.param("active", None, Reason.ENTITLED, id="active-no-period-known"),
+    ],
+)
+def test_an_active_or_trialing_subscription_opens_its_tier_until_grace_after_its_period(
+    tiers, settings, status, period_ended_days_ago, reason
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    period_end = (
+        None
+        if period_ended_days_ago is None
+        else timezone.now() - timedelta(days=period_ended_days_ago)
+    )
+    subscription = SubscriptionFactory(
+        plan__tier=tiers["advanced"], status=status, current_period_end=period_end
+    )
+    learner = type(subscription.user).objects.get(pk=subscription.user.pk)
+    lesson = _paid_lesson(tiers["advanced"])
+
+    decision = lesson_access(user=learner, course=lesson.course, lesson=lesson)
+
+    assert decision.reason == reason
+    assert subscription_gives_access(subscription=subscription) is (reason == Reason.ENTITLED)
