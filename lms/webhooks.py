@@ -184,11 +184,25 @@ def webhook_event_store(
     return event, created
 
 
-def webhook_event_queue(*, event_id: UUID) -> None:
-    """Queue the processing of one stored event on the webhooks queue."""
+def webhook_event_queue(*, event_id: UUID) -> bool:
+    """Queue the processing of one stored event on the webhooks queue; False when that failed.
+
+    Never raises: the event is stored, and the recovery (beat) queues it again, so neither
+    the provider's delivery nor a batch of the reconcile may fail on one event (a broker
+    down; without a broker, eagerly run, the event's own failure, recorded on the event).
+    """
     from lms.tasks import webhook_event_process as task
 
-    task.apply_async(kwargs={"event_id": str(event_id)}, queue=WEBHOOK_QUEUE)
+    try:
+        task.apply_async(kwargs={"event_id": str(event_id)}, queue=WEBHOOK_QUEUE)
+    except Exception as error:
+        if task.app.conf.task_always_eager:
+            return True  # it ran here and failed: recorded on the event, logged by the service
+        logger.warning(
+            "Could not queue webhook event %s (%s: %s)", event_id, type(error).__name__, error
+        )
+        return False
+    return True
 
 
 def webhook_event_process(*, event_id: UUID, replay: bool = False) -> WebhookEvent:
