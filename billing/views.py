@@ -20,7 +20,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.entitlements import subscription_gives_access, subscription_grace_ends_at
+from billing.entitlements import (
+    subscription_gives_access,
+    subscription_grace_ends_at,
+    subscription_is_lapsed,
+)
 from billing.gateway import billing_enabled
 from billing.models import Plan, Subscription
 from billing.selectors import paid_courses_by_rank, plans_on_sale, subscription_current
@@ -79,6 +83,9 @@ def _subscription_context(subscription: Subscription | None) -> dict:
         else None,
         "past_due": subscription is not None
         and subscription.status == Subscription.Status.PAST_DUE,
+        # Active by our copy, but its period ended past the grace without a renewal reaching
+        # us: it opens nothing until Stripe confirms the renewal (billing.entitlements).
+        "lapsed": subscription is not None and subscription_is_lapsed(subscription=subscription),
     }
 
 

@@ -630,3 +630,24 @@ def test_open_paid_course_page_has_no_upgrade_notice(client, plans, fake_stripe)
     subscribe(client, fake_stripe, plans["rookie"])
 
     assert "Part of the" not in text_of(client.get(course.get_absolute_url()))
+
+
+def test_billing_page_of_a_lapsed_subscription_says_the_renewal_is_being_confirmed(
+    client, plans, settings
+):
+    settings.LMS_BILLING_GRACE_DAYS = 3
+    user = UserFactory()
+    ended = timezone.now() - timedelta(days=4)
+    SubscriptionFactory(
+        customer=CustomerFactory(user=user),
+        plan=plans["rookie"],
+        status=Subscription.Status.ACTIVE,
+        current_period_end=ended,
+    )
+    client.force_login(user)
+
+    text = text_of(client.get(ACCOUNT))
+
+    assert f"Period ended on {date_format(ended, 'N j, Y')}" in text
+    assert "Renews on" not in text
+    assert "We are confirming your renewal" in text
