@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from csp.constants import NONCE, UNSAFE_INLINE
 from csp.middleware import CSPMiddleware as BaseCSPMiddleware
 from csp.middleware import PolicyParts
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 # Mux, as its CSP guide asks: its CDNs and subdomains change without notice, so wildcards.
@@ -101,13 +102,13 @@ class CSPMiddleware(BaseCSPMiddleware):
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
     ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
-        components = sorted(getattr(request, REQUEST_ATTRIBUTE, ()))
-        if not components:
-            return parts
         update: dict[str, list[str]] = {
             key: list(value) for key, value in (parts.update or {}).items()
         }
-        for name in components:
+        # The Mux API's origin, read per response: a non-default MUX_API_URL (a proxy, the
+        # tests' loopback fake) is also where the admin uploader sends the file.
+        update.setdefault("connect-src", []).append(origin(settings.MUX_API_URL))
+        for name in sorted(getattr(request, REQUEST_ATTRIBUTE, ())):
             for directive, sources in COMPONENT_SOURCES[name].items():
                 update.setdefault(directive, []).extend(sources)
         parts.update = update
