@@ -6,6 +6,7 @@ server is Django's locmem backend (`mail.outbox`), or the flaky one at the same 
 """
 
 from datetime import timedelta
+from smtplib import SMTPServerDisconnected
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -190,6 +191,7 @@ def flaky_long_backoff(settings):
     settings.EMAIL_BACKEND = "lms.tests.email_backends.FlakyEmailBackend"
     settings.EMAIL_DELIVERY_RETRY_BACKOFF = settings.EMAIL_DELIVERY_RETRY_BACKOFF_MAX = 3600
     FlakyEmailBackend.failures, FlakyEmailBackend.attempts = 1, 0
+    FlakyEmailBackend.error = SMTPServerDisconnected("Connection unexpectedly closed")
     yield
     FlakyEmailBackend.failures = 0
 
