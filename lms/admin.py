@@ -29,7 +29,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at",
         "processed_at",
     )
-    list_filter = ("provider", "status", "event_type")
+    list_filter = ("provider", "status", "retryable", "event_type")
     search_fields = ("=event_id",)
     search_help_text = _("The provider's event id, exactly.")
     date_hierarchy = "received_at"

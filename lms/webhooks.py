@@ -241,6 +241,8 @@ def _event_due(event: WebhookEvent) -> bool:
     """Whether the event still needs a run: not done, and attempts left (else mark it so)."""
     if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return False
+    if event.status == WebhookEvent.Status.FAILED and not event.retryable:
+        return False  # failed for good: only a replay runs it again
     if event.attempts >= WEBHOOK_MAX_ATTEMPTS:
         if event.retryable or event.retry_at is not None:
             event.retryable, event.retry_at = False, None

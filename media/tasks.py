@@ -23,9 +23,11 @@ from media.services import (
 
 logger = logging.getLogger(__name__)
 
-ASSET_DELETE_MAX_RETRIES = 8
+# Retries of a failed asset deletion: 10 s doubled each time, at most LMS_TASK_COUNTDOWN_MAX
+# (150 s by default: a longer countdown would outlast the broker's visibility timeout and be
+# delivered twice), so 20 retries keep trying for about 45 minutes.
+ASSET_DELETE_MAX_RETRIES = 20
 RETRY_BACKOFF = 10  # seconds, doubled each retry, with jitter
-RETRY_BACKOFF_MAX = 3600
 RECONCILE_BATCH_SIZE = 50
 UPLOAD_CLEANUP_BATCH_SIZE = 100
 STUCK_STATUSES = (Video.Status.WAITING, Video.Status.PREPARING)
@@ -47,7 +49,7 @@ def mux_asset_delete(self, *, asset_id: str) -> bool:
         countdown = get_exponential_backoff_interval(
             factor=RETRY_BACKOFF,
             retries=self.request.retries,
-            maximum=RETRY_BACKOFF_MAX,
+            maximum=settings.LMS_TASK_COUNTDOWN_MAX,
             full_jitter=True,
         )
         logger.warning(
