@@ -361,7 +361,11 @@ def webhook_events_unprocessed(
 def webhook_events_lost(*, limit: int = 500) -> list[UUID]:
     """Ids of events whose task was lost (its worker died, the broker lost it): still received
     LMS_WEBHOOK_LOST_AFTER_SECONDS after arriving, or failed with a retry overdue by as
-    much, and not being processed right now. Oldest first."""
+    much, and not being processed right now. Oldest first.
+
+    An event merely waiting behind a backlog that long is queued a second time too: that copy
+    finds it processed and returns (a bounded batch per run keeps the extra copies few).
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.LMS_WEBHOOK_LOST_AFTER_SECONDS)
     return _unlocked_ids(
         Q(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
