@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     THROTTLED = "THROTTLED"
     SERVER_ERROR = "SERVER_ERROR"
+    # Outages: a write that needs a service that is down right now (the task broker).
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     # Catalog.
     COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
     LESSON_NOT_FOUND = "LESSON_NOT_FOUND"
@@ -99,6 +101,9 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(413, "The request body is larger than allowed here."),
     ErrorCode.THROTTLED: ErrorSpec(429, "Too many requests. Try again later."),
     ErrorCode.SERVER_ERROR: ErrorSpec(500, "Something went wrong on our side."),
+    ErrorCode.SERVICE_UNAVAILABLE: ErrorSpec(
+        503, "This cannot be done right now: a service it needs is down. Try again in a minute."
+    ),
     ErrorCode.COURSE_NOT_FOUND: ErrorSpec(404, "There is no course at this address."),
     ErrorCode.LESSON_NOT_FOUND: ErrorSpec(404, "There is no lesson at this address."),
     ErrorCode.LOGIN_REQUIRED: ErrorSpec(403, "Sign in to open this lesson."),

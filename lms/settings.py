@@ -123,16 +123,31 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and sessions -----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # The cache only holds what the site can lose (rate-limit counters, short locks), so a
+    # Redis outage must not be a site outage: lms.cache.FailOpenRedisCache answers misses and
+    # accepts writes while Redis is unreachable (rate limits fail open), with socket timeouts
+    # short enough that a Redis that stopped answering costs a request well under a second.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "lms.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="lms"),
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a cache error, Redis is left alone this many seconds (calls answer at once as misses)
+# before the next call tries it again; /readyz always tries.
+LMS_CACHE_RETRY_SECONDS = env.float("LMS_CACHE_RETRY_SECONDS", default=5.0)
+# An unreachable cache or broker is logged at most once per this many seconds per process.
+LMS_OUTAGE_LOG_SECONDS = env.float("LMS_OUTAGE_LOG_SECONDS", default=60.0)
 # Database sessions are the simple default; "cache" keeps them in Redis when it is there.
+# "cached_db" survives a Redis outage (sessions are read from the database meanwhile);
+# "cache" does not: while Redis is down, nobody stays signed in (pages still answer).
 SESSION_ENGINE = {
     "db": "django.contrib.sessions.backends.db",
     "cache": "django.contrib.sessions.backends.cache",
@@ -374,6 +389,25 @@ LMS_EMAIL_OUTBOX_KEEP_DAYS = env.int("LMS_EMAIL_OUTBOX_KEEP_DAYS", default=30)
 LMS_WEBHOOK_LOST_AFTER_SECONDS = env.int("LMS_WEBHOOK_LOST_AFTER_SECONDS", default=60)
 # Webhook event types nobody handles are logged once per type per this many seconds.
 LMS_WEBHOOK_UNHANDLED_LOG_SECONDS = env.int("LMS_WEBHOOK_UNHANDLED_LOG_SECONDS", default=3600)
+# -- A dead broker costs a request about a second, never minutes (lms.broker) --
+# Publishing from a request retries once after 0.1 s instead of Celery's 3 retries, and the
+# Redis transport's sockets time out (kombu waits forever by default: a broker that vanished
+# without closing the connection would hold the request until the OS gave up). Work queued
+# from a request is stored first (webhook inbox, email outbox) or refused with 503
+# SERVICE_UNAVAILABLE, so a failed publish loses nothing. Merged into any transport options
+# set above (keep other Celery transport options above this block).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **vars().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+}
 # Periodic work, run by one `celery beat`: re-queue webhook events left unprocessed, and
 # re-read from Mux the videos whose webhooks never came.
 CELERY_BEAT_SCHEDULE = {
@@ -452,9 +486,10 @@ REST_FRAMEWORK = {
     # drf-spectacular's, plus the error statuses every view's machinery can answer.
     "DEFAULT_SCHEMA_CLASS": "lms.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lms.api.exceptions.exception_handler",
+    # DRF's throttles, failing open when the cache is unreachable (lms.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "lms.throttling.AnonRateThrottle",
+        "lms.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),

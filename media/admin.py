@@ -25,7 +25,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from lms.errors import ErrorCode
+from lms.errors import ApplicationError, ErrorCode
 from media import (
     admin_files,  # noqa: F401 (registers the file library: StoredFileAdmin)
     mux,
@@ -63,6 +63,8 @@ def error_response(
 
 def mux_failure_response(exc: Exception) -> JsonResponse | None:
     """The answer for a failure to talk to Mux, or None for a bug (which should be a 500)."""
+    if isinstance(exc, ApplicationError):  # e.g. SERVICE_UNAVAILABLE: the broker is down
+        return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, mux.MuxNotConfiguredError):
         return error_response(503, exc.code, exc.message)
     if isinstance(exc, mux.ApiException) and exc.status in (401, 403):
@@ -250,8 +252,17 @@ class VideoAdmin(admin.ModelAdmin):
     def soft_delete_selected(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
         videos = [video for video in queryset if video.deleted_at is None]
         in_use = [video for video in videos if video.lesson_count + video.course_count]
-        for video in videos:
-            video_soft_delete(video=video)
+        for done, video in enumerate(videos):
+            try:
+                video_soft_delete(video=video)
+            except ApplicationError as exc:  # the broker is down: the rest stay as they were
+                self.message_user(
+                    request,
+                    gettext("Deleted %(done)d of %(total)d videos. %(reason)s")
+                    % {"done": done, "total": len(videos), "reason": exc.message},
+                    messages.ERROR,
+                )
+                return
         self.message_user(
             request,
             ngettext("Deleted %d video.", "Deleted %d videos.", len(videos)) % len(videos),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from lms.broker import BROKER_ERRORS, broker_require
 from media import mux
 from media.models import StoredFile, Video
 
@@ -36,11 +37,28 @@ UPLOAD_FAILURES = {
 
 
 def _asset_delete_on_commit(asset_id: str | None) -> None:
+    """Delete the Mux asset once the transaction commits.
+
+    The queued task is the only record of this work, so it must not be lost to a broker
+    outage: call this inside the transaction, before anything else that cannot be undone.
+    With the broker down it raises `ApplicationError(SERVICE_UNAVAILABLE)`, the transaction
+    rolls back and the editor is told to try again; nothing is half-done.
+    """
     if not asset_id:
         return
+    broker_require()
+    transaction.on_commit(lambda: _asset_delete_queue(asset_id))
+
+
+def _asset_delete_queue(asset_id: str) -> None:
     from media.tasks import mux_asset_delete  # tasks import services
 
-    transaction.on_commit(lambda: mux_asset_delete.delay(asset_id=asset_id))
+    try:
+        mux_asset_delete.delay(asset_id=asset_id)
+    except BROKER_ERRORS:
+        # The broker answered the check a moment ago and failed since: the change is
+        # committed, so say which asset is left at Mux for the operator to delete.
+        logger.exception("Could not queue the deletion of Mux asset %s: delete it at Mux", asset_id)
 
 
 def video_create(
@@ -79,15 +97,15 @@ def video_upload_replace(*, video: Video, cors_origin: str) -> str:
     video = Video.objects.select_for_update().get(pk=video.pk)
     if video.deleted_at is not None:
         raise ValidationError("Restore the video before uploading a new file.", code="deleted")
+    # Before the upload is created at Mux: with the broker down nothing happens at all.
+    _asset_delete_on_commit(video.mux_asset_id)
     upload = mux.mux_upload_create(
         passthrough=str(video.id), playback_policy=video.playback_policy, cors_origin=cors_origin
     )
-    old_asset_id = video.mux_asset_id
     video.mux_upload_id = upload["id"]
     _reset_media(video)
     video.status = Video.Status.WAITING
     video.save()
-    _asset_delete_on_commit(old_asset_id)
     return upload["url"]
 
 
@@ -119,12 +137,11 @@ def video_soft_delete(*, video: Video) -> Video:
     video = Video.objects.select_for_update().get(pk=video.pk)
     if video.deleted_at is not None:
         return video
-    asset_id = video.mux_asset_id
+    _asset_delete_on_commit(video.mux_asset_id)
     video.deleted_at = timezone.now()
     video.status = Video.Status.DELETED
     video.playback_id = ""
     video.save()
-    _asset_delete_on_commit(asset_id)
     return video
 
 
