@@ -151,6 +151,11 @@ class FailOpenRedisCache(RedisCache):
         self._outage.recovered()
         return result
 
+    @property
+    def available(self) -> bool:
+        """False while the breaker is open, i.e. Redis failed a moment ago."""
+        return self._breaker.allows()
+
     def probe(self) -> None:
         """Round-trip to Redis now, whatever the breaker says; raise if it does not answer.
 

@@ -150,7 +150,7 @@ LMS_OUTAGE_LOG_SECONDS = env.float("LMS_OUTAGE_LOG_SECONDS", default=60.0)
 # "cache" does not: while Redis is down, nobody stays signed in (pages still answer).
 SESSION_ENGINE = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    "cache": "lms.sessions",  # Django's cache sessions, answering while Redis is down
     "cached_db": "django.contrib.sessions.backends.cached_db",
 }[env.str("SESSION_STORE", default="db")]
 

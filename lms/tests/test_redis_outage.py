@@ -414,3 +414,45 @@ def test_throttles_fail_open_even_on_a_cache_without_the_fail_open_backend(
     lines = [record.getMessage() for record in caplog.records if record.name == "lms.cache"]
     assert len(lines) == 1
     assert lines[0].startswith("API throttle cache unavailable (ConnectionError")
+
+
+# --- Sessions kept in Redis ---------------------------------------------------------------------
+
+
+def test_sessions_cached_in_redis_keep_people_signed_in_through_the_outage(
+    client, redis_server, ana, settings
+):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # SESSION_STORE
+    signed_in = client.post(reverse("account_login"), {"login": ana.email, "password": PASSWORD})
+    assert signed_in.status_code == 302
+    redis_server.stop()
+
+    # Read from the database while Redis is away; a sign-in during the outage works too.
+    assert client.get("/api/v1/me/").json()["email"] == "ana@example.com"
+    assert client.get("/profile/").status_code == 200
+    client.logout()
+    again = client.post(reverse("account_login"), {"login": ana.email, "password": PASSWORD})
+    assert (again.status_code, again["Location"]) == (302, "/")
+    assert client.get("/api/v1/me/").json()["email"] == "ana@example.com"
+
+
+def test_sessions_only_in_redis_sign_people_out_but_every_page_answers(
+    client, redis_server, ana, settings
+):
+    settings.SESSION_ENGINE = "lms.sessions"  # SESSION_STORE=cache
+    client.post(reverse("account_login"), {"login": ana.email, "password": PASSWORD})
+    assert client.get("/api/v1/me/").status_code == 200
+    redis_server.stop()
+
+    # The session is out of reach: the visitor is anonymous, nothing fails.
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/me/").status_code == 401
+    assert client.get("/profile/")["Location"].startswith(reverse("account_login"))
+    # Signing in answers as usual (the session cannot outlive the request until Redis is back).
+    again = client.post(reverse("account_login"), {"login": ana.email, "password": PASSWORD})
+    assert again.status_code == 302
+
+    redis_server.start()
+    time.sleep(0.25)  # the breaker lets the next call try Redis again
+    client.post(reverse("account_login"), {"login": ana.email, "password": PASSWORD})
+    assert client.get("/api/v1/me/").json()["email"] == "ana@example.com"
