@@ -195,6 +195,7 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 # Allauth's own rate limits (login failures, signups, codes, resets) stay at their defaults;
 # they count in the cache, so production needs REDIS_URL (a per-process cache counts alone).
+# While Redis is down they fail open with the cache (lms.cache): sign-in keeps working.
 # Behind NUM_PROXIES proxies they count per client address from X-Forwarded-For, as DRF does
 # (otherwise every visitor would share the proxy's address, and its limits).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("NUM_PROXIES", default=0)

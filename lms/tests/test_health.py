@@ -109,3 +109,19 @@ def test_readyz_skips_the_broker_when_celery_runs_eagerly(client, settings):
     response = client.get("/readyz")
 
     assert set(response.json()["checks"]) == {"database", "cache"}
+
+
+@pytest.mark.django_db
+def test_readyz_names_the_cache_even_though_the_site_cache_fails_open(client, settings):
+    # The production cache answers as empty while Redis is down (lms.cache); readiness must
+    # still see the outage, and the site itself keeps answering.
+    settings.CACHES = {
+        "default": {"BACKEND": "lms.cache.FailOpenRedisCache", "LOCATION": UNREACHABLE_REDIS}
+    }
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["cache"]
+    assert response.json()["checks"]["cache"]["error"] == "ConnectionError"
+    assert client.get("/healthz").status_code == 200
