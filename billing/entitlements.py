@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.gateway import billing_enabled
 from billing.models import Subscription, TierGrant
+from lms.cache import outage_log
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +118,12 @@ def _resync_queue(subscription_id: str) -> None:
 
     try:
         subscription_resync.delay(subscription_id=subscription_id)
-    except Exception:
-        # The broker is down (or, running eagerly, the task failed): the page still answers.
-        logger.warning("Could not queue the re-read of subscription %s", subscription_id)
+    except Exception as exc:
+        # The broker is down (or, running eagerly, the task failed): the page still answers,
+        # and a busy outage is reported once per interval, not once per request.
+        outage_log("Task broker").failed(
+            exc, consequence=f"lapsed subscriptions ({subscription_id}) are re-read hourly"
+        )
 
 
 def user_active_tier_rank(*, user: User | AnonymousUser) -> int | None:

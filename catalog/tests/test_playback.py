@@ -342,9 +342,13 @@ def test_page_embeds_the_player_with_tokens_metadata_and_resume_for_a_learner(
     assert "The video player is not installed" not in html
 
 
-def test_page_says_the_player_is_not_installed_without_npm(client, user, public_key, settings):
-    # What a machine without npm has: our own static files, no node_modules.
+def test_page_says_the_player_is_not_installed_without_npm(
+    client, user, public_key, settings, tmp_path
+):
+    # What a machine without npm has: our own static files, no node_modules, and nothing
+    # collected (`make bench` and `make schemathesis` collect into STATIC_ROOT).
     settings.STATICFILES_DIRS = [settings.BASE_DIR / "static"]
+    settings.STATIC_ROOT = tmp_path / "collected"
     lesson = _lesson(video=_video())
     client.force_login(user)
 
