@@ -541,7 +541,17 @@ class CertificateAdmin(ReadOnlyAdminMixin, InstructorScopeMixin, admin.ModelAdmi
 class ProgressEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What the apps' offline sync sent and what became of each event, for support."""
 
-    list_display = ("user", "kind", "lesson", "result", "occurred_at", "received_at")
+    # `result` is the latest delivery's; a refused event the app resent shows its attempts.
+    list_display = (
+        "user",
+        "kind",
+        "lesson",
+        "result",
+        "attempts",
+        "occurred_at",
+        "received_at",
+        "last_received_at",
+    )
     list_filter = ("kind", "result")
     list_select_related = ("user", "lesson")
     search_fields = ("user__email", "user__display_name")

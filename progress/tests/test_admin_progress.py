@@ -407,6 +407,17 @@ def test_learning_records_can_be_viewed_but_not_added_changed_or_deleted(
     assert model.objects.values().get(pk=row.pk) == before
 
 
+def test_progress_events_list_shows_how_often_a_refused_event_was_sent(staff_client, records):
+    event = records[ProgressEvent]
+    ProgressEvent.objects.filter(pk=event.pk).update(attempts=3)
+
+    listed = staff_client.get(_admin_url(ProgressEvent, "changelist"))
+
+    page = listed.content.decode()
+    assert "column-attempts" in page and "column-last_received_at" in page
+    assert '<td class="field-attempts">3</td>' in page
+
+
 def test_lesson_progress_filters_by_course_and_status_and_finds_by_email(
     staff_client, people, salsa
 ):
