@@ -118,7 +118,7 @@ def redis_server(tmp_path, settings) -> Iterator[RedisServer]:
         pytest.skip(reason)
     server = RedisServer(tmp_path)
     server.start()
-    # The production configuration (lms/settings.py, REDIS_URL set), pointed at this server.
+    # The production configuration (lms/settings/, REDIS_URL set), pointed at this server.
     settings.CACHES = {
         "default": {
             "BACKEND": "lms.cache.FailOpenRedisCache",

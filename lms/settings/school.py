@@ -1,0 +1,48 @@
+"""The school's own settings: the first superuser, avatars, uploads, learning and XP."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from lms.settings.base import env
+from lms.settings.workers import CELERY_TASK_ALWAYS_EAGER
+
+# --- First superuser ------------------------------------------------------------------------
+# Set both and `migrate` creates this superuser (verified address, Staff role) unless the
+# email has an account already, which is then left as it is: rerunning migrate changes nothing.
+FIRST_SUPERUSER_EMAIL = env.str("FIRST_SUPERUSER_EMAIL", default="")
+FIRST_SUPERUSER_PASSWORD = env.str("FIRST_SUPERUSER_PASSWORD", default="")
+
+# --- LMS --------------------------------------------------------------------------------
+LMS_CATALOG_PAGE_SIZE = env.int("LMS_CATALOG_PAGE_SIZE", default=12)
+# Largest avatar upload accepted on the profile page (bytes); pictures are stored re-encoded.
+LMS_AVATAR_MAX_BYTES = env.int("LMS_AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
+# Most pixels an avatar may have (read from the header, refused before decoding): it bounds
+# the memory one upload can take, under 9 bytes per pixel at the peak (issue 11).
+LMS_AVATAR_MAX_PIXELS = env.int("LMS_AVATAR_MAX_PIXELS", default=4096 * 4096)
+# Largest presigned uploads of course thumbnails and lesson attachments (bytes).
+LMS_THUMBNAIL_MAX_BYTES = env.int("LMS_THUMBNAIL_MAX_BYTES", default=5 * 1024 * 1024)
+LMS_ATTACHMENT_MAX_BYTES = env.int("LMS_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
+# Presigned uploads still unconfirmed after this many hours are deleted, with their objects.
+LMS_UPLOAD_PENDING_HOURS = env.int("LMS_UPLOAD_PENDING_HOURS", default=24)
+if LMS_UPLOAD_PENDING_HOURS < 1:
+    # Less would delete uploads still in progress (their presigned URLs live 10 minutes).
+    raise ImproperlyConfigured("LMS_UPLOAD_PENDING_HOURS must be at least 1.")
+# Learning: a video lesson completes once this share of it has been watched (0-1).
+LMS_VIDEO_COMPLETE_THRESHOLD = env.float("LMS_VIDEO_COMPLETE_THRESHOLD", default=0.9)
+# Heartbeats may advance at most this many times real time (players offer up to 2x speed).
+LMS_VIDEO_MAX_PLAYBACK_RATE = env.float("LMS_VIDEO_MAX_PLAYBACK_RATE", default=2.0)
+# XP on top of each lesson's own XP value.
+LMS_XP_QUIZ_PASS = env.int("LMS_XP_QUIZ_PASS", default=20)
+LMS_XP_BOSS_BONUS = env.int("LMS_XP_BOSS_BONUS", default=50)
+LMS_XP_COURSE_COMPLETE = env.int("LMS_XP_COURSE_COMPLETE", default=100)
+# The XP at which each level starts: level 1 at 0 XP, level 2 at the second value, and so on.
+LMS_XP_LEVELS = env.list(
+    "LMS_XP_LEVELS", cast=int, default=[0, 100, 250, 500, 1000, 2000, 3500, 5500, 8000, 11000]
+)
+# Streak lengths (days) celebrated as milestones; the next one is shown to the learner.
+LMS_STREAK_MILESTONES = env.list(
+    "LMS_STREAK_MILESTONES", cast=int, default=[3, 7, 14, 30, 60, 100, 180, 365]
+)
+# Largest batch `POST /api/v1/progress/sync/` accepts.
+LMS_PROGRESS_SYNC_MAX_EVENTS = env.int("LMS_PROGRESS_SYNC_MAX_EVENTS", default=500)
+# Where `/readyz` looks: the broker is only checked when Celery is not eager.
+LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER
