@@ -39,7 +39,7 @@ class AppPasswordChangeView(ChangePasswordView):
 
 
 def _with_meta(response: HttpResponse, extra: dict[str, Any]) -> HttpResponse:
-    """allauth's JSON answer with `extra` added to its `meta`, headers kept."""
+    """allauth's JSON answer, its status kept, with `extra` added to its `meta`; never cached."""
     body = json.loads(response.content)
     body.setdefault("meta", {}).update(extra)
     answer = JsonResponse(body, status=response.status_code)

@@ -57,10 +57,11 @@ def email_queue(*, message: EmailMessage, idempotency_key: str = "") -> Outbound
     not saved. With `idempotency_key`, queueing the same key again returns the stored message
     and sends nothing more.
     """
-    key = idempotency_key or f"random:{uuid.uuid4().hex}"
-    existing = OutboundEmail.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
+    if idempotency_key:
+        existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    key = idempotency_key or f"random:{uuid.uuid4().hex}"  # unique: no lookup needed
     email_id = uuid.uuid4()
     message_id = email_message_id(email_id=email_id, from_email=message.from_email)
     payload = email_payload(message)
