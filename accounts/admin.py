@@ -76,7 +76,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "display_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Profile"), {"fields": ("display_name", "time_zone")}),
+        (_("Profile"), {"fields": ("display_name", "bio", "time_zone")}),
         (
             _("Permissions"),
             {

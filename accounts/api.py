@@ -85,6 +85,7 @@ class MeApi(APIView):
                 "id",
                 "email",
                 "display_name",
+                "bio",
                 "time_zone",
                 "avatar_url",
                 "avatar_thumbnail_url",
@@ -108,6 +109,12 @@ class MeApi(APIView):
         # Checked by the service against the model (length, known IANA time zone), so the
         # API and the profile page give the same answers.
         display_name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+        bio = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            trim_whitespace=True,
+            help_text="Plain text, up to 600 characters.",
+        )
         time_zone = serializers.CharField(
             required=False, help_text="An IANA time zone name, for example Europe/Madrid."
         )
@@ -124,7 +131,7 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me_partial_update",
         tags=[TAG],
-        summary="Change my display name or time zone",
+        summary="Change my display name, bio or time zone",
         description=(
             "Only the fields sent change. An unknown time zone is 400 `VALIDATION_ERROR` "
             "with `fields.time_zone`. `email` is read-only here."

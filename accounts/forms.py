@@ -37,6 +37,15 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("The name the site shows for you; empty, it uses your email address."),
     )
+    bio = forms.CharField(
+        label=_("Bio"),
+        max_length=User._meta.get_field("bio").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "A few plain-text lines about you, shown beside your name on the courses you teach."
+        ),
+    )
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         choices=time_zone_choices,

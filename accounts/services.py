@@ -50,17 +50,19 @@ def audit_record(
 
 
 def user_profile_update(
-    *, user: User, display_name: str | None = None, time_zone: str | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    time_zone: str | None = None,
+    bio: str | None = None,
 ) -> User:
     """Change the profile fields given (None leaves a field as it is). Invalid values raise
     ValidationError keyed by field, and nothing is saved."""
-    changes = {
-        name: value
-        for name, value in (("display_name", display_name), ("time_zone", time_zone))
-        if value is not None
-    }
-    if "display_name" in changes:
-        changes["display_name"] = changes["display_name"].strip()
+    given = (("display_name", display_name), ("time_zone", time_zone), ("bio", bio))
+    changes = {name: value for name, value in given if value is not None}
+    for name in ("display_name", "bio"):
+        if name in changes:
+            changes[name] = changes[name].strip()
     errors: dict[str, list[ValidationError]] = {}
     for name, value in changes.items():
         try:

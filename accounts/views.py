@@ -32,6 +32,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     user_profile_update(
                         user=user,
                         display_name=form.cleaned_data["display_name"],
+                        bio=form.cleaned_data["bio"],
                         time_zone=form.cleaned_data["time_zone"],
                     )
                     if form.cleaned_data["avatar"]:
@@ -43,7 +44,13 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("accounts:profile")
     else:
-        form = ProfileForm(initial={"display_name": user.display_name, "time_zone": user.time_zone})
+        form = ProfileForm(
+            initial={
+                "display_name": user.display_name,
+                "bio": user.bio,
+                "time_zone": user.time_zone,
+            }
+        )
     context = {
         "form": form,
         "sessions": user_sessions_list(user=user),

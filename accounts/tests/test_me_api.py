@@ -77,6 +77,7 @@ def profile_json(user: User, **changes) -> dict:
         "id": str(user.pk),
         "email": user.email,
         "display_name": user.display_name,
+        "bio": user.bio,
         "time_zone": user.time_zone,
         "avatar_url": None,
         "avatar_thumbnail_url": None,
@@ -169,6 +170,30 @@ def test_patch_changes_only_the_fields_sent(client, ana, ana_app):
     assert response.status_code == 200
     ana.refresh_from_db()
     assert (ana.display_name, ana.time_zone) == ("Ana", "Asia/Tokyo")
+
+
+def test_patch_changes_the_bio(client, ana, ana_app):
+    response = client.patch(
+        ME, {"bio": "  Teaches Python.  "}, content_type="application/json", **bearer(ana_app)
+    )
+
+    assert response.status_code == 200
+    ana.refresh_from_db()
+    assert ana.bio == "Teaches Python."
+    assert response.json() == profile_json(ana)
+
+
+def test_a_bio_over_600_characters_is_a_validation_error(client, ana, ana_app):
+    response = client.patch(
+        ME, {"bio": "x" * 601}, content_type="application/json", **bearer(ana_app)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == error(
+        "VALIDATION_ERROR",
+        "Some fields are invalid.",
+        {"bio": ["Ensure this value has at most 600 characters (it has 601)."]},
+    )
 
 
 def test_patch_may_clear_the_display_name(client, ana, ana_app):
@@ -365,6 +390,7 @@ def test_the_schema_documents_me_and_sessions_with_jwt_auth(client, tmp_path):
     assert operations["/api/v1/me/sessions/{session_id}/"] == ["delete"]
     assert schema["components"]["securitySchemes"]["jwtAuth"]["bearerFormat"] == "JWT"
     assert sorted(schema["components"]["schemas"]["PatchedMeUpdateRequest"]["properties"]) == [
+        "bio",
         "display_name",
         "time_zone",
     ]

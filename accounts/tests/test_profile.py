@@ -105,6 +105,27 @@ def test_saving_changes_the_name_and_time_zone(ana_client, ana):
     assert '<option value="America/Bogota" selected>Bogota</option>' in page
 
 
+def test_saving_a_bio_keeps_it_as_plain_text(ana_client, ana):
+    response = post_profile(ana_client, bio="  I teach **Django** <b>daily</b>.  ")
+
+    assert response.status_code == 302
+    ana.refresh_from_db()
+    assert ana.bio == "I teach **Django** <b>daily</b>."
+    page = ana_client.get(PROFILE).content.decode()
+    assert "I teach **Django** &lt;b&gt;daily&lt;/b&gt;.</textarea>" in page
+
+
+def test_a_bio_over_600_characters_is_a_form_error(ana_client, ana):
+    response = post_profile(ana_client, bio="x" * 601)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "bio": ["Ensure this value has at most 600 characters (it has 601)."]
+    }
+    ana.refresh_from_db()
+    assert ana.bio == ""
+
+
 def test_an_unknown_time_zone_is_a_form_error(ana_client, ana):
     response = post_profile(ana_client, time_zone="Mars/Olympus_Mons", display_name="Changed")
 
