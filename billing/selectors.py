@@ -51,3 +51,15 @@ def paid_courses_by_rank() -> list[dict]:
         .values_list("rank", "courses__title", "courses__slug")
     )
     return [{"rank": rank, "title": title, "slug": slug} for rank, title, slug in rows]
+
+
+def plan_opening_tier(*, tier: Tier) -> Plan | None:
+    """The plan to offer for something that needs `tier`: of the plans on sale whose tier is
+    at least as high (a higher tier opens everything below it), the one of the lowest tier,
+    first in the pricing page's order among equals. One query; None when none is on sale."""
+    return (
+        Plan.objects.filter(is_active=True, tier__rank__gte=tier.rank)
+        .select_related("tier")
+        .order_by("tier__rank", "order", "pk")
+        .first()
+    )

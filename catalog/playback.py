@@ -21,7 +21,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 
 from accounts.models import User
 from catalog.access import Access, lesson_access
-from catalog.models import Lesson
+from catalog.models import Course, Lesson
 from media.models import Video
 from media.playback import (
     PlaybackNotConfiguredError,
@@ -138,3 +138,29 @@ def player_script_installed() -> bool:
     """Whether Mux Player's script is in our static files (it is not until npm has run)."""
     # Development finds it through STATICFILES_DIRS; production has it collected.
     return finders.find(PLAYER_SCRIPT) is not None or staticfiles_storage.exists(PLAYER_SCRIPT)
+
+
+def course_preview_playback_get(*, course: Course) -> Playback | None:
+    """The course's trailer for its page, or None when it has none ready to play.
+
+    A preview is public by design (the admin offers only public videos): nothing is signed,
+    and the course page, which anyone who may see the course opens, is the only gate.
+    """
+    video: Video | None = course.preview_video
+    if (
+        video is None
+        or video.deleted_at is not None
+        or video.status != Video.Status.READY
+        or video.playback_policy != Video.PlaybackPolicy.PUBLIC
+        or not video.playback_id
+    ):
+        return None
+    return Playback(
+        status=PlaybackStatus.READY,
+        video_id=video.pk,
+        title=video.title,
+        playback_id=video.playback_id,
+        policy=video.playback_policy,
+        poster_url=poster_url(playback_id=video.playback_id, tokens=None),
+        duration_seconds=video.duration_seconds,
+    )
