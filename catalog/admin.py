@@ -234,8 +234,10 @@ class SectionInline(admin.TabularInline):
     model = Section
     form = SectionInlineForm
     formset = SectionInlineFormSet
-    fields = ("title", "order", "section_lesson_count", "edit_lessons_link", "move_controls")
-    readonly_fields = ("section_lesson_count", "edit_lessons_link", "move_controls")
+    # One "lessons" column (the count and the link to edit them); the computed columns
+    # answer "" rather than None for a new row, which the admin would print as "None".
+    fields = ("title", "order", "section_lessons", "move_controls")
+    readonly_fields = ("section_lessons", "move_controls")
     ordering = ("order",)
     extra = 1
 
@@ -243,19 +245,17 @@ class SectionInline(admin.TabularInline):
         return super().get_queryset(request).annotate(lesson_total=Count("lessons"))
 
     @admin.display(description=_("lessons"))
-    def section_lesson_count(self, obj: Section) -> int | None:
-        return getattr(obj, "lesson_total", None) if _saved(obj) else None
-
-    @admin.display(description=_("lessons"))
-    def edit_lessons_link(self, obj: Section) -> str | None:
+    def section_lessons(self, obj: Section) -> str:
         if not _saved(obj):
-            return None
+            return ""
+        count = getattr(obj, "lesson_total", 0)
         url = reverse("admin:catalog_section_change", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, gettext("Edit lessons"))
+        label = ngettext("%(count)d lesson", "%(count)d lessons", count) % {"count": count}
+        return format_html('{} · <a href="{}">{}</a>', label, url, gettext("Edit lessons"))
 
     @admin.display(description=_("move"))
-    def move_controls(self, obj: Section) -> str | None:
-        return _move_buttons(obj, "admin:catalog_section_move")
+    def move_controls(self, obj: Section) -> str:
+        return _move_buttons(obj, "admin:catalog_section_move") or ""
 
 
 @admin.register(Course)
@@ -351,10 +351,18 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if not _saved(obj):
             return fieldsets  # a new course has no code and no learners yet
-        fieldsets.insert(-1, self.join_fieldset)
+        fieldsets.insert(-1, self._join_fieldset(obj))
         if request.user.has_perm(ENROLLMENT_VIEW_PERMISSION):
             fieldsets.insert(-1, self.learners_fieldset)
         return fieldsets
+
+    def _join_fieldset(self, obj: Course) -> tuple:
+        """The join fieldset; without a code there is no link to show (not "None")."""
+        title, options = self.join_fieldset
+        fields = options["fields"]
+        if not obj.join_code:
+            fields = tuple(name for name in fields if name != "join_link_display")
+        return (title, {**options, "fields": fields})
 
     def get_list_display(self, request: HttpRequest) -> tuple:
         list_display = tuple(super().get_list_display(request))
@@ -386,9 +394,9 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
         return format_html("<strong><code>{}</code></strong>", obj.join_code)
 
     @admin.display(description=_("join link"))
-    def join_link_display(self, obj: Course) -> str | None:
+    def join_link_display(self, obj: Course) -> str:
         if not obj.join_code:
-            return None
+            return ""
         path = join_path(obj.join_code)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', path, path)
 
@@ -576,15 +584,15 @@ class LessonInline(admin.TabularInline):
         return super().get_queryset(request).defer("body")
 
     @admin.display(description=_("notes"))
-    def edit_link(self, obj: Lesson) -> str | None:
+    def edit_link(self, obj: Lesson) -> str:
         if not _saved(obj):
-            return None
+            return ""
         url = reverse("admin:catalog_lesson_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Edit lesson"))
 
     @admin.display(description=_("move"))
-    def move_controls(self, obj: Lesson) -> str | None:
-        return _move_buttons(obj, "admin:catalog_lesson_move")
+    def move_controls(self, obj: Lesson) -> str:
+        return _move_buttons(obj, "admin:catalog_lesson_move") or ""
 
 
 @admin.register(Section)

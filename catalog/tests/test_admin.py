@@ -641,8 +641,11 @@ def test_course_page_shows_section_lesson_counts_and_links(staff_client):
 
     content = staff_client.get(course_url(course)).content.decode()
 
-    assert re.search(r'<td class="field-section_lesson_count">\s*<p>2</p>', content)
-    assert f'href="{section_url(first)}">Edit lessons</a>' in content
+    assert re.search(
+        rf'<td class="field-section_lessons">\s*<p>2 lessons · <a href="{section_url(first)}">'
+        r"Edit lessons</a></p>",
+        content,
+    )
     assert f'formaction="{move_url(first, "down")}"' in content
 
 

@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",  # allauth's sessions page ("3 minutes ago")
     "django.contrib.postgres",
     "allauth",
-    "allauth.account",
+    "accounts.apps.AllauthAccountConfig",  # allauth.account, named "Email addresses"
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "allauth.mfa",
