@@ -38,6 +38,8 @@ ICON_PATHS = {
     "arrow-right": '<path d="M5 12h14M13 6l6 6-6 6"/>',
     "check": '<path d="m5 12 5 5 9-10"/>',
     "award": '<circle cx="12" cy="9" r="6"/><path d="m8.5 14-1.5 7 5-3 5 3-1.5-7"/>',
+    "users": '<circle cx="9" cy="8" r="4"/>'
+    '<path d="M2 21a7 7 0 0 1 14 0M16 4a4 4 0 0 1 0 8M22 21a7 7 0 0 0-4-6.3"/>',
 }
 
 # The learner's state in a lesson, as `LessonProgress.Status` values (no row: not started).
