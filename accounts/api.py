@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.devices import device_name
 from accounts.models import User
 from accounts.selectors import user_sessions_list
 from accounts.services import (
@@ -192,12 +193,18 @@ class MeAvatarApi(APIView):
 class UserSessionSerializer(serializers.ModelSerializer):
     """A signed-in browser or app. `is_current` marks the one making this request."""
 
+    device = serializers.SerializerMethodField(
+        help_text='A readable name from `user_agent`: "Chrome on macOS", or "Unknown browser".'
+    )
     is_current = serializers.SerializerMethodField()
 
     class Meta:
         model = UserSession
-        fields = ["id", "ip", "user_agent", "created_at", "last_seen_at", "is_current"]
+        fields = ["id", "ip", "device", "user_agent", "created_at", "last_seen_at", "is_current"]
         read_only_fields = fields
+
+    def get_device(self, session: UserSession) -> str:
+        return device_name(session.user_agent)
 
     def get_is_current(self, session: UserSession) -> bool:
         return session.session_key == self.context["current_session_key"]

@@ -265,10 +265,19 @@ def test_a_browser_patch_needs_the_csrf_token(ana):
 # --- /api/v1/me/sessions/ --------------------------------------------------------------------
 
 
+# What the list calls the user agents these tests sign in with (ua-parser's reading).
+DEVICE_NAMES = {
+    "LMS iOS/1.0": "A browser or app on iOS",
+    "LMS Android/2.1": "A browser or app on Android",
+    "Firefox/140.0": "Firefox",
+}
+
+
 def session_json(session: UserSession, *, is_current: bool) -> dict:
     return {
         "id": session.pk,
         "ip": session.ip,
+        "device": DEVICE_NAMES.get(session.user_agent, "Unknown browser"),
         "user_agent": session.user_agent,
         "created_at": iso(session.created_at),
         "last_seen_at": iso(session.last_seen_at),
