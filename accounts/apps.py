@@ -1,6 +1,5 @@
 import logging
 
-from allauth.account.apps import AccountConfig as AllauthAccountAppConfig
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.core.exceptions import ImproperlyConfigured
@@ -55,9 +54,3 @@ class AccountsConfig(AppConfig):
             _first_superuser_after_migrate, sender=self, dispatch_uid="accounts.first_superuser"
         )
 
-
-class AllauthAccountConfig(AllauthAccountAppConfig):
-    """allauth's `account` app, which also calls itself "Accounts": in the admin it holds
-    the email addresses, so it says so and "Accounts" appears once (ours)."""
-
-    verbose_name = _("Email addresses")

@@ -1,5 +1,7 @@
 """Reading billing: the plans on sale and a user's subscription."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -51,6 +53,37 @@ def paid_courses_by_rank() -> list[dict]:
         .values_list("rank", "courses__title", "courses__slug")
     )
     return [{"rank": rank, "title": title, "slug": slug} for rank, title, slug in rows]
+
+
+@dataclass(frozen=True)
+class CoursesForPlans:
+    """What the plans open: the published paid courses (as `paid_courses_by_rank`), and how
+    many published courses every learner has without a plan (public and members ones)."""
+
+    paid: list[dict]
+    free_count: int
+
+
+def courses_for_plans() -> CoursesForPlans:
+    """The published courses, read once for the pricing page (one query).
+
+    billing sits below catalog and does not import it: the course model is reached through
+    the reverse relation `Tier.courses`, as `paid_courses_by_rank` does, and only the fields
+    it names are read.
+    """
+    course_model = Tier._meta.get_field("courses").related_model
+    rows = (
+        course_model.objects.filter(status="published")
+        .order_by("-published_at", "title")
+        .values_list("visibility", "required_tier__rank", "title", "slug")
+    )
+    paid, free_count = [], 0
+    for visibility, rank, title, slug in rows:
+        if visibility == "paid" and rank is not None:
+            paid.append({"rank": rank, "title": title, "slug": slug})
+        elif visibility != "paid":
+            free_count += 1
+    return CoursesForPlans(paid=paid, free_count=free_count)
 
 
 def plan_opening_tier(*, tier: Tier) -> Plan | None:

@@ -27,7 +27,12 @@ from billing.entitlements import (
 )
 from billing.gateway import billing_enabled
 from billing.models import Plan, Subscription
-from billing.selectors import paid_courses_by_rank, plans_on_sale, subscription_current
+from billing.selectors import (
+    courses_for_plans,
+    paid_courses_by_rank,
+    plans_on_sale,
+    subscription_current,
+)
 from billing.services import (
     checkout_session_confirm,
     checkout_session_create,
@@ -51,11 +56,19 @@ class CheckoutForm(forms.Form):
 
 @dataclass
 class PlanOffer:
-    """A plan as the pricing page shows it: the plan and the paid courses it opens."""
+    """A plan as the pricing page shows it: the plan, the paid courses it opens, and how many
+    free (public and members) courses come with any account."""
 
     plan: Plan
     course_count: int = 0
     courses: list[dict] = field(default_factory=list)
+    free_course_count: int = 0
+
+    @property
+    def tier_label(self) -> str:
+        """The tier's name above the plan's, unless it would only repeat it."""
+        tier = self.plan.tier.name
+        return "" if tier.strip().casefold() in self.plan.name.casefold() else tier
 
     @property
     def courses_shown(self) -> list[dict]:
@@ -66,13 +79,18 @@ class PlanOffer:
         return max(0, self.course_count - COURSES_SHOWN_PER_PLAN)
 
 
-def _offer(plan: Plan, courses: list[dict]) -> PlanOffer:
+def _offer(plan: Plan, courses: list[dict], *, free_course_count: int = 0) -> PlanOffer:
     opened = [
         {**course, "url": reverse("progress:course_detail", args=[course["slug"]])}
         for course in courses
         if course["rank"] <= plan.tier.rank
     ]
-    return PlanOffer(plan=plan, course_count=len(opened), courses=opened)
+    return PlanOffer(
+        plan=plan,
+        course_count=len(opened),
+        courses=opened,
+        free_course_count=free_course_count,
+    )
 
 
 def _subscription_context(subscription: Subscription | None) -> dict:
@@ -92,8 +110,10 @@ def _subscription_context(subscription: Subscription | None) -> dict:
 # --- Pricing -----------------------------------------------------------------------------------
 @require_GET
 def pricing(request: HttpRequest) -> HttpResponse:
-    courses = paid_courses_by_rank()
-    offers = [_offer(plan, courses) for plan in plans_on_sale()]
+    courses = courses_for_plans()
+    offers = [
+        _offer(plan, courses.paid, free_course_count=courses.free_count) for plan in plans_on_sale()
+    ]
     # The current subscription is the entitled one whenever there is one.
     subscription = subscription_current(user=request.user)
     entitled = (

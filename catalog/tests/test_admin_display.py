@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
+from accounts.apps import AccountsConfig
 from catalog.services import course_join_code_rotate
 from catalog.tests.factories import CourseFactory, course_with_lessons
 
@@ -25,6 +27,8 @@ def test_admin_index_names_accounts_once_and_email_addresses_apart(admin_client)
     assert captions.count("Accounts") == 1
     assert "Email addresses" in captions
     assert len(captions) == len(set(captions))
+    # Renaming allauth's app left ours to its own config (signals and all).
+    assert type(apps.get_app_config("accounts")) is AccountsConfig
 
 
 def test_sections_inline_has_one_lessons_column_and_no_none_row(admin_client):

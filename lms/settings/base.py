@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",  # allauth's sessions page ("3 minutes ago")
     "django.contrib.postgres",
     "allauth",
-    "accounts.apps.AllauthAccountConfig",  # allauth.account, named "Email addresses"
+    "accounts.allauth_app.AllauthAccountConfig",  # allauth.account: "Email addresses"
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "allauth.mfa",
