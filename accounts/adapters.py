@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import PERSON_NAME_MAX_LENGTH, User, validate_person_name
 from accounts.services import user_avatar_set
 from lms.email import email_layout_context, email_queue
 
@@ -98,6 +98,19 @@ class AccountAdapter(DefaultAccountAdapter):
         return response
 
 
+def _provider_name(sociallogin: SocialLogin, data: dict) -> str:
+    extra = sociallogin.account.extra_data if sociallogin.account else {}
+    full = extra.get("name") if isinstance(extra, dict) else None
+    if not isinstance(full, str) or not full.strip():
+        full = " ".join(filter(None, (data.get("first_name"), data.get("last_name"))))
+    name = " ".join(full.split())[:PERSON_NAME_MAX_LENGTH].strip()
+    try:
+        validate_person_name(name)
+    except ValidationError:
+        return ""
+    return name
+
+
 class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
     """A provider without an app (Google without GOOGLE_CLIENT_ID): its pages are not found,
     while allauth's own code, which catches DoesNotExist, keeps working."""
@@ -114,11 +127,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: dict):
         user = super().populate_user(request, sociallogin, data)
-        # Our User has one display name instead of first/last name fields.
+        # Our User has one display name instead of first/last name fields: the provider's
+        # full name (Google's `name` claim), else its given and family names. Without one
+        # (or with an email address for a name) it stays empty and the learner is asked for
+        # it before their first certificate shows.
         if not user.display_name:
-            name = " ".join(filter(None, (data.get("first_name"), data.get("last_name"))))
-            user.display_name = name[: User._meta.get_field("display_name").max_length]
+            user.display_name = _provider_name(sociallogin, data)
         return user
+
+    def get_signup_form_initial_data(self, sociallogin: SocialLogin) -> dict:
+        # The provider sign-up form (shown when the provider gives no usable email) asks
+        # for the full name too (`SignupNameForm`): prefilled with the provider's.
+        return {
+            **super().get_signup_form_initial_data(sociallogin),
+            "name": sociallogin.user.display_name,
+        }
 
     def social_login_accepted(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         """A provider sign-in was accepted for a saved user who is about to be signed in:

@@ -1,5 +1,6 @@
-"""Forms for the profile page. The rules themselves live in the services and the model; the
-form only shapes the input (and lists the time zones to choose from)."""
+"""Forms for sign-up (our part of allauth's form) and the profile page. The rules themselves
+live in the services and the model; the forms only shape the input (and list the time zones
+to choose from)."""
 
 import zoneinfo
 from collections import defaultdict
@@ -12,7 +13,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from accounts.avatars import MIN_SIDE
-from accounts.models import User
+from accounts.models import PERSON_NAME_MAX_LENGTH, User, validate_person_name
+from accounts.services import user_profile_update
 
 
 @cache
@@ -28,6 +30,32 @@ def time_zone_choices() -> list[tuple[str, object]]:
         else:
             plain.append((name, name))
     return [*plain, *regions.items()]
+
+
+class SignupNameForm(forms.Form):
+    """What sign-up asks beside allauth's own fields: the learner's full name, which their
+    certificates carry. allauth builds its sign-up forms on this one (ACCOUNT_SIGNUP_FORM_CLASS):
+    the browser page, the app's `/_allauth/app/v1/auth/signup` and a provider sign-up that
+    needs a form (prefilled from the provider, `SocialAccountAdapter`)."""
+
+    name = forms.CharField(
+        label=_("Full name"),
+        max_length=PERSON_NAME_MAX_LENGTH,
+        validators=[validate_person_name],
+        error_messages={"required": _("Enter your full name: your certificates carry it.")},
+        help_text=_("As it should appear on your certificates."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    # The name first, then allauth's own fields in allauth's order.
+    field_order = ["name", "email", "password1", "password2"]
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+    def signup(self, request: Any, user: User) -> None:
+        # Called by allauth once the new user is saved (allauth's `custom_signup`).
+        user_profile_update(user=user, display_name=self.cleaned_data["name"])
 
 
 class ProfileForm(forms.Form):

@@ -16,6 +16,17 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+# A person's name as other people see it (certificates, course pages): the display name's
+# length, so a name taken at sign-up always fits the profile.
+PERSON_NAME_MAX_LENGTH = 80
+
+
+def validate_person_name(value: str) -> None:
+    """A name to print for others to read: not an email address (nor what looks like one)."""
+    if "@" in value:
+        raise ValidationError(_("Enter your name, not an email address."), code="name_is_email")
+
+
 def avatar_path(instance: "User", filename: str) -> str:
     # A fresh name per upload, so caches and CDNs never serve an old picture.
     return f"avatars/{instance.pk}/{uuid.uuid4().hex}.webp"
@@ -53,7 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(_("email address"), unique=True)
-    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    display_name = models.CharField(
+        _("display name"), max_length=PERSON_NAME_MAX_LENGTH, blank=True
+    )
     # Plain text (no Markdown, no HTML), shown beside the instructor's picture on course pages.
     # TextField's max_length only reaches forms; the validator holds it for the API too.
     bio = models.TextField(
@@ -89,6 +102,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
+        # For staff (admin lists, audit entries), who need to tell people apart; pages that
+        # other people see use `public_name`, which never shows the email.
         return self.display_name or self.email
 
     def clean(self) -> None:
@@ -103,11 +118,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo("UTC")
 
+    @property
+    def public_name(self) -> str:
+        """The name shown to other people: the display name, or a neutral word; never the
+        email address nor a part of it."""
+        return self.display_name or str(_("Learner"))
+
     def get_full_name(self) -> str:
-        return self.display_name or self.email
+        # Empty without a display name, as Django's own User does without first/last name.
+        return self.display_name
 
     def get_short_name(self) -> str:
-        return self.display_name or self.email.split("@")[0]
+        return self.public_name
 
 
 class AuditLog(models.Model):
@@ -120,6 +142,8 @@ class AuditLog(models.Model):
         INVITE_REVOKED = "invite.revoked", _("Invite revoked")
         ROLE_CHANGED = "role.changed", _("Role changed")
         STAFF_LOGIN = "staff.login", _("Staff sign-in")
+        CERTIFICATE_NAME_CONFIRMED = "certificate.name_confirmed", _("Certificate name confirmed")
+        CERTIFICATE_NAME_CORRECTED = "certificate.name_corrected", _("Certificate name corrected")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

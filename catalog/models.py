@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -270,7 +270,27 @@ class Lesson(models.Model):
 
 
 class Quiz(models.Model):
-    """The questions of a quiz lesson, and the score that passes it."""
+    """The questions of a quiz lesson, the score that passes it, and the rules that keep that
+    score meaningful: how many attempts a learner has, how long they wait after a failed one,
+    and when the right answers and explanations are shown."""
+
+    class Reveal(models.TextChoices):
+        # Stored values never change meaning; the labels say what a learner gets.
+        NEVER = "never", _("Never")
+        AFTER_PASSING = "after_passing", _("After passing")
+        AFTER_LAST_ATTEMPT = (
+            "after_last_attempt",
+            _("After the last attempt (passed, or no attempts left)"),
+        )
+
+    # The defaults: a pass mark means something when a learner cannot see the answers before
+    # trying again and cannot try forever. Three attempts let an honest learner recover from
+    # a slip; no wait by default, because the limit already stops guessing and a wait mostly
+    # holds up the learner who has just re-read the lesson.
+    DEFAULT_MAX_ATTEMPTS = 3
+    DEFAULT_RETRY_WAIT_MINUTES = 0
+    MAX_ATTEMPTS_LIMIT = 100
+    RETRY_WAIT_MINUTES_LIMIT = 7 * 24 * 60  # a week
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lesson = models.OneToOneField(
@@ -286,6 +306,41 @@ class Quiz(models.Model):
         validators=[MaxValueValidator(100)],
         help_text=_("The score, in percent of the points, that passes the quiz."),
     )
+    max_attempts = models.PositiveSmallIntegerField(
+        _("maximum attempts"),
+        null=True,
+        blank=True,
+        default=DEFAULT_MAX_ATTEMPTS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_ATTEMPTS_LIMIT)],
+        help_text=_(
+            "How many attempts a learner has to pass (1 to 100); empty for unlimited. "
+            "The default, 3, lets a learner recover from a slip without guessing their way "
+            "to the pass mark. Once passed, a learner may retake the quiz for practice: "
+            "practice counts against nothing and never lowers the best score."
+        ),
+    )
+    retry_wait_minutes = models.PositiveIntegerField(
+        _("wait between attempts (minutes)"),
+        default=DEFAULT_RETRY_WAIT_MINUTES,
+        validators=[MaxValueValidator(RETRY_WAIT_MINUTES_LIMIT)],
+        help_text=_(
+            "How long a learner waits after a failed attempt before the next one (0 for no "
+            "wait, at most a week: 10080). The default is no wait: the attempt limit already "
+            "stops guessing; set one to make learners go back to the lesson first."
+        ),
+    )
+    reveal_answers = models.CharField(
+        _("show answers and explanations"),
+        max_length=24,
+        choices=Reveal.choices,
+        default=Reveal.AFTER_LAST_ATTEMPT,
+        help_text=_(
+            "When a learner sees which answers were right, the correct answers and the "
+            "explanations. Until then they see only their score. The default, after the "
+            "last attempt, shows them once the learner has passed or has no attempts left, "
+            "when they can no longer use them to pass."
+        ),
+    )
 
     class Meta:
         verbose_name = _("quiz")
@@ -295,6 +350,24 @@ class Quiz(models.Model):
                 condition=Q(pass_mark__lte=100),
                 name="quiz_pass_mark_percent",
                 violation_error_message=_("The pass mark is a percentage: at most 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attempts__isnull=True)
+                | Q(max_attempts__gte=1, max_attempts__lte=100),
+                name="quiz_max_attempts_range",
+                violation_error_message=_(
+                    "The maximum attempts is 1 to 100, or empty for unlimited."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(retry_wait_minutes__lte=7 * 24 * 60),
+                name="quiz_retry_wait_at_most_a_week",
+                violation_error_message=_("The wait between attempts is at most a week."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reveal_answers__in=["never", "after_passing", "after_last_attempt"]),
+                name="quiz_reveal_answers_known",
+                violation_error_message=_("Choose when the answers are shown."),
             ),
         ]
 
@@ -358,7 +431,9 @@ class Choice(models.Model):
     question = models.ForeignKey(
         Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices"
     )
-    text = models.CharField(_("text"), max_length=300)
+    text = models.CharField(
+        _("text"), max_length=300, help_text=_("Markdown, on one line: `code`, *emphasis*.")
+    )
     is_correct = models.BooleanField(_("correct"), default=False)
     order = models.PositiveIntegerField(_("order"), default=0)
 

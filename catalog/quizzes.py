@@ -3,7 +3,8 @@ grading a set of answers.
 
 Grading is pure: it takes a loaded quiz and the learner's answers and returns the result,
 so the API, the page and the tests all grade the same way and storing the attempt is
-`progress.services.quiz_attempt_submit`'s business.
+`progress.services.quiz_attempt_submit`'s business. The writes at the end (`quiz_create`,
+`quiz_rules_update`) are for code that authors quizzes outside the admin (the demo school).
 
 Answers, as clients send them (question ids as keys):
 - single choice: `[choice_id]` (exactly one);
@@ -12,16 +13,20 @@ Answers, as clients send them (question ids as keys):
 A question left out is unanswered, and counts as wrong.
 """
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from catalog.models import Choice, Lesson, Question, Quiz
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
+from lms.markdown import render_markdown
 
 SHORT_ANSWER_MAX_LENGTH = 500
 CHOICE_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTIPLE)
@@ -48,6 +53,19 @@ def quiz_get(*, lesson: Lesson) -> Quiz:
     for question in quiz.questions.all():
         question.quiz = quiz
     return quiz
+
+
+_ONE_PARAGRAPH = re.compile(r"\A<p>(?P<inner>.*)</p>\Z", re.DOTALL)
+
+
+def choice_html(text: str) -> SafeString:
+    """A choice's text as inline HTML: Markdown like a prompt (`code`, *emphasis*), without
+    the paragraph around it, so it sits in a label. Sanitized by `render_markdown`."""
+    html = str(render_markdown(text)).strip()
+    match = _ONE_PARAGRAPH.match(html)
+    if match and "<p>" not in match["inner"]:
+        html = match["inner"]
+    return mark_safe(html)  # noqa: S308 - render_markdown's output, sanitized by nh3
 
 
 # --- Authoring rules ------------------------------------------------------------------------
@@ -232,3 +250,83 @@ def quiz_grade(*, quiz: Quiz, answers: Any) -> Grade:
         pass_mark=quiz.pass_mark,
         passed=score >= quiz.pass_mark,
     )
+
+
+# --- Authoring: writes ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuestionSpec:
+    """A question to create: `choices` are (text, correct) pairs; `accepted_answers` one per
+    line (short answer)."""
+
+    kind: str
+    prompt: str
+    explanation: str = ""
+    accepted_answers: str = ""
+    points: int = 1
+    choices: tuple[tuple[str, bool], ...] = ()
+
+
+@transaction.atomic
+def quiz_create(
+    *,
+    lesson: Lesson,
+    pass_mark: int = 70,
+    max_attempts: int | None = Quiz.DEFAULT_MAX_ATTEMPTS,
+    retry_wait_minutes: int = Quiz.DEFAULT_RETRY_WAIT_MINUTES,
+    reveal_answers: str = Quiz.Reveal.AFTER_LAST_ATTEMPT,
+    questions: Sequence[QuestionSpec] = (),
+) -> Quiz:
+    """Create a quiz lesson's quiz with its rules and questions, each checked by the
+    authoring rules (`question_problems`); VALIDATION_ERROR names what to fix."""
+    quiz = Quiz(
+        lesson=lesson,
+        pass_mark=pass_mark,
+        max_attempts=max_attempts,
+        retry_wait_minutes=retry_wait_minutes,
+        reveal_answers=reveal_answers,
+    )
+    quiz.full_clean()
+    quiz.save()
+    for order, spec in enumerate(questions):
+        problems = question_problems(
+            kind=spec.kind,
+            accepted_answers=spec.accepted_answers,
+            correct_flags=[correct for _text, correct in spec.choices],
+        )
+        if problems:
+            raise ApplicationError(
+                ErrorCode.VALIDATION_ERROR,
+                fields={f"questions.{order}.{name}": list(msgs) for name, msgs in problems.items()},
+            )
+        question = Question(
+            quiz=quiz,
+            kind=spec.kind,
+            prompt=spec.prompt,
+            explanation=spec.explanation,
+            accepted_answers=spec.accepted_answers,
+            points=spec.points,
+            order=order,
+        )
+        question.full_clean()
+        question.save()
+        Choice.objects.bulk_create(
+            Choice(question=question, text=text, is_correct=correct, order=index)
+            for index, (text, correct) in enumerate(spec.choices)
+        )
+    return quiz
+
+
+def quiz_rules_update(
+    *,
+    quiz: Quiz,
+    max_attempts: int | None,
+    retry_wait_minutes: int,
+    reveal_answers: str,
+) -> Quiz:
+    """Set a quiz's attempt limit, wait and reveal policy (checked like the admin form)."""
+    quiz.max_attempts = max_attempts
+    quiz.retry_wait_minutes = retry_wait_minutes
+    quiz.reveal_answers = reveal_answers
+    quiz.full_clean()
+    quiz.save(update_fields=["max_attempts", "retry_wait_minutes", "reveal_answers"])
+    return quiz

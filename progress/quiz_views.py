@@ -4,7 +4,8 @@ and the submit view behind its form.
 The lesson page (`progress.views`) merges `quiz_panel_context` into its context for quiz
 lessons and includes `progress/_quiz.html`. The form never carries the answers: which
 choices are right, the accepted answers and the explanations reach the page only from a
-stored attempt, after the learner has answered.
+stored attempt, and only once the quiz's reveal policy allows (`QuizRecord.answers_revealed`);
+before that the learner sees their score, the pass mark and the attempts left.
 """
 
 import uuid
@@ -20,18 +21,18 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from catalog import selectors
 from catalog.access import lesson_access
 from catalog.models import Lesson, Question, Quiz
-from catalog.quizzes import SHORT_ANSWER_MAX_LENGTH, quiz_get
+from catalog.quizzes import SHORT_ANSWER_MAX_LENGTH, choice_html, quiz_get
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 from lms.markdown import render_markdown
 from progress.models import QuizAttempt
-from progress.selectors import quiz_attempt_list, quiz_record_get
+from progress.selectors import QuizRecord, quiz_attempt_list, quiz_record_get
 from progress.services import quiz_attempt_submit
 from progress.services.quizzes import QuizSubmission
 
@@ -56,7 +57,7 @@ class QuizForm(forms.Form):
     @staticmethod
     def _field(question: Question, number: int) -> forms.Field:
         label = _("Question %(number)d") % {"number": number}
-        choices = [(str(choice.pk), choice.text) for choice in question.choices.all()]
+        choices = [(str(choice.pk), choice_html(choice.text)) for choice in question.choices.all()]
         if question.kind == Question.Kind.SINGLE:
             return forms.ChoiceField(
                 label=label,
@@ -116,7 +117,7 @@ class Feedback:
     correct: bool
     points: int
     max_points: int
-    answer: list[str]
+    answer: list[str]  # choice texts as inline HTML, or the typed text
     correct_answer: list[str]
     explanation: SafeString
 
@@ -126,7 +127,7 @@ def attempt_feedback(attempt: QuizAttempt) -> list[Feedback]:
     graded, so later edits to the quiz do not rewrite it)."""
     rows = []
     for number, result in enumerate(attempt.results, start=1):
-        texts = {choice["id"]: choice["text"] for choice in result.get("choices", [])}
+        texts = {choice["id"]: choice_html(choice["text"]) for choice in result.get("choices", [])}
         answer = result.get("answer")
         if result["kind"] == Question.Kind.SHORT:
             given = [answer] if answer else []
@@ -156,23 +157,25 @@ def quiz_panel_context(*, user: User | AnonymousUser, lesson: Lesson) -> dict[st
     - `quiz_form`: a fresh form to answer (the submit view passes its bound one instead);
     - `quiz_questions`: the form's questions with their fields, in order;
     - `quiz_attempt`: the learner's latest attempt, or None;
-    - `quiz_feedback`: that attempt's per-question feedback (empty without an attempt);
-    - `quiz_record`: best score, whether passed, how many attempts (`QuizRecord`).
-    At most five queries, however many questions.
+    - `quiz_feedback`: that attempt's per-question feedback, only once the quiz's reveal
+      policy allows (else empty: nothing right or wrong reaches the page);
+    - `quiz_record`: the learner's standing under the quiz's rules (`QuizRecord`: attempts
+      left, when the next one opens, whether the answers are revealed).
+    At most six queries, however many questions.
     """
     try:
         quiz = quiz_get(lesson=lesson)
     except NotFoundError:
         return {"quiz": None}
     form = QuizForm(quiz=quiz)
-    record = quiz_record_get(user=user, lesson=lesson)
+    record = quiz_record_get(user=user, quiz=quiz)
     attempt = quiz_attempt_list(user=user, lesson=lesson).first() if record.attempt_count else None
     return {
         "quiz": quiz,
         "quiz_form": form,
         "quiz_questions": form.questions(),
         "quiz_attempt": attempt,
-        "quiz_feedback": attempt_feedback(attempt) if attempt else [],
+        "quiz_feedback": attempt_feedback(attempt) if attempt and record.answers_revealed else [],
         "quiz_record": record,
     }
 
@@ -186,10 +189,30 @@ def _result_message(submission: QuizSubmission) -> str:
                 "xp": submission.xp_awarded,
             }
         return _("Passed: %(score)d%%.") % {"score": attempt.score}
-    return _("Not yet: %(score)d%%. Pass mark %(pass_mark)d%%. Try again.") % {
-        "score": attempt.score,
-        "pass_mark": attempt.pass_mark,
-    }
+    score = {"score": attempt.score, "pass_mark": attempt.pass_mark}
+    return (
+        _("Not yet: %(score)d%%. Pass mark %(pass_mark)d%%.") % score
+        + " "
+        + _next_step(submission.record)
+    )
+
+
+def _next_step(record: QuizRecord) -> str:
+    """What a learner who has not passed can do next, in words."""
+    if record.attempts_left == 0:
+        return _("You have no attempts left.")
+    if record.next_attempt_at is not None:
+        return _("Your next attempt opens later: the quiz below says when.")
+    if record.attempts_left is None:
+        return _("Try again.")
+    left = record.attempts_left
+    message = ngettext(
+        "You have %(count)d attempt left.", "You have %(count)d attempts left.", left
+    )
+    return message % {"count": left}
+
+
+_RULE_CODES = (ErrorCode.QUIZ_ATTEMPTS_EXHAUSTED, ErrorCode.QUIZ_RETRY_NOT_YET)
 
 
 @require_POST
@@ -228,8 +251,10 @@ def quiz_submit(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
             )
         except ApplicationError as error:
             if error.code != ErrorCode.VALIDATION_ERROR:
+                # Out of attempts or waiting: the panel shows the rule and when it opens.
                 messages.error(request, error.message)
-                return redirect(lesson_url)
+                anchor = "#quiz" if error.code in _RULE_CODES else ""
+                return redirect(f"{lesson_url}{anchor}")
             # The quiz changed between showing the form and answering it.
             form.add_error(None, _("The quiz has changed since you opened it: answer again."))
         else:

@@ -91,7 +91,9 @@ def test_signup_then_the_emailed_code_signs_the_app_in_with_tokens_that_work_on_
 ):
     with django_capture_on_commit_callbacks(execute=True):
         signup = app_post(
-            client, "/auth/signup", {"email": "ana@example.com", "password": NEW_PASSWORD}
+            client,
+            "/auth/signup",
+            {"email": "ana@example.com", "password": NEW_PASSWORD, "name": "Ana Lima"},
         )
 
     # Not signed in yet: the pending flow is email verification, kept by the session token.
@@ -129,7 +131,8 @@ def test_signup_then_the_emailed_code_signs_the_app_in_with_tokens_that_work_on_
     assert profile.json() == {
         "id": str(user.pk),
         "email": "ana@example.com",
-        "display_name": "",
+        "display_name": "Ana Lima",
+        "bio": "",
         "time_zone": "UTC",
         "avatar_url": None,
         "avatar_thumbnail_url": None,
@@ -143,7 +146,9 @@ def test_wrong_codes_use_up_the_attempts_and_then_even_the_right_code_is_refused
 ):
     with django_capture_on_commit_callbacks(execute=True):
         signup = app_post(
-            client, "/auth/signup", {"email": "ana@example.com", "password": NEW_PASSWORD}
+            client,
+            "/auth/signup",
+            {"email": "ana@example.com", "password": NEW_PASSWORD, "name": "Ana Lima"},
         )
     session_token = signup.json()["meta"]["session_token"]
     right_code = code_from(mail.outbox[0])
@@ -171,7 +176,9 @@ def test_after_spent_attempts_signing_in_again_sends_a_fresh_code_that_works(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         signup = app_post(
-            client, "/auth/signup", {"email": "ana@example.com", "password": NEW_PASSWORD}
+            client,
+            "/auth/signup",
+            {"email": "ana@example.com", "password": NEW_PASSWORD, "name": "Ana Lima"},
         )
     session_token = signup.json()["meta"]["session_token"]
     for _attempt in range(3):

@@ -64,7 +64,12 @@ def test_sign_up_emails_a_six_letter_code_that_verifies_and_signs_in(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("account_signup"),
-            {"email": "New.Learner@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "email": "New.Learner@Example.com",
+                "name": "  Nia  Learner ",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
 
     assert response.status_code == 302
@@ -83,8 +88,9 @@ def test_sign_up_emails_a_six_letter_code_that_verifies_and_signs_in(
 
     response = client.post(reverse("account_email_verification_sent"), {"code": code.lower()})
 
+    # No `next`: a new learner lands on My learning, not the marketing home.
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == reverse("progress:dashboard")
     assert _signed_in_user(client) == user
     address = EmailAddress.objects.get(user=user)
     assert (address.email, address.verified, address.primary) == (
@@ -92,15 +98,22 @@ def test_sign_up_emails_a_six_letter_code_that_verifies_and_signs_in(
         True,
         True,
     )
+    user.refresh_from_db()
+    assert user.display_name == "Nia Learner"  # spaces trimmed and squeezed
     home = client.get("/")
-    assert "new.learner" in _text(home)  # the header greets them
+    assert '<span class="site-nav__name">Nia Learner</span>' in home.content.decode()
 
 
 def test_sign_up_keeps_the_next_page_through_the_code(client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("account_signup") + "?next=/courses/",
-            {"email": "bo@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "email": "bo@example.com",
+                "name": "Bo Berg",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
 
     response = client.post(
@@ -133,7 +146,12 @@ def test_wrong_codes_are_refused_and_the_last_attempt_ends_the_flow(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("account_signup"),
-            {"email": "bo@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "email": "bo@example.com",
+                "name": "Bo Berg",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
     code = _last_code("bo@example.com")
     url = reverse("account_email_verification_sent")
@@ -165,7 +183,12 @@ def test_after_the_flow_ended_signing_in_sends_a_fresh_code(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("account_signup"),
-            {"email": "bo@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "email": "bo@example.com",
+                "name": "Bo Berg",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
     for _attempt in range(3):
         client.post(reverse("account_email_verification_sent"), {"code": "ZZZZZZ"})
@@ -193,7 +216,12 @@ def test_signing_up_with_a_taken_email_looks_the_same_and_tells_the_owner(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("account_signup"),
-            {"email": "ANA@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "email": "ANA@example.com",
+                "name": "Bo Berg",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
 
     # The same answer as for a new address: nobody learns that ana@ has an account here...

@@ -39,6 +39,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign Up")
     screenshot(page, "account-signup-desktop")
+    page.get_by_label("Full name").fill("Zoë Núñez")
     page.get_by_label("Email", exact=True).fill("zoe@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
@@ -54,7 +55,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     page.wait_for_url(f"{live_server.url}/courses/")
     expect(page.get_by_role("status")).to_contain_text("You have confirmed zoe@example.com.")
     header = page.get_by_role("banner")
-    expect(header.get_by_text("zoe", exact=True)).to_be_visible()
+    expect(header.get_by_text("Zoë Núñez", exact=True)).to_be_visible()
     expect(header.get_by_role("link", name="Profile")).to_be_visible()
     screenshot(page, "account-signed-in-desktop")
 
@@ -69,7 +70,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     page.get_by_role("main").get_by_role("button", name="Sign In").click()
 
     expect(header.get_by_role("button", name="Sign out")).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text("Successfully signed in as zoe@example.com.")
+    expect(page.get_by_role("status")).to_contain_text("Successfully signed in as Zoë Núñez.")
     assert len(mail.outbox) == 1  # a verified address needs no second code
     page.close()
 

@@ -62,9 +62,11 @@ def _png(size: int = 96, colour: str = "teal") -> bytes:
     return buffer.getvalue()
 
 
-def _id_token(*, email: str, sub: str, verified: bool = True, name: str = "Gabi Souza") -> str:
+def _id_token(
+    *, email: str, sub: str, verified: bool = True, name: str = "Gabi Souza", **claims_changed
+) -> str:
     now = int(time.time())
-    given, _, family = name.partition(" ")
+    given, _, family = (name or "").partition(" ")
     claims = {
         "iss": "https://accounts.google.com",
         "aud": CLIENT_ID,
@@ -78,7 +80,9 @@ def _id_token(*, email: str, sub: str, verified: bool = True, name: str = "Gabi 
         "picture": PICTURE_URL,
         "iat": now,
         "exp": now + 3600,
+        **claims_changed,
     }
+    claims = {key: value for key, value in claims.items() if value is not None}
     return jwt.encode(claims, SIGNING_KEY, algorithm="RS256", headers={"kid": "test-key-1"})
 
 
@@ -179,6 +183,39 @@ def test_new_google_user_is_created_verified_signed_in_with_the_avatar(client, g
         assert (picture.format, picture.size) == ("WEBP", (96, 96))
     header = client.get("/").content.decode()
     assert f'src="{user.avatar_thumbnail.url}"' in header
+
+
+def _google_sign_up(client, **claims) -> User:
+    query = _start(client)
+    with responses.RequestsMock() as mock:
+        _fake_google(mock, id_token=_id_token(email="gabi@example.com", sub="1001", **claims))
+        mock.get(PICTURE_URL, status=404)
+        response = _finish(client, query)
+    assert response.status_code == 302
+    return User.objects.get()
+
+
+def test_google_sign_up_takes_the_full_name_google_gives(client, google):
+    user = _google_sign_up(
+        client, name="  Gabriela  Souza Lima ", given_name="Gabriela", family_name="Lima"
+    )
+
+    assert user.display_name == "Gabriela Souza Lima"
+
+
+def test_google_sign_up_falls_back_to_the_given_and_family_names(client, google):
+    user = _google_sign_up(client, name=None, given_name="Gabi", family_name="Souza")
+
+    assert user.display_name == "Gabi Souza"
+
+
+@pytest.mark.parametrize("name", [None, "gabi@example.com"])
+def test_google_sign_up_without_a_usable_name_leaves_it_to_ask_later(client, google, name):
+    user = _google_sign_up(client, name=name, given_name=None, family_name=None)
+
+    # Empty, so the first certificate asks for it; never the email or a part of it.
+    assert user.display_name == ""
+    assert user.public_name == "Learner"
 
 
 def test_known_email_is_connected_not_duplicated(client, google):

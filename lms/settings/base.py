@@ -175,11 +175,19 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# ... and the full name, which certificates carry (browser and app sign-up alike).
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupNameForm"
+# After verifying the address, a new learner lands where they came from (`next`, e.g. the
+# course page they signed up on) or else on My learning, not the marketing home.
+ACCOUNT_SIGNUP_REDIRECT_URL = "progress:dashboard"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = env.int("ACCOUNT_CODE_MAX_ATTEMPTS", default=3)
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = env.int("ACCOUNT_CODE_TIMEOUT", default=15 * 60)
+# "Send a new code" on the code page: this many new codes per sign-up (0 turns it off), each
+# also under allauth's "confirm_email" rate limit (one email per address per 10 seconds).
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = env.int("ACCOUNT_CODE_MAX_RESENDS", default=3)
 # Every emailed code (verification, sign-in) is 6 letters, no dash: easy to type on a phone.
 ALLAUTH_USER_CODE_FORMAT = {"length": 6, "dashed": False}
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True

@@ -42,6 +42,9 @@ LMS_XP_LEVELS = env.list(
 LMS_STREAK_MILESTONES = env.list(
     "LMS_STREAK_MILESTONES", cast=int, default=[3, 7, 14, 30, 60, 100, 180, 365]
 )
+# Times a learner may correct the name printed on one of their certificates (each audited);
+# giving a certificate its missing name is not a correction.
+LMS_CERTIFICATE_NAME_CORRECTIONS = env.int("LMS_CERTIFICATE_NAME_CORRECTIONS", default=2)
 # Largest batch `POST /api/v1/progress/sync/` accepts.
 LMS_PROGRESS_SYNC_MAX_EVENTS = env.int("LMS_PROGRESS_SYNC_MAX_EVENTS", default=500)
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.

@@ -76,7 +76,8 @@ def tasks_succeeded():
 
 def _sign_up(client, email: str = "ann@example.com"):
     return client.post(
-        "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+        "/accounts/signup/",
+        {"email": email, "name": "Ann Lee", "password1": PASSWORD, "password2": PASSWORD},
     )
 
 

@@ -107,7 +107,7 @@ def test_a_real_worker_sends_the_verification_email_and_its_code_verifies_the_ad
 
     response = client.post(
         reverse("account_signup"),
-        {"email": address, "password1": PASSWORD, "password2": PASSWORD},
+        {"email": address, "name": "Wor Ker", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302
 

@@ -1,8 +1,10 @@
-"""Quiz API (`/api/v1/lessons/<id>/quiz/...`): the questions (never the answers) and attempts.
+"""Quiz API (`/api/v1/lessons/<id>/quiz/...`): the questions (never the answers), the quiz's
+rules with the caller's standing, and attempts.
 
 The questions leave the server without what would give the answers away (which choices are
 correct, the accepted short answers, the explanations); those come back only in a graded
-attempt, after the learner has answered.
+attempt's `results`, and only once the quiz's reveal policy allows (`answers_revealed`):
+before that `results` is null and an attempt says only its score.
 """
 
 import uuid
@@ -23,14 +25,14 @@ from rest_framework.views import APIView
 
 from catalog.access import lesson_access
 from catalog.api import MarkdownHtmlField
-from catalog.models import Lesson, Question
-from catalog.quizzes import quiz_get
+from catalog.models import Lesson, Question, Quiz
+from catalog.quizzes import choice_html, quiz_get
 from catalog.selectors import lesson_get_by_id
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
 from lms.markdown import render_markdown
 from progress.models import LessonProgress
-from progress.selectors import quiz_attempt_list, quiz_record_get
+from progress.selectors import QuizRecord, quiz_attempt_list, quiz_record_get
 from progress.services import quiz_attempt_submit
 
 TAG = "quizzes"
@@ -50,7 +52,12 @@ def _open_lesson(request: Request, lesson_id: uuid.UUID) -> Lesson:
 @extend_schema_serializer(component_name="QuizChoice")
 class ChoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    text = serializers.CharField()
+    text = serializers.CharField(help_text="As written: Markdown on one line.")
+    text_html = serializers.SerializerMethodField(help_text="`text` as inline HTML (sanitized).")
+
+    def get_text_html(self, choice: Any) -> str:
+        text = choice["text"] if isinstance(choice, dict) else choice.text
+        return str(choice_html(text))
 
 
 @extend_schema_serializer(component_name="QuizQuestion")
@@ -110,6 +117,9 @@ class QuestionResultSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="QuizAttempt")
 class AttemptSerializer(serializers.Serializer):
+    """An attempt. Its `results` (per question: right or not, the correct answer, the
+    explanation) are null until the quiz's reveal policy allows: context `record`."""
+
     id = serializers.UUIDField()
     client_id = serializers.UUIDField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -118,7 +128,76 @@ class AttemptSerializer(serializers.Serializer):
     max_points = serializers.IntegerField()
     pass_mark = serializers.IntegerField(help_text="The pass mark when this attempt was made.")
     passed = serializers.BooleanField()
-    results = QuestionResultSerializer(many=True)
+    answers_revealed = serializers.SerializerMethodField(
+        help_text="Whether `results` are given: per the quiz's `reveal_answers`."
+    )
+    results = serializers.SerializerMethodField(
+        help_text=(
+            "Per question: right or not, the correct answer and the explanation. Null until "
+            "the quiz's reveal policy allows (`answers_revealed`)."
+        )
+    )
+
+    def get_answers_revealed(self, attempt: Any) -> bool:
+        record: QuizRecord = self.context["record"]
+        return record.answers_revealed
+
+    @extend_schema_field(QuestionResultSerializer(many=True, allow_null=True))
+    def get_results(self, attempt: Any) -> list[dict[str, Any]] | None:
+        if not self.get_answers_revealed(attempt):
+            return None
+        return QuestionResultSerializer(attempt.results, many=True).data
+
+
+@extend_schema_serializer(component_name="QuizRules")
+class RecordSerializer(serializers.Serializer):
+    """The quiz's rules and the caller's standing under them."""
+
+    max_attempts = serializers.IntegerField(
+        allow_null=True,
+        help_text="Attempts to pass (the quiz's, plus any granted by staff); null: unlimited.",
+    )
+    attempts_used = serializers.IntegerField(source="attempt_count")
+    attempts_left = serializers.IntegerField(
+        allow_null=True, help_text="Null when unlimited. Practice after a pass is not limited."
+    )
+    retry_wait_minutes = serializers.IntegerField(
+        source="quiz.retry_wait_minutes", help_text="The wait after a failed attempt."
+    )
+    next_attempt_at = serializers.DateTimeField(
+        allow_null=True, help_text="While waiting after a failed attempt: when the next opens."
+    )
+    can_attempt = serializers.BooleanField(help_text="Whether a submission now is accepted.")
+    blocked_code = serializers.ChoiceField(
+        source="blocked",
+        choices=["QUIZ_ATTEMPTS_EXHAUSTED", "QUIZ_RETRY_NOT_YET"],
+        allow_null=True,
+        help_text="The error a submission now would get; null when it would be accepted.",
+    )
+    reveal_answers = serializers.ChoiceField(
+        source="quiz.reveal_answers",
+        choices=Quiz.Reveal.choices,
+        help_text=(
+            "When attempts' results are given: never, after_passing, or after_last_attempt "
+            "(once passed or out of attempts)."
+        ),
+    )
+    answers_revealed = serializers.BooleanField(
+        help_text="Whether the caller's attempts come with their results now."
+    )
+
+
+def _rules(quiz: Quiz, record: QuizRecord) -> dict[str, Any]:
+    return {
+        "quiz": quiz,
+        "max_attempts": record.max_attempts,
+        "attempt_count": record.attempt_count,
+        "attempts_left": record.attempts_left,
+        "next_attempt_at": record.next_attempt_at,
+        "can_attempt": record.can_attempt,
+        "blocked": str(record.blocked) if record.blocked else None,
+        "answers_revealed": record.answers_revealed,
+    }
 
 
 # --- Operations --------------------------------------------------------------------------------
@@ -142,6 +221,7 @@ class QuizDetailApi(APIView):
             source="record.passed", help_text="Whether the caller has passed it."
         )
         attempt_count = serializers.IntegerField(source="record.attempt_count")
+        rules = RecordSerializer(help_text="The attempt rules and the caller's standing.")
 
         def get_max_points(self, data: dict[str, Any]) -> int:
             return sum(question.points for question in data["quiz"].questions.all())
@@ -153,16 +233,20 @@ class QuizDetailApi(APIView):
         description=(
             "The questions and their choices, without the answers: which choices are "
             "correct, the accepted short answers and the explanations come back only in a "
-            "graded attempt. 403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED` when the lesson is "
-            "locked; 404 `QUIZ_NOT_FOUND` when the lesson has no quiz."
+            "graded attempt, once the quiz's reveal policy allows. `rules` gives the attempt "
+            "limit, the wait after a failed attempt, when the next attempt opens and the "
+            "reveal policy, with the caller's standing. 403 `LOGIN_REQUIRED` or "
+            "`UPGRADE_REQUIRED` when the lesson is locked; 404 `QUIZ_NOT_FOUND` when the "
+            "lesson has no quiz."
         ),
         responses={200: OutputSerializer, **error_responses(403, 404)},
     )
     def get(self, request: Request, lesson_id: uuid.UUID) -> Response:
         lesson = _open_lesson(request, lesson_id)
         quiz = quiz_get(lesson=lesson)
-        record = quiz_record_get(user=request.user, lesson=lesson)
-        return Response(self.OutputSerializer({"quiz": quiz, "record": record}).data)
+        record = quiz_record_get(user=request.user, quiz=quiz)
+        data = {"quiz": quiz, "record": record, "rules": _rules(quiz, record)}
+        return Response(self.OutputSerializer(data).data)
 
 
 class QuizAttemptsApi(APIView):
@@ -198,6 +282,9 @@ class QuizAttemptsApi(APIView):
         lesson_status = serializers.SerializerMethodField(
             help_text="The lesson's status for the learner after this attempt."
         )
+        rules = serializers.SerializerMethodField(
+            help_text="The attempt rules and the learner's standing after this attempt."
+        )
 
         def get_xp_awarded(self, attempt: Any) -> int:
             return self.context["submission"].xp_awarded
@@ -206,38 +293,54 @@ class QuizAttemptsApi(APIView):
         def get_lesson_status(self, attempt: Any) -> str:
             return self.context["submission"].lesson_status
 
+        @extend_schema_field(RecordSerializer)
+        def get_rules(self, attempt: Any) -> dict[str, Any]:
+            submission = self.context["submission"]
+            return RecordSerializer(_rules(submission.quiz, submission.record)).data
+
     @extend_schema(
         operation_id="lessons_quiz_attempts_list",
         tags=[TAG],
         summary="List my attempts at a lesson's quiz",
-        description="The caller's own attempts, newest first, with their feedback.",
+        description=(
+            "The caller's own attempts, newest first. Their `results` (right or not, the "
+            "correct answers, the explanations) are null until the quiz's reveal policy "
+            "allows. 404 `QUIZ_NOT_FOUND` when the lesson has no quiz."
+        ),
         responses={200: AttemptSerializer(many=True), **error_responses(400, 401, 403, 404)},
     )
     def get(self, request: Request, lesson_id: uuid.UUID) -> Response:
         lesson = _open_lesson(request, lesson_id)
+        quiz = quiz_get(lesson=lesson)
+        record = quiz_record_get(user=request.user, quiz=quiz)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             quiz_attempt_list(user=request.user, lesson=lesson), request, view=self
         )
-        return paginator.get_paginated_response(AttemptSerializer(page, many=True).data)
+        data = AttemptSerializer(page, many=True, context={"record": record}).data
+        return paginator.get_paginated_response(data)
 
     @extend_schema(
         operation_id="lessons_quiz_attempts_create",
         tags=[TAG],
         summary="Submit an attempt at a lesson's quiz",
         description=(
-            "Grades the answers at once and stores the attempt; retries are allowed. A "
-            "passing attempt completes the lesson and awards its XP and the quiz XP, once. "
-            "201 with the graded attempt (each question's correct answer and explanation "
-            "included); 200 with the same body when `client_id` was already used. 400 "
+            "Grades the answers at once and stores the attempt, under the quiz's rules "
+            "(`rules` in the quiz). A passing attempt completes the lesson and awards its XP "
+            "and the quiz XP, once; after a pass, further attempts are practice: unlimited, "
+            "no wait, and the best score never goes down. 201 with the graded attempt "
+            "(`results` only once the reveal policy allows); 200 with the same body when "
+            "`client_id` was already used (even with no attempt left now). 400 "
             "`VALIDATION_ERROR` with `fields` (`answers.<question id>`) for an unknown "
-            "question or choice."
+            "question or choice; 409 `QUIZ_ATTEMPTS_EXHAUSTED` when no attempt is left; "
+            "429 `QUIZ_RETRY_NOT_YET` with `retry_at` in the error (and `Retry-After`) while "
+            "the wait after a failed attempt runs."
         ),
         request=InputSerializer,
         responses={
             201: OutputSerializer,
             200: OutputSerializer,
-            **error_responses(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404, 409, 429),
         },
         examples=[
             OpenApiExample(
@@ -265,8 +368,9 @@ class QuizAttemptsApi(APIView):
             answers=data.validated_data["answers"],
             client_id=data.validated_data.get("client_id"),
         )
+        context = {"submission": submission, "record": submission.record}
         return Response(
-            self.OutputSerializer(submission.attempt, context={"submission": submission}).data,
+            self.OutputSerializer(submission.attempt, context=context).data,
             status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
         )
 

@@ -105,9 +105,9 @@ def test_the_quiz_comes_without_its_answers(learner_api, lesson, quiz, ids):
                 "prompt_html": "<p>Beats in a bar?</p>",
                 "points": 1,
                 "choices": [
-                    {"id": ids["Three"], "text": "Three"},
-                    {"id": ids["Four"], "text": "Four"},
-                    {"id": ids["Five"], "text": "Five"},
+                    {"id": ids["Three"], "text": "Three", "text_html": "Three"},
+                    {"id": ids["Four"], "text": "Four", "text_html": "Four"},
+                    {"id": ids["Five"], "text": "Five", "text_html": "Five"},
                 ],
             },
             {
@@ -116,9 +116,9 @@ def test_the_quiz_comes_without_its_answers(learner_api, lesson, quiz, ids):
                 "prompt_html": "<p>Which are directions?</p>",
                 "points": 1,
                 "choices": [
-                    {"id": ids["Left"], "text": "Left"},
-                    {"id": ids["Right"], "text": "Right"},
-                    {"id": ids["Blue"], "text": "Blue"},
+                    {"id": ids["Left"], "text": "Left", "text_html": "Left"},
+                    {"id": ids["Right"], "text": "Right", "text_html": "Right"},
+                    {"id": ids["Blue"], "text": "Blue", "text_html": "Blue"},
                 ],
             },
             {
@@ -132,6 +132,17 @@ def test_the_quiz_comes_without_its_answers(learner_api, lesson, quiz, ids):
         "best_score": None,
         "passed": False,
         "attempt_count": 0,
+        "rules": {
+            "max_attempts": 3,
+            "attempts_used": 0,
+            "attempts_left": 3,
+            "retry_wait_minutes": 0,
+            "next_attempt_at": None,
+            "can_attempt": True,
+            "blocked_code": None,
+            "reveal_answers": "after_last_attempt",
+            "answers_revealed": False,
+        },
     }
     raw = json.dumps(body)
     for secret in ("correct", "accepted", "explanation", "Why:", "eight"):
@@ -191,6 +202,7 @@ def test_a_passing_attempt_answers_with_its_feedback_and_what_it_awarded(
         "max_points": 3,
         "pass_mark": 70,
         "passed": True,
+        "answers_revealed": True,
         "results": [
             {
                 "question_id": ids["single"],
@@ -203,9 +215,9 @@ def test_a_passing_attempt_answers_with_its_feedback_and_what_it_awarded(
                 "correct_answer": [ids["Four"]],
                 "explanation_html": "<p>Why: Beats in a bar?</p>",
                 "choices": [
-                    {"id": ids["Three"], "text": "Three"},
-                    {"id": ids["Four"], "text": "Four"},
-                    {"id": ids["Five"], "text": "Five"},
+                    {"id": ids["Three"], "text": "Three", "text_html": "Three"},
+                    {"id": ids["Four"], "text": "Four", "text_html": "Four"},
+                    {"id": ids["Five"], "text": "Five", "text_html": "Five"},
                 ],
             },
             {
@@ -219,9 +231,9 @@ def test_a_passing_attempt_answers_with_its_feedback_and_what_it_awarded(
                 "correct_answer": [ids["Left"], ids["Right"]],
                 "explanation_html": "<p>Why: Which are directions?</p>",
                 "choices": [
-                    {"id": ids["Left"], "text": "Left"},
-                    {"id": ids["Right"], "text": "Right"},
-                    {"id": ids["Blue"], "text": "Blue"},
+                    {"id": ids["Left"], "text": "Left", "text_html": "Left"},
+                    {"id": ids["Right"], "text": "Right", "text_html": "Right"},
+                    {"id": ids["Blue"], "text": "Blue", "text_html": "Blue"},
                 ],
             },
             {
@@ -239,6 +251,17 @@ def test_a_passing_attempt_answers_with_its_feedback_and_what_it_awarded(
         ],
         "xp_awarded": 30,
         "lesson_status": "completed",
+        "rules": {
+            "max_attempts": 3,
+            "attempts_used": 1,
+            "attempts_left": 2,
+            "retry_wait_minutes": 0,
+            "next_attempt_at": None,
+            "can_attempt": True,
+            "blocked_code": None,
+            "reveal_answers": "after_last_attempt",
+            "answers_revealed": True,
+        },
     }
     assert LessonProgress.objects.get(user=user, lesson=lesson).is_completed
 
@@ -283,13 +306,17 @@ def test_a_failing_attempt_says_so_and_leaves_the_lesson_not_started(learner_api
     assert response.status_code == 201
     body = response.json()
     assert (body["score"], body["points"], body["passed"]) == (33, 1, False)
-    assert [result["correct"] for result in body["results"]] == [False, False, True]
-    assert [result["answer"] for result in body["results"]] == [[ids["Five"]], None, "8"]
+    # Two attempts left: nothing says which answer was right.
+    assert (body["answers_revealed"], body["results"]) == (False, None)
+    assert (body["rules"]["attempts_left"], body["rules"]["can_attempt"]) == (2, True)
     assert (body["client_id"], body["xp_awarded"], body["lesson_status"]) == (
         None,
         0,
         "not_started",
     )
+    raw = json.dumps(body)
+    for secret in ("Why:", "eight", "correct_answer", ids["Four"]):
+        assert secret not in raw
 
 
 def test_resending_a_client_id_answers_200_with_the_same_attempt(learner_api, lesson, ids):
@@ -440,6 +467,7 @@ def test_the_list_has_only_the_callers_attempts_newest_first(learner_api, user, 
         "max_points",
         "pass_mark",
         "passed",
+        "answers_revealed",
         "results",
     }
 
@@ -475,6 +503,6 @@ def test_the_schema_documents_the_quiz_operations(api_client):
     assert {"get", "post"} <= set(attempts)
     # Its own statuses, plus the generic ones of a write with a body (lms.api.schema).
     assert set(attempts["post"]["responses"]) == {
-        *("200", "201", "400", "401", "403", "404"),
+        *("200", "201", "400", "401", "403", "404", "409"),
         *("406", "413", "415", "429", "503"),
     }

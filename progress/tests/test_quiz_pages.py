@@ -149,39 +149,59 @@ def test_after_passing_the_page_shows_the_feedback(user_client, lesson, ids):
 
     text = text_of(response)
     assert "Passed: 100%. +30 XP" in text
-    assert "Your last attempt: 100%. Passed!" in text
-    assert "3 of 3 points." in text
+    assert "You passed this quiz: best score 100%." in text
     assert "Best score 100%" in text
     assert "Question 1: correct" in text
     assert "Your answer Four Correct answer Four" in text
     assert "Your answer Left, Right Correct answers Left, Right" in text
     assert "Your answer Eight Correct answers eight, 8" in text
     assert "Why: Counts in a dance phrase?" in text
-    assert "Submit again" in text
+    # The last lesson of the course: back to the course is the way on.
+    assert "Back to the course" in text
+    assert "Retake the quiz for practice" in text
 
 
-def test_failing_shows_what_was_wrong_and_offers_another_try(user_client, user, lesson, ids):
+def test_after_passing_the_next_lesson_is_the_primary_action_and_the_form_is_folded(
+    user_client, lesson, ids
+):
+    LessonFactory(section=lesson.section, slug="after", title="Turn patterns", order=2)
+
+    response = user_client.post(submit_url(lesson), all_right(ids), follow=True)
+
+    content = response.content.decode()
+    panel = content[content.index('<section class="quiz" id="quiz"') :]
+    primary = re.findall(r'<a class="btn btn--primary[^"]*" href="([^"]+)">([^<]+)', panel)
+    assert primary == [("/courses/salsa/after/", "Next lesson: Turn patterns ")]
+    details = panel[panel.index('<details class="quiz-retake">') : panel.index("</details>")]
+    assert "Retake the quiz for practice" in details
+    assert '<form method="post"' in details
+    assert panel.count('<form method="post"') == 1
+
+
+def test_failing_shows_the_score_and_attempts_left_but_no_answers(user_client, user, lesson, ids):
     data = form_data(ids, single=ids["Five"], multiple=[ids["Left"]], short="8")
 
     response = user_client.post(submit_url(lesson), data, follow=True)
 
     assert response.redirect_chain == [("/courses/salsa/check/#quiz", 302)]
     text = text_of(response)
-    assert "Not yet: 33%. Pass mark 70%. Try again." in text
+    assert "Not yet: 33%. Pass mark 70%. You have 2 attempts left." in text
     assert "Your last attempt: 33%. Not yet: the pass mark is 70%." in text
-    assert "Question 1: not quite (0/1 point)" in text
-    assert "Your answer Five Correct answer Four" in text
-    assert "Question 2: not quite" in text
-    assert "Your answer Left Correct answers Left, Right" in text
-    assert "Question 3: correct (1/1 point)" in text
-    assert "Why: Beats in a bar?" in text
+    assert "1 of 3 points." in text
+    assert "Attempts used: 1 of 3 (2 left)." in text
+    assert "You have 2 attempts left." in text
+    assert "once you pass or have used your last attempt" in text
     assert "Try again" in text
+    # Nothing says which answer was right, or why.
+    content = response.content.decode()
+    for leak in ("Why:", "not quite", "Correct answer", "quiz-feedback__item"):
+        assert leak not in content
     # The new form starts empty.
     assert "checked" not in quiz_panel(response).split("quiz-form")[-1]
     assert not LessonProgress.objects.filter(user=user, lesson=lesson).exists()
 
 
-def test_passing_again_says_passed_without_xp(user_client, user, lesson, ids):
+def test_passing_again_is_practice_and_says_passed_without_xp(user_client, user, lesson, ids):
     user_client.post(submit_url(lesson), all_right(ids))
 
     response = user_client.post(submit_url(lesson), all_right(ids))
@@ -273,7 +293,9 @@ def test_the_get_method_is_not_allowed_on_the_submit_address(user_client, lesson
     assert user_client.get(submit_url(lesson)).status_code == 405
 
 
-def test_the_latest_attempt_is_the_one_shown(user_client, user, lesson, ids):
+def test_the_latest_attempt_is_the_one_shown(user_client, user, lesson, quiz, ids):
+    quiz.max_attempts = 2  # the second attempt is the last: its answers are shown
+    quiz.save()
     quiz_attempt_submit(
         user=user,
         lesson=lesson,
@@ -286,6 +308,7 @@ def test_the_latest_attempt_is_the_one_shown(user_client, user, lesson, ids):
     assert "Your last attempt: 33%." in text
     assert "Best score 66%" in text
     assert "Your answer No answer Correct answer Four" in text
+    assert "You have used all 2 attempts at this quiz." in text
 
 
 def _page_queries(client, user, question_count: int, slug: str) -> int:
@@ -295,12 +318,16 @@ def _page_queries(client, user, question_count: int, slug: str) -> int:
         question = QuestionFactory(quiz=quiz, order=order)
         ChoiceFactory(question=question, is_correct=True)
         ChoiceFactory(question=question)
+    quiz.max_attempts = 1
+    quiz.save()
     quiz_attempt_submit(user=user, lesson=lesson, answers={})  # feedback to show
+    client.get("/")  # the session's first request records the device
     with CaptureQueriesContext(connection) as queries:
         response = client.get(lesson.get_absolute_url())
     assert response.status_code == 200
     assert f"{question_count} questions" in text_of(response)
     assert f"0 of {question_count} points." in text_of(response)
+    assert "Correct answer" in text_of(response)
     return len(queries)
 
 
