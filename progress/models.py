@@ -421,6 +421,44 @@ class QuizAttempt(models.Model):
         return f"{self.user} on {self.lesson}: {self.score}%"
 
 
+class QuizAttemptGrant(models.Model):
+    """One more attempt at a quiz, granted to a learner by staff: each row adds one to the
+    quiz's maximum for that learner. Written by `quiz_attempt_grant` and never edited, so the
+    rows are also the audit trail of who granted what, when and why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.CASCADE,
+        related_name="quiz_attempt_grants",
+    )
+    lesson = models.ForeignKey(
+        Lesson,
+        verbose_name=_("lesson"),
+        on_delete=models.CASCADE,
+        related_name="quiz_attempt_grants",
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("granted at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("extra quiz attempt")
+        verbose_name_plural = _("extra quiz attempts")
+        indexes = [models.Index(fields=["user", "lesson"], name="quiz_grant_user_lesson")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.lesson}: +1 attempt"
+
+
 class XPAward(models.Model):
     """The XP ledger. Each award has a source key that is unique per user, so replaying an
     event awards nothing twice and a learner's total is always the sum of their rows."""

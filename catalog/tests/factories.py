@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 from django.utils import timezone
 
@@ -103,13 +105,14 @@ class ChoiceFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
 
 
-def quiz_with_questions(*, lesson: Lesson | None = None, pass_mark: int = 70) -> Quiz:
+def quiz_with_questions(*, lesson: Lesson | None = None, pass_mark: int = 70, **rules: Any) -> Quiz:
     """A quiz with three questions: single choice (right: "Four"), multiple choice (right:
-    "Left" and "Right"), short answer (accepted: "eight" or "8")."""
+    "Left" and "Right"), short answer (accepted: "eight" or "8"). `rules`: max_attempts,
+    retry_wait_minutes, reveal_answers (the model's defaults otherwise)."""
     quiz = (
-        QuizFactory(lesson=lesson, pass_mark=pass_mark)
+        QuizFactory(lesson=lesson, pass_mark=pass_mark, **rules)
         if lesson
-        else QuizFactory(pass_mark=pass_mark)
+        else QuizFactory(pass_mark=pass_mark, **rules)
     )
     single = QuestionFactory(
         quiz=quiz, kind=Question.Kind.SINGLE, prompt="Beats in a bar?", order=1

@@ -4,12 +4,14 @@
 """
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from django.utils import timezone
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -72,7 +74,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
         set_rollback()
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        body = error_body(exc.code, exc.message, exc.fields)
+        if exc.retry_at is not None:
+            # Formatted as every other API time is.
+            body["error"]["retry_at"] = serializers.DateTimeField().to_representation(exc.retry_at)
+            wait = (exc.retry_at - timezone.now()).total_seconds()
+            headers["Retry-After"] = str(max(math.ceil(wait), 1))
+        return Response(body, status=exc.status, headers=headers)
     if isinstance(exc, SuspiciousOperation):
         # Raised by Django while reading the body (over DATA_UPLOAD_MAX_MEMORY_SIZE, too many
         # fields or files): the client's request, not our bug, so never a 500.

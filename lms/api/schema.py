@@ -43,6 +43,13 @@ class ErrorDetailSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per invalid input field (dotted for nested fields); often empty.",
     )
+    retry_at = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "Only with QUIZ_RETRY_NOT_YET (429): when the next attempt opens; the "
+            "`Retry-After` header gives the same in seconds."
+        ),
+    )
 
 
 @extend_schema_serializer(component_name="ErrorEnvelope")
