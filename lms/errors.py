@@ -6,6 +6,7 @@ The API turns every error into `{"error": {"code", "message", "fields"}}`
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
@@ -53,6 +54,9 @@ class ErrorCode(StrEnum):
     COMPLETION_NOT_MANUAL = "COMPLETION_NOT_MANUAL"
     POSITION_NOT_VIDEO = "POSITION_NOT_VIDEO"
     QUIZ_NOT_FOUND = "QUIZ_NOT_FOUND"
+    # issue 12 (quizzes): the attempt limit and the wait between attempts.
+    QUIZ_ATTEMPTS_EXHAUSTED = "QUIZ_ATTEMPTS_EXHAUSTED"
+    QUIZ_RETRY_NOT_YET = "QUIZ_RETRY_NOT_YET"
     EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
     CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
     PREVIEW_ONLY = "PREVIEW_ONLY"
@@ -127,6 +131,13 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.POSITION_NOT_VIDEO: ErrorSpec(409, "Only video lessons have a position."),
     ErrorCode.QUIZ_NOT_FOUND: ErrorSpec(404, "This lesson has no quiz."),
+    ErrorCode.QUIZ_ATTEMPTS_EXHAUSTED: ErrorSpec(
+        409, "You have used all your attempts at this quiz."
+    ),
+    # 429 with Retry-After, as for throttles; the envelope's `retry_at` says when it opens.
+    ErrorCode.QUIZ_RETRY_NOT_YET: ErrorSpec(
+        429, "Your next attempt at this quiz is not open yet: see when it opens."
+    ),
     ErrorCode.EVENT_IN_FUTURE: ErrorSpec(400, "The event is dated in the future."),
     ErrorCode.CERTIFICATE_NOT_FOUND: ErrorSpec(404, "There is no certificate with this code."),
     ErrorCode.WEBHOOK_NOT_CONFIGURED: ErrorSpec(
@@ -181,10 +192,14 @@ class ApplicationError(Exception):
         message: str | None = None,
         *,
         fields: dict[str, list[str]] | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
         self.code = code
         self.message = message or CATALOG[code].message
         self.fields = fields or {}
+        # When the refused action opens (QUIZ_RETRY_NOT_YET): `retry_at` in the API envelope
+        # and a Retry-After header.
+        self.retry_at = retry_at
         super().__init__(self.message)
 
     @property

@@ -1,9 +1,10 @@
 """Reusable reads: invites, a learner's progress in a course, the dashboard, certificates."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
-from catalog.models import Course, Lesson
+from catalog.models import Course, Lesson, Quiz
 from lms.errors import ErrorCode, NotFoundError
 from progress.models import (
     Certificate,
@@ -22,6 +23,7 @@ from progress.models import (
     LearnerStats,
     LessonProgress,
     QuizAttempt,
+    QuizAttemptGrant,
 )
 
 
@@ -403,24 +405,126 @@ def certificate_get(*, code: str) -> Certificate:
 
 @dataclass(frozen=True)
 class QuizRecord:
-    """A learner's standing in one quiz: their best score, whether they ever passed, how
-    many attempts they made, and the latest one."""
+    """A learner's standing in one quiz, under its rules (`catalog.models.Quiz`).
+
+    Until the learner passes, every attempt counts against `max_attempts` (the quiz's, plus
+    the attempts staff granted) and a failed attempt starts the quiz's wait. Once passed, the
+    learner may retake the quiz for practice: no limit, no wait, and the best score and the
+    completed lesson stay as they are. The answers (which were right, the correct answers,
+    the explanations) are revealed per the quiz's `reveal_answers`; "after the last attempt"
+    means once passed or out of attempts.
+
+    `blocked` is None when the learner may submit now, else QUIZ_ATTEMPTS_EXHAUSTED or
+    QUIZ_RETRY_NOT_YET (then `next_attempt_at` says when).
+    """
 
     best_score: int | None
     passed: bool
     attempt_count: int
+    max_attempts: int | None = None  # None: unlimited
+    attempts_left: int | None = None  # None: unlimited; never below 0
+    next_attempt_at: datetime | None = None
+    answers_revealed: bool = False
+    blocked: ErrorCode | None = None
+    last_attempt_at: datetime | None = None
+    granted_attempts: int = 0
+    preview: bool = False  # unpublished content tried out by an editor: no rules apply
+
+    @property
+    def can_attempt(self) -> bool:
+        return self.blocked is None
+
+    def after_attempt(self, *, quiz: Quiz, score: int, passed: bool, at: datetime) -> "QuizRecord":
+        """The record once one more attempt is stored (no query)."""
+        best = score if self.best_score is None else max(self.best_score, score)
+        record = quiz_record_build(
+            quiz=quiz,
+            best_score=best,
+            passed=self.passed or passed,
+            attempt_count=self.attempt_count + 1,
+            last_attempt_at=at,
+            granted_attempts=self.granted_attempts,
+            now=at,
+        )
+        if self.preview:
+            record = replace(
+                record, blocked=None, next_attempt_at=None, answers_revealed=True, preview=True
+            )
+        return record
 
 
-def quiz_record_get(*, user: User, lesson: Lesson) -> QuizRecord:
-    """One aggregate query; an anonymous visitor has no record."""
-    if not user.is_authenticated:
-        return QuizRecord(best_score=None, passed=False, attempt_count=0)
-    row = QuizAttempt.objects.filter(user=user, lesson=lesson).aggregate(
-        best=Max("score"), passes=Count("pk", filter=Q(passed=True)), count=Count("pk")
+def quiz_record_build(
+    *,
+    quiz: Quiz,
+    best_score: int | None,
+    passed: bool,
+    attempt_count: int,
+    last_attempt_at: datetime | None,
+    granted_attempts: int,
+    now: datetime,
+) -> QuizRecord:
+    """The rules applied to a learner's attempts so far (pure). Before a pass all attempts
+    are failed ones, so the attempts that count are all of them and the last one starts
+    the wait."""
+    max_attempts = None if quiz.max_attempts is None else quiz.max_attempts + granted_attempts
+    attempts_left = None if max_attempts is None else max(max_attempts - attempt_count, 0)
+    next_attempt_at = None
+    blocked = None
+    if not passed:
+        if attempts_left == 0:
+            blocked = ErrorCode.QUIZ_ATTEMPTS_EXHAUSTED
+        elif quiz.retry_wait_minutes and last_attempt_at is not None:
+            opens = last_attempt_at + timedelta(minutes=quiz.retry_wait_minutes)
+            if opens > now:
+                next_attempt_at, blocked = opens, ErrorCode.QUIZ_RETRY_NOT_YET
+    reveal = quiz.reveal_answers
+    revealed = reveal != Quiz.Reveal.NEVER and (
+        passed or (reveal == Quiz.Reveal.AFTER_LAST_ATTEMPT and attempts_left == 0)
     )
     return QuizRecord(
-        best_score=row["best"], passed=bool(row["passes"]), attempt_count=row["count"]
+        best_score=best_score,
+        passed=passed,
+        attempt_count=attempt_count,
+        max_attempts=max_attempts,
+        attempts_left=attempts_left,
+        next_attempt_at=next_attempt_at,
+        answers_revealed=revealed,
+        blocked=blocked,
+        last_attempt_at=last_attempt_at,
+        granted_attempts=granted_attempts,
     )
+
+
+def quiz_record_get(
+    *, user: User | AnonymousUser, quiz: Quiz, now: datetime | None = None
+) -> QuizRecord:
+    """The learner's record in `quiz` at `now`: two queries (their attempts, and the attempts
+    staff granted them). An anonymous visitor has no attempts."""
+    row: dict[str, Any] = {"best": None, "passes": 0, "count": 0, "last": None, "grants": 0}
+    if user.is_authenticated:
+        row |= QuizAttempt.objects.filter(user=user, lesson_id=quiz.lesson_id).aggregate(
+            best=Max("score"),
+            passes=Count("pk", filter=Q(passed=True)),
+            count=Count("pk"),
+            last=Max("created_at"),
+        )
+        grants = QuizAttemptGrant.objects.filter(user=user, lesson_id=quiz.lesson_id)
+        row["grants"] = grants.count()
+    record = quiz_record_build(
+        quiz=quiz,
+        best_score=row["best"],
+        passed=bool(row["passes"]),
+        attempt_count=row["count"],
+        last_attempt_at=row["last"],
+        granted_attempts=row["grants"],
+        now=now or timezone.now(),
+    )
+    if quiz.lesson.is_preview_only:
+        # An editor trying out unpublished content: no limit, no wait, the answers shown.
+        record = replace(
+            record, blocked=None, next_attempt_at=None, answers_revealed=True, preview=True
+        )
+    return record
 
 
 def quiz_attempt_list(*, user: User, lesson: Lesson) -> QuerySet[QuizAttempt]:
