@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
@@ -67,6 +68,21 @@ class Outline:
     def first_lesson(self) -> OutlineLesson | None:
         return self.lessons[0] if self.lessons else None
 
+    @property
+    def required_count(self) -> int:
+        """Published required lessons: completing them completes the course."""
+        return sum(
+            1 for item in self.lessons if item.lesson.is_published and item.lesson.is_required
+        )
+
+    def section_of(self, lesson: Lesson | None) -> OutlineSection | None:
+        """The section holding `lesson`, else the first section (where a newcomer starts)."""
+        if lesson is not None:
+            for section in self.sections:
+                if any(item.lesson.pk == lesson.pk for item in section.lessons):
+                    return section
+        return self.sections[0] if self.sections else None
+
     def find(self, lesson: Lesson) -> OutlineLesson | None:
         return next((item for item in self.lessons if item.lesson.pk == lesson.pk), None)
 
@@ -85,8 +101,12 @@ def course_list(
     search: str = "",
     course_type: str | None = None,
     difficulty: str | None = None,
+    user: User | AnonymousUser | None = None,
 ) -> QuerySet[Course]:
-    """Listed (published) courses with their lesson counts and durations: one query."""
+    """Listed (published) courses with their lesson counts and durations: one query.
+
+    `search` also finds courses through their lessons, as far as `user` may see them
+    (`catalog.search`); `catalog.search.lesson_hits_for` then lists those lessons."""
     queryset = (
         Course.objects.filter(status=Course.Status.PUBLISHED)
         .select_related("required_tier")
@@ -104,11 +124,11 @@ def course_list(
         queryset = queryset.filter(course_type=course_type)
     if difficulty:
         queryset = queryset.filter(difficulty=difficulty)
-    return course_search(queryset, text=search)
+    return course_search(queryset, text=search, user=user)
 
 
 def _course_queryset(user: User | AnonymousUser) -> QuerySet[Course]:
-    queryset = Course.objects.select_related("required_tier")
+    queryset = Course.objects.select_related("required_tier", "preview_video")
     if user.is_authenticated and not user_has_staff_role(user):
         # The access policy checks instructors; prefetching keeps that to one query.
         queryset = queryset.prefetch_related("instructors")
@@ -121,6 +141,38 @@ def course_get(*, user: User | AnonymousUser, slug: str) -> Course:
     if course is None or not course_is_visible(user=user, course=course):
         raise NotFoundError(ErrorCode.COURSE_NOT_FOUND)
     return course
+
+
+@dataclass(frozen=True)
+class Instructor:
+    """An instructor as a course page shows them: never their email or any part of it."""
+
+    name: str
+    bio: str
+    picture_url: str  # the small avatar, else the full one, else ""
+
+
+def course_instructors_get(*, course: Course) -> list[Instructor]:
+    """The course's instructors with a name to show, picture and bio: one query at most (none
+    when `course_get` prefetched them). An instructor without a display name is shown as
+    "Instructor", as certificates and public pages never fall back to the email."""
+    people = sorted(
+        course.instructors.all(),
+        key=lambda user: (not user.display_name, user.display_name.casefold()),
+    )
+    return [
+        Instructor(
+            name=user.display_name or gettext("Instructor"),
+            bio=user.bio,
+            picture_url=_picture_url(user),
+        )
+        for user in people
+    ]
+
+
+def _picture_url(user: User) -> str:
+    picture = user.avatar_thumbnail or user.avatar
+    return picture.url if picture else ""
 
 
 def course_outline_get(*, user: User | AnonymousUser, course: Course) -> Outline:

@@ -1,6 +1,7 @@
 """Reusable reads: invites, a learner's progress in a course, the dashboard, certificates."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -71,9 +72,9 @@ class NextStep(StrEnum):
     """What a course's main button offers: the same rule on the course page, on "My learning"
     and in the API, so every screen sends the learner to the same lesson."""
 
-    RESUME = "resume"  # the lesson last worked on, not completed yet
-    NEXT = "next"  # the first lesson still to do after the last one completed
-    START = "start"  # nothing completed yet: the first lesson
+    RESUME = "resume"  # the lesson last opened, not completed yet
+    NEXT = "next"  # the first lesson still to do in course order (required lessons first)
+    START = "start"  # nothing completed or opened yet: the first lesson
     REVIEW = "review"  # every published lesson is completed: nothing left to continue
 
 
@@ -123,35 +124,37 @@ def _next_step_choose(
     *,
     last_lesson: Lesson | None,
     last_done: bool,
-    open_after_last: uuid.UUID | None,
+    first_open_required: uuid.UUID | None,
     first_open: uuid.UUID | None,
     completed_count: int,
 ) -> tuple[NextStep | None, uuid.UUID | None]:
     """The step a course's button offers and the lesson it leads to, from what the caller
     found among the published lessons ("open": published and not completed, in course order).
 
-    A learner who just finished lesson 3 expects lesson 4, not lesson 3 again: a completed
-    last lesson leads to the next open one after it, or else to the first open one (lessons
-    skipped earlier), whether required or not. A last lesson unpublished since is no anchor:
-    the button then leads to the first open lesson. Unpublished lessons are never offered.
+    Back to the lesson last opened while it is unfinished; otherwise the first unfinished
+    required lesson in course order (a learner who skipped ahead finds the lessons they left
+    behind), then the first unfinished optional one. A last lesson unpublished since is no
+    anchor, and unpublished lessons are never offered.
     """
-    if last_lesson is not None and last_lesson.is_published:
-        if not last_done:
-            return NextStep.RESUME, last_lesson.pk
-        target = open_after_last or first_open
-    else:
-        target = first_open
+    anchored = last_lesson is not None and last_lesson.is_published
+    if anchored and not last_done:
+        return NextStep.RESUME, last_lesson.pk
+    target = first_open_required or first_open
     if target is None:
         return (NextStep.REVIEW if completed_count else None), None
-    if completed_count == 0 and (last_lesson is None or not last_lesson.is_published):
+    if completed_count == 0 and not anchored:
         return NextStep.START, target
     return NextStep.NEXT, target
 
 
-def course_progress_get(*, user: User | AnonymousUser, course: Course) -> CourseProgress:
+def course_progress_get(
+    *, user: User | AnonymousUser, course: Course, lessons: Sequence[Lesson] | None = None
+) -> CourseProgress:
     """The learner's progress in one course: three queries whatever the course size, and a
-    fourth when "Continue" leads past the last lesson worked on.
+    fourth when "Continue" leads elsewhere than the lesson last opened.
 
+    `lessons`: the course's lessons in course order when the caller has them already (the
+    pages' outline), which saves the lesson queries: two then, whatever the step.
     Progress counts published lessons only (drafts do not count, however far along staff are).
     """
     if not user.is_authenticated:
@@ -163,28 +166,31 @@ def course_progress_get(*, user: User | AnonymousUser, course: Course) -> Course
         row.lesson_id: row
         for row in LessonProgress.objects.filter(user=user, course=course).defer("watched_ranges")
     }
-    published = list(
-        Lesson.objects.filter(course=course, is_published=True)
-        .order_by("section__order", "order")
-        .values_list("pk", flat=True)
-    )
+    known = {lesson.pk: lesson for lesson in lessons or ()}
+    if lessons is not None:
+        published = [(lesson.pk, lesson.is_required) for lesson in lessons if lesson.is_published]
+    else:
+        published = list(
+            Lesson.objects.filter(course=course, is_published=True)
+            .order_by("section__order", "order")
+            .values_list("pk", "is_required")
+        )
     done = {pk for pk, row in rows.items() if row.is_completed}
-    completed = sum(1 for pk in published if pk in done)
+    completed = sum(1 for pk, _required in published if pk in done)
+    open_lessons = [(pk, required) for pk, required in published if pk not in done]
     last = enrollment.last_lesson if enrollment is not None else None
-    after = None
-    if last is not None and last.pk in published:
-        following = published[published.index(last.pk) + 1 :]
-        after = next((pk for pk in following if pk not in done), None)
     step, target = _next_step_choose(
         last_lesson=last,
         last_done=last is not None and last.pk in done,
-        open_after_last=after,
-        first_open=next((pk for pk in published if pk not in done), None),
+        first_open_required=next((pk for pk, required in open_lessons if required), None),
+        first_open=open_lessons[0][0] if open_lessons else None,
         completed_count=completed,
     )
     resume = None
     if step in (NextStep.RESUME, NextStep.NEXT):
-        lesson = last if step == NextStep.RESUME else Lesson.objects.get(pk=target)
+        lesson = last if step == NextStep.RESUME else known.get(target)
+        if lesson is None:
+            lesson = Lesson.objects.get(pk=target)
         lesson.course = course
         row = rows.get(lesson.pk)
         resume = Resume(lesson=lesson, position_seconds=row.position_seconds if row else 0.0)
@@ -308,17 +314,13 @@ def dashboard_get(*, user: User) -> Dashboard:
         .order_by("section__order", "order")
         .values("pk")
     )
-    after_last = Q(section__order__gt=OuterRef("last_lesson__section__order")) | Q(
-        section__order=OuterRef("last_lesson__section__order"),
-        order__gt=OuterRef("last_lesson__order"),
-    )
     enrollments = list(
         Enrollment.objects.filter(user=user, unenrolled_at__isnull=True)
         .filter(_enrolled_course_shown(user))
         .select_related("course", "course__required_tier", "last_lesson")
         .annotate(
             last_done=Exists(completed_here.filter(lesson=OuterRef("last_lesson_id"))),
-            open_after_last=Subquery(open_lessons.filter(after_last)[:1]),
+            first_open_required=Subquery(open_lessons.filter(is_required=True)[:1]),
             first_open=Subquery(open_lessons[:1]),
         )
         .order_by(F("last_activity_at").desc(nulls_last=True), "-created_at")
@@ -341,7 +343,7 @@ def dashboard_get(*, user: User) -> Dashboard:
         enrollment.pk: _next_step_choose(
             last_lesson=enrollment.last_lesson,
             last_done=enrollment.last_done,
-            open_after_last=enrollment.open_after_last,
+            first_open_required=enrollment.first_open_required,
             first_open=enrollment.first_open,
             completed_count=done.get(enrollment.course_id, 0),
         )
@@ -530,3 +532,8 @@ def quiz_record_get(
 def quiz_attempt_list(*, user: User, lesson: Lesson) -> QuerySet[QuizAttempt]:
     """The learner's own attempts at a lesson's quiz, newest first."""
     return QuizAttempt.objects.filter(user=user, lesson=lesson).order_by("-created_at", "-pk")
+
+
+def course_learner_count(*, course: Course) -> int:
+    """How many people take the course now (active enrollments): one query."""
+    return Enrollment.objects.filter(course=course, unenrolled_at__isnull=True).count()

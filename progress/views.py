@@ -6,6 +6,10 @@ is a POST that answers with a redirect and a flash message, errors included, so 
 page never repeats it and a refused action never ends on an error page.
 """
 
+from dataclasses import dataclass
+from html import unescape
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,36 +18,85 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from billing.models import Plan
+from billing.selectors import plan_opening_tier
 from catalog import selectors
 from catalog.access import Reason, course_is_visible, lesson_access
 from catalog.attachments import lesson_attachments
 from catalog.models import Course, Lesson
-from catalog.playback import lesson_playback_get, player_script_installed
+from catalog.playback import (
+    course_preview_playback_get,
+    lesson_playback_get,
+    player_script_installed,
+)
 from catalog.selectors import Outline, OutlineLesson
+from catalog.templatetags.catalog_tags import duration
 from lms.errors import ApplicationError, ErrorCode
 from lms.http import client_ip
 from lms.markdown import render_markdown
 from progress import services
 from progress.forms import CourseJoinForm, InviteRedeemForm
-from progress.selectors import CourseProgress, course_progress_get
+from progress.selectors import (
+    CourseProgress,
+    NextStep,
+    course_learner_count,
+    course_progress_get,
+)
 from progress.services.learning import MANUAL_KINDS  # lessons learners mark done themselves
 
 
 # --- Course page -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrimaryAction:
+    """The one main button of a course page, and what it says it leads to.
+
+    `kind` is what the button says: "enroll" (a form that enrolls and starts), "start",
+    "continue", "review", "preview" (a locked course's free preview), "sign_in" or "plan"
+    (the plan that opens a locked course). `lesson` is where a lesson link leads.
+    """
+
+    kind: str
+    url: str = ""
+    lesson: OutlineLesson | None = None
+    position: float = 0.0
+
+
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get(user=request.user, slug=slug)
     outline = selectors.course_outline_get(user=request.user, course=course)
-    progress = _progress_get(user=request.user, course=course)
+    progress = _progress_get(user=request.user, course=course, outline=outline)
     enrolled = progress is not None and progress.is_enrolled
-    # Where the big button goes: the first lesson, or for a locked course its first preview.
+    # Where a start leads: the first lesson, or for a locked course its first preview.
     start = outline.first_lesson
     if outline.access.locked:
         start = next((item for item in outline.lessons if item.access.allowed), None)
     resume, resume_position = _resume_point(outline=outline, progress=progress)
+    plan = None
+    if outline.access.locked and outline.access.required_tier is not None:
+        plan = plan_opening_tier(tier=outline.access.required_tier)
+    can_enroll = (
+        request.user.is_authenticated
+        and not enrolled
+        and course.status == Course.Status.PUBLISHED
+        and not outline.access.locked
+    )
+    primary = _primary_action(
+        request=request,
+        outline=outline,
+        progress=progress if enrolled else None,
+        can_enroll=can_enroll,
+        start=start,
+        resume=(resume, resume_position),
+        plan=plan,
+    )
+    description = render_markdown(course.description)
+    preview_playback = course_preview_playback_get(course=course)
     return render(
         request,
         "catalog/course_detail.html",
@@ -51,30 +104,80 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "course": course,
             "outline": outline,
             "start": start,
-            "description": render_markdown(course.description),
+            "description": description,
+            "meta_description": course.subtitle or _excerpt(description),
             "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
             "progress": progress,
             "enrolled": enrolled,
             # Marks in the outline are for enrolled learners; history after leaving stays
             # in the database and comes back with the enrollment.
             "marks": progress if enrolled else None,
-            "can_enroll": (
-                request.user.is_authenticated
-                and not enrolled
-                and course.status == Course.Status.PUBLISHED
-                and not outline.access.locked
-            ),
+            "can_enroll": can_enroll,
+            "primary": primary,
+            # A free preview beside another main action (signing in, a plan) is a second way in.
+            "preview": start if primary.kind in ("sign_in", "plan") else None,
             "resume": resume,
             "resume_position": resume_position,
+            # The section of the lesson the main button leads to is open, the others folded.
+            "open_section": outline.section_of(primary.lesson.lesson if primary.lesson else None),
+            "instructors": selectors.course_instructors_get(course=course),
+            "learner_count": course_learner_count(course=course),
+            "plan": plan,
+            "preview_playback": preview_playback,
+            "player_installed": preview_playback is not None and player_script_installed(),
         },
     )
 
 
-def _progress_get(*, user: User | AnonymousUser, course: Course) -> CourseProgress | None:
-    """The learner's progress, or None for visitors (who have none: no queries spent)."""
+def _primary_action(
+    *,
+    request: HttpRequest,
+    outline: Outline,
+    progress: CourseProgress | None,
+    can_enroll: bool,
+    start: OutlineLesson | None,
+    resume: tuple[OutlineLesson | None, float],
+    plan: Plan | None,
+) -> PrimaryAction:
+    """One main action per state: a learner never sees two buttons that say the same thing."""
+    resume_at, position = resume
+    if outline.access.locked:
+        if outline.access.reason == Reason.LOGIN_REQUIRED:
+            login = f"{reverse('account_login')}?next={quote(request.get_full_path())}"
+            return PrimaryAction("sign_in", url=login)
+        if outline.access.required_tier is not None:
+            plan_anchor = f"#plan-{plan.slug}" if plan is not None else "#plans"
+            return PrimaryAction("plan", url=reverse("billing:pricing") + plan_anchor)
+    if resume_at is not None:
+        return PrimaryAction(
+            "continue", url=resume_at.lesson.get_absolute_url(), lesson=resume_at, position=position
+        )
+    if progress is not None and progress.next_step == NextStep.REVIEW and start is not None:
+        return PrimaryAction("review", url=start.lesson.get_absolute_url(), lesson=start)
+    if can_enroll and start is not None:
+        return PrimaryAction("enroll", lesson=start)
+    if start is not None:
+        kind = "preview" if outline.access.locked else "start"
+        return PrimaryAction(kind, url=start.lesson.get_absolute_url(), lesson=start)
+    return PrimaryAction("none")
+
+
+def _excerpt(html: str, length: int = 160) -> str:
+    """Plain text of rendered Markdown, cut at a word, for a meta description."""
+    text = " ".join(unescape(strip_tags(html)).split())
+    return Truncator(text).chars(length)
+
+
+def _progress_get(
+    *, user: User | AnonymousUser, course: Course, outline: Outline
+) -> CourseProgress | None:
+    """The learner's progress, or None for visitors (who have none: no queries spent). The
+    outline's lessons spare the selector reading them again."""
     if not user.is_authenticated:
         return None
-    return course_progress_get(user=user, course=course)
+    return course_progress_get(
+        user=user, course=course, lessons=[item.lesson for item in outline.lessons]
+    )
 
 
 def _resume_point(
@@ -104,9 +207,15 @@ def course_enroll(request: HttpRequest, slug: str) -> HttpResponse:
         services.enrollment_enroll(user=request.user, course=course)
     except ApplicationError as error:
         messages.error(request, _enroll_error_message(error=error, course=course))
-    else:
-        messages.success(request, _("You are enrolled in %(course)s.") % {"course": course.title})
-    return redirect(course.get_absolute_url())
+        return redirect(course.get_absolute_url())
+    messages.success(request, _("You are enrolled in %(course)s.") % {"course": course.title})
+    # The button said "Enroll and start" (or "Enroll again"): on to the lesson "Continue"
+    # now leads to, or the first one.
+    outline = selectors.course_outline_get(user=request.user, course=course)
+    progress = _progress_get(user=request.user, course=course, outline=outline)
+    resume, _position = _resume_point(outline=outline, progress=progress)
+    target = resume or outline.first_lesson
+    return redirect(target.lesson.get_absolute_url() if target else course.get_absolute_url())
 
 
 def _enroll_error_message(*, error: ApplicationError, course: Course) -> str:
@@ -193,7 +302,7 @@ def render_lesson_page(
     outline = selectors.course_outline_get(user=user, course=course)
     access = lesson_access(user=user, course=course, lesson=lesson, course_decision=outline.access)
     previous, following = outline.neighbours(lesson)
-    progress = _progress_get(user=user, course=course)
+    progress = _progress_get(user=user, course=course, outline=outline)
     enrolled = progress is not None and progress.is_enrolled
     row = progress.rows.get(lesson.pk) if progress is not None else None
     context = {
@@ -210,12 +319,16 @@ def render_lesson_page(
         "marks": progress if enrolled else None,
         "lesson_progress": row,
         "lesson_completed": row is not None and row.is_completed,
+        "meta_description": _lesson_meta_description(lesson=lesson, current=outline.find(lesson)),
     }
     if access.locked:
         # A separate template with no place for the notes, and they are never rendered here.
         context.update(extra or {})
         return render(request, "catalog/lesson_locked.html", context, status=403)
 
+    if enrolled and not lesson.is_preview_only:
+        # "Continue" leads back here while this lesson is unfinished.
+        services.enrollment_lesson_opened(enrollment=progress.enrollment, lesson=lesson)
     context["notes"] = render_markdown(lesson.body)
     # Only for an unlocked lesson; each link redirects to a fresh signed URL (catalog.attachments).
     context["attachments"] = list(lesson_attachments(lesson=lesson))
@@ -246,6 +359,24 @@ def render_lesson_page(
         context.update(quiz_panel_context(user=user, lesson=lesson))
     context.update(extra or {})
     return render(request, "catalog/lesson_detail.html", context, status=status)
+
+
+def _lesson_meta_description(*, lesson: Lesson, current: OutlineLesson | None) -> str:
+    """Said without the notes (a locked lesson's must not leak): where the lesson sits, its
+    kind and length, and the course's subtitle."""
+    course = lesson.course
+    where = (
+        _("Lesson %(number)d of %(course)s") % {"number": current.number, "course": course.title}
+        if current is not None
+        else course.title
+    )
+    text = _("%(title)s: %(kind)s lesson, %(length)s. %(where)s.") % {
+        "title": lesson.title,
+        "kind": lesson.get_kind_display(),
+        "length": duration(lesson.duration_seconds),
+        "where": where,
+    }
+    return f"{text} {course.subtitle}".strip()
 
 
 @require_POST

@@ -388,7 +388,8 @@ def test_members_course_is_open_to_signed_in_learners(user_client):
     LessonFactory(section=SectionFactory(course=course))
     text = text_of(user_client.get(course.get_absolute_url()))
     assert "Locked" not in text
-    assert "Start course" in text
+    assert "Enroll and start" in text
+    assert "Start course" not in text  # one main action: enrolling starts it
 
 
 def test_unknown_course_is_the_404_page(client):

@@ -40,8 +40,9 @@ from progress.selectors import (
 @extend_schema_serializer(component_name="DashboardCourse")
 class DashboardCourseSerializer(serializers.Serializer):
     """`next_step` and `next_lesson` are what the course's button on "My learning" says and
-    where it leads, so apps and the page agree: `resume` continues the lesson last worked on,
-    `next` is the first lesson still to do after a completed one, `start` the first lesson,
+    where it leads, so apps and the page agree: `resume` continues the lesson last opened
+    while it is unfinished, `next` is the first lesson still to do in course order (required
+    lessons first), `start` the first lesson,
     `review` means every lesson is completed (no lesson); null while the course has none."""
 
     course = CourseRefSerializer()

@@ -4,6 +4,7 @@ from progress.services.enrollments import (
     course_join,
     enrollment_create,
     enrollment_enroll,
+    enrollment_lesson_opened,
     enrollment_unenroll,
 )
 from progress.services.invites import invite_create, invite_redeem, invite_revoke
@@ -25,6 +26,7 @@ __all__ = [
     "course_join",
     "enrollment_create",
     "enrollment_enroll",
+    "enrollment_lesson_opened",
     "enrollment_unenroll",
     "invite_create",
     "invite_redeem",

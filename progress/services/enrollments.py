@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.access import course_access
-from catalog.models import Course
+from catalog.models import Course, Lesson
 from lms.errors import ApplicationError, ErrorCode
 from progress.models import Enrollment
 
@@ -72,3 +72,27 @@ def enrollment_unenroll(*, user: User, course: Course) -> Enrollment:
     enrollment.unenrolled_at = timezone.now()
     enrollment.save(update_fields=["unenrolled_at"])
     return enrollment
+
+
+def enrollment_lesson_opened(*, enrollment: Enrollment | None, lesson: Lesson) -> bool:
+    """Remember `lesson` as the one its learner last opened, so "Continue" leads back to it.
+
+    Takes the enrollment the caller already loaded (the lesson page has it): reopening the
+    lesson last opened costs no query, opening another one a single UPDATE. Only an active
+    enrollment in the lesson's course moves, and only to a published lesson (an editor's
+    preview of a draft is no place to continue). Returns whether anything was written.
+    """
+    if (
+        enrollment is None
+        or not enrollment.is_active
+        or enrollment.course_id != lesson.course_id
+        or not lesson.is_published
+        or enrollment.last_lesson_id == lesson.pk
+    ):
+        return False
+    now = timezone.now()
+    Enrollment.objects.filter(pk=enrollment.pk, unenrolled_at__isnull=True).update(
+        last_lesson=lesson, last_activity_at=now
+    )
+    enrollment.last_lesson, enrollment.last_activity_at = lesson, now
+    return True

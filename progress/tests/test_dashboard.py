@@ -109,7 +109,7 @@ def test_completing_lessons_moves_the_bar_and_the_numbers(user_client, user):
     response = user_client.get(URL)
 
     text = text_of(response)
-    assert "Salsa basics 2 of 4 lessons · 50%" in text
+    assert "Salsa basics 2 of 4 lessons done 50%" in text
     assert "20 XP · Level 1 · 80 XP to level 2" in text
     assert "1-day streak · next milestone: 3 days" in text
     assert "Today counts: you have learned today." in text
@@ -147,7 +147,7 @@ def test_an_enrolled_course_not_yet_started_offers_its_first_published_lesson(us
     response = user_client.get(URL)
 
     text = text_of(response)
-    assert "Bachata 0 of 2 lessons · 0%" in text
+    assert "Bachata 0 of 2 lessons done 0%" in text
     assert "Start Bachata" in text
     assert "First lesson: Welcome" in text
     assert (
@@ -171,7 +171,7 @@ def test_a_video_resumes_at_its_saved_position(user_client, user):
     response = user_client.get(URL)
 
     text = text_of(response)
-    assert "Hip hop 1 of 3 lessons · 33%" in text
+    assert "Hip hop 1 of 3 lessons done 33%" in text
     assert "Where you left off: Grooves · at 3:12" in text
     assert f'href="{video.get_absolute_url()}"' in response.content.decode()
 
@@ -227,7 +227,7 @@ def test_a_course_moved_back_to_draft_leaves_my_learning_and_comes_back_when_rep
     assert f'href="/courses/{course.slug}/' not in hidden.content.decode()  # no dead link
     assert in_the_api == ["Tango"]
     assert "10 XP · Level 1" in text_of(hidden)  # the XP earned there still counts
-    assert "Waltz 1 of 2 lessons · 50%" in back  # progress kept
+    assert "Waltz 1 of 2 lessons done 50%" in back  # progress kept
     assert sorted(item["course"]["title"] for item in api_dashboard(user)["in_progress"]) == [
         "Tango",
         "Waltz",
@@ -245,7 +245,7 @@ def test_an_instructor_keeps_their_own_draft_course_in_my_learning(client):
 
     text = text_of(client.get(URL))
 
-    assert "Waltz 0 of 2 lessons · 0%" in text
+    assert "Waltz 0 of 2 lessons done 0%" in text
 
 
 def test_another_learners_courses_and_progress_never_appear(client, user):
@@ -262,7 +262,7 @@ def test_another_learners_courses_and_progress_never_appear(client, user):
 
     text = text_of(response)
     assert "Their course" not in text
-    assert "My course 0 of 2 lessons · 0%" in text
+    assert "My course 0 of 2 lessons done 0%" in text
     assert "0 XP · Level 1" in text
     assert "0 courses completed · 0 certificates" in text
     assert "/certificates/" not in response.content.decode()
@@ -383,7 +383,7 @@ def test_the_dashboard_costs_the_same_queries_for_1_and_20_courses(
 
     assert queries_for_one == queries_for_twenty
     text = text_of(client.get(URL))
-    expected = "15 of 40 lessons · 37%" if started else "0 of 40 lessons · 0%"
+    expected = "15 of 40 lessons done 37%" if started else "0 of 40 lessons done 0%"
     assert text.count(expected) == 19  # the second of the 20 is completed
 
 
@@ -446,18 +446,26 @@ def test_an_unfinished_last_lesson_is_where_continue_leads_at_its_video_position
 @pytest.mark.parametrize(
     ("completed_in_order", "expected"),
     [
-        # Just finished Step 1: Step 2 is next.
+        # Just finished Step 1: Step 2 is the first lesson still to do.
         ([1], 2),
         # Just finished Step 2: the draft is never offered, Step 4 is next.
         ([1, 2], 4),
-        # Step 4 was done earlier: skipped; the optional Step 5 is next, in the next section.
-        ([4, 1, 2], 5),
-        # Nothing left after Step 6: back to the first lesson still to do.
-        ([2, 4, 5, 6], 1),
+        # Step 4 was done earlier and the optional Step 5 is not required: Step 6.
+        ([4, 1, 2], 6),
+        # Finished Step 6 after skipping ahead: back to Step 1, the first one left behind,
+        # not to what follows Step 6.
+        ([6], 1),
+        ([2, 4, 6], 1),
     ],
-    ids=["next-one", "skips-drafts", "skips-completed-into-next-section", "wraps-to-first-open"],
+    ids=[
+        "next-one",
+        "skips-drafts",
+        "required-before-optional",
+        "back-to-the-first-skipped",
+        "back-to-the-first-skipped-again",
+    ],
 )
-def test_a_completed_last_lesson_leads_to_the_next_lesson_still_to_do(
+def test_a_completed_last_lesson_leads_to_the_first_required_lesson_still_to_do(
     user_client, user, completed_in_order, expected
 ):
     _course, lessons = two_part_course()
@@ -497,7 +505,7 @@ def test_a_course_with_every_lesson_done_but_not_completed_offers_a_review(user_
     response = user_client.get(URL)
 
     text = text_of(response)
-    assert "Rumba 2 of 2 lessons · 100%" in text
+    assert "Rumba 2 of 2 lessons done 100%" in text
     assert "Review Rumba You have completed every lesson." in text
     assert "Continue" not in text
     assert primary_button(response) is None

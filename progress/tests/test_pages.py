@@ -125,7 +125,7 @@ def test_visitors_see_no_enroll_button_but_are_asked_to_sign_in(client):
     response = client.get(course.get_absolute_url())
     text = text_of(response)
     assert "Sign in to enroll and save your progress." in text
-    assert "Start course" in text
+    assert "Start course First lesson: Lesson 1" in text
     assert enroll_url(course) not in response.content.decode()
 
 
@@ -133,19 +133,27 @@ def test_visitors_see_no_enroll_button_but_are_asked_to_sign_in(client):
 def test_learner_enrolls_with_one_click_and_sees_their_progress(user_client, user, visibility):
     course = make_course(4, title="Salsa Basics", visibility=visibility)
     page = user_client.get(course.get_absolute_url())
-    assert "Enroll" in text_of(page)
+    # One main action: enrolling starts the course, so no "Start" beside it.
+    assert "Enroll and start First lesson: Lesson 1" in text_of(page)
+    assert "Start course" not in text_of(page)
     assert f'action="{enroll_url(course)}"' in page.content.decode()
 
     response = user_client.post(enroll_url(course))
 
     assert response.status_code == 302
-    assert response["Location"] == course.get_absolute_url()
-    page = user_client.get(response["Location"])
+    first_lesson = lesson_of(course, "lesson-1").get_absolute_url()
+    assert response["Location"] == first_lesson
+    lesson_page = user_client.get(response["Location"])
+    assert flash(lesson_page) == ["You are enrolled in Salsa Basics."]
+    page = user_client.get(course.get_absolute_url())
     text = text_of(page)
-    assert flash(page) == ["You are enrolled in Salsa Basics."]
-    assert "0 of 4 lessons · 0%" in text
-    assert '<progress class="course-progress__bar" max="4" value="0"' in page.content.decode()
-    assert "Start First lesson: Lesson 1" in text
+    assert "0 of 4 lessons done 0%" in text
+    assert (
+        '<progress class="course-progress__bar meter__bar" max="4" value="0"'
+        in page.content.decode()
+    )
+    # Opening lesson 1 made it the lesson to continue.
+    assert "Continue Lesson 1: Lesson 1" in text
     assert f'action="{enroll_url(course)}"' not in page.content.decode()
     assert "Unenroll" in text
     enrollment = Enrollment.objects.get(user=user, course=course)
@@ -280,12 +288,14 @@ def test_enrolling_again_resumes_where_the_learner_left(user_client, user):
     lesson_complete(user=user, lesson=lesson_of(course, "lesson-2"))
     enrollment_unenroll(user=user, course=course)
 
-    user_client.post(enroll_url(course))
+    response = user_client.post(enroll_url(course))
 
+    # Lesson 2 is done: on to the first lesson still to do, in course order.
+    assert response["Location"] == lesson_of(course, "lesson-1").get_absolute_url()
     page = user_client.get(course.get_absolute_url())
     text = text_of(page)
-    assert "1 of 3 lessons · 33%" in text
-    assert "Continue Lesson 3: Lesson 3" in text  # lesson 2 is done: the next one
+    assert "1 of 3 lessons done 33%" in text
+    assert "Continue Lesson 1: Lesson 1" in text
     assert outline_marks(page) == {
         "Lesson 1": "Not started",
         "Lesson 2": "Completed",
@@ -335,7 +345,7 @@ def test_joining_by_code_ignores_case_and_spaces_and_lands_on_the_course(user_cl
     assert response["Location"] == "/courses/salsa/"
     page = user_client.get(response["Location"])
     assert flash(page) == ["You are enrolled in Salsa Basics."]
-    assert "0 of 2 lessons · 0%" in text_of(page)
+    assert "0 of 2 lessons done 0%" in text_of(page)
     enrollment = Enrollment.objects.get(user=user, course=course)
     assert enrollment.source == Enrollment.Source.JOIN_CODE
 
@@ -398,11 +408,11 @@ def test_completing_a_text_lesson_marks_it_and_moves_the_progress_bar(user_clien
     assert response["Location"] == lesson_of(course, "lesson-2").get_absolute_url()
     next_page = user_client.get(response["Location"])
     assert flash(next_page) == ["Lesson completed. +10 XP"]
-    assert "1 of 4 lessons · 25%" in text_of(next_page)  # the sidebar
+    assert "1 of 4 lessons done 25%" in text_of(next_page)  # the sidebar
 
     course_page = user_client.get(course.get_absolute_url())
-    assert "1 of 4 lessons · 25%" in text_of(course_page)
-    assert '<progress class="course-progress__bar" max="4" value="1"' in (
+    assert "1 of 4 lessons done 25%" in text_of(course_page)
+    assert '<progress class="course-progress__bar meter__bar" max="4" value="1"' in (
         course_page.content.decode()
     )
     assert outline_marks(course_page)["Lesson 1"] == "Completed"
@@ -418,7 +428,7 @@ def test_completing_a_lesson_enrolls_a_learner_who_was_not(user_client, user):
     course = make_course(2)
     user_client.post(complete_url(course, "lesson-1"))
     assert Enrollment.objects.get(user=user, course=course).is_active
-    assert "1 of 2 lessons · 50%" in text_of(user_client.get(course.get_absolute_url()))
+    assert "1 of 2 lessons done 50%" in text_of(user_client.get(course.get_absolute_url()))
 
 
 def test_completing_twice_shows_the_same_and_awards_xp_once(user_client, user):
@@ -429,7 +439,7 @@ def test_completing_twice_shows_the_same_and_awards_xp_once(user_client, user):
     response = user_client.post(complete_url(course, "lesson-1"), follow=True)
 
     assert flash(response) == ["You had already completed this lesson."]
-    assert "1 of 4 lessons · 25%" in text_of(response)
+    assert "1 of 4 lessons done 25%" in text_of(response)
     awards = list(XPAward.objects.filter(user=user).values_list("source_key", "amount"))
     lesson = lesson_of(course, "lesson-1")
     assert awards == [(f"lesson:{lesson.pk}", 10)]
@@ -453,7 +463,7 @@ def test_completing_the_last_lesson_completes_the_course(user_client, user):
     assert "Course completed · View your certificate" in text_of(page)
     course_page = user_client.get(course.get_absolute_url())
     text = text_of(course_page)
-    assert "2 of 2 lessons · 100%" in text
+    assert "2 of 2 lessons done 100%" in text
     assert "Course completed View your certificate" in text
     assert f'href="{certificate.get_absolute_url()}"' in course_page.content.decode()
     # Nothing left to do: no "Start" back at lesson 1, a note to review instead.
@@ -481,7 +491,7 @@ def test_video_and_quiz_lessons_cannot_be_completed_by_hand(user_client, user, k
     # The message waits for the next page; the course page shows it.
     page = user_client.get(course.get_absolute_url())
     assert flash(page) == ["This lesson completes by watching the video or passing the quiz."]
-    assert "0 of 1 lesson · 0%" in text_of(page)
+    assert "0 of 1 lesson done 0%" in text_of(page)
     assert not LessonProgress.objects.exists()
     assert not XPAward.objects.exists()
 
@@ -604,7 +614,7 @@ def test_learners_only_ever_see_their_own_progress(client):
 
     client.force_login(ben)
     page = client.get(course.get_absolute_url())
-    assert "0 of 3 lessons · 0%" in text_of(page)
+    assert "0 of 3 lessons done 0%" in text_of(page)
     assert set(outline_marks(page).values()) == {"Not started"}
     lesson_page = client.get(lesson_of(course, "lesson-1").get_absolute_url())
     assert "Mark as complete" in text_of(lesson_page)
@@ -612,7 +622,7 @@ def test_learners_only_ever_see_their_own_progress(client):
 
     client.force_login(ana)
     page = client.get(course.get_absolute_url())
-    assert "2 of 3 lessons · 66%" in text_of(page)
+    assert "2 of 3 lessons done 66%" in text_of(page)
     assert outline_marks(page) == {
         "Lesson 1": "Completed",
         "Lesson 2": "Completed",
@@ -716,8 +726,8 @@ def test_continue_skips_a_lesson_that_was_unpublished(user_client, user):
     Lesson.objects.filter(slug="lesson-2").update(is_published=False)
     text = text_of(user_client.get(course.get_absolute_url()))
     assert "Continue" not in text
-    assert "Start First lesson: Lesson 1" in text
-    assert "0 of 1 lesson · 0%" in text
+    assert "Start course First lesson: Lesson 1" in text
+    assert "0 of 1 lesson done 0%" in text
 
 
 # --- The lesson page for other views (the quiz re-renders it with its errors) ----------------
@@ -772,7 +782,8 @@ def test_pages_with_progress_cost_the_same_few_queries_for_5_and_200_lessons(
                 ProgressEventIn(kind="complete", lesson_id=lesson.pk) for lesson in lessons[:-3]
             ],
         )
-        url = course.get_absolute_url() if page == "course" else lessons[1].get_absolute_url()
+        # A lesson other than the last one worked on: opening it records it (one UPDATE).
+        url = course.get_absolute_url() if page == "course" else lessons[-2].get_absolute_url()
         with django_assert_max_num_queries(12) as captured:
             response = client.get(url)
         assert response.status_code == 200
