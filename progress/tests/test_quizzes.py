@@ -1,10 +1,12 @@
 """Grading a quiz and submitting attempts: what is right, what is stored, what a pass gives."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -22,8 +24,9 @@ from catalog.tests.factories import (
 )
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 from lms.tests.concurrency import run_together
-from progress.models import LearnerStats, LessonProgress, QuizAttempt, XPAward
+from progress.models import LearnerStats, LessonProgress, QuizAttempt, QuizAttemptGrant, XPAward
 from progress.services import quiz_attempt_submit
+from progress.services.quizzes import quiz_attempt_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -529,3 +532,175 @@ def test_passing_many_times_at_once_awards_the_xp_once():
     assert QuizAttempt.objects.filter(user=user, passed=True).count() == 6
     assert XPAward.objects.filter(user=user).count() == 2
     assert LearnerStats.objects.get(user=user).xp_total == 30
+
+
+# --- The attempt rules ----------------------------------------------------------------------------
+
+
+def _fail(user, lesson, *, now=None, client_id=None):
+    return quiz_attempt_submit(user=user, lesson=lesson, answers={}, now=now, client_id=client_id)
+
+
+def test_existing_and_new_quizzes_get_the_defaults(quiz):
+    quiz.refresh_from_db()
+    assert (quiz.max_attempts, quiz.retry_wait_minutes, quiz.reveal_answers) == (
+        3,
+        0,
+        "after_last_attempt",
+    )
+
+
+def test_no_attempt_beyond_the_limit(user, lesson, quiz, ids):
+    for left in (2, 1, 0):
+        assert _fail(user, lesson).record.attempts_left == left
+
+    with pytest.raises(ApplicationError) as refused:
+        quiz_attempt_submit(user=user, lesson=lesson, answers=ids.all_right())
+
+    assert refused.value.code == ErrorCode.QUIZ_ATTEMPTS_EXHAUSTED
+    assert refused.value.status == 409
+    assert QuizAttempt.objects.filter(user=user).count() == 3
+    assert not LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+
+
+def test_an_unlimited_quiz_never_runs_out(user, lesson, quiz):
+    quiz.max_attempts = None
+    quiz.save()
+
+    for _ in range(5):
+        submission = _fail(user, lesson)
+
+    assert (submission.record.attempts_left, submission.record.can_attempt) == (None, True)
+    # Unlimited: "after the last attempt" means after passing.
+    assert submission.record.answers_revealed is False
+
+
+def test_the_next_attempt_waits_after_a_failed_one(user, lesson, quiz, ids):
+    quiz.retry_wait_minutes = 30
+    quiz.save()
+    failed_at = timezone.now() - timedelta(minutes=10)
+    _fail(user, lesson, now=failed_at)
+
+    with pytest.raises(ApplicationError) as refused:
+        quiz_attempt_submit(user=user, lesson=lesson, answers=ids.all_right())
+
+    assert refused.value.code == ErrorCode.QUIZ_RETRY_NOT_YET
+    assert refused.value.retry_at == failed_at + timedelta(minutes=30)
+    assert QuizAttempt.objects.filter(user=user).count() == 1
+    # Once the wait is over, the next attempt goes through.
+    later = failed_at + timedelta(minutes=30)
+    submission = _fail(user, lesson, now=later)
+    assert (submission.created, submission.attempt.created_at) == (True, later)
+    assert submission.record.next_attempt_at == later + timedelta(minutes=30)
+
+
+def test_a_retried_client_id_returns_its_attempt_even_with_no_attempt_left(user, lesson, quiz):
+    client_id = uuid.uuid4()
+    first = _fail(user, lesson, client_id=client_id)
+    _fail(user, lesson)
+    _fail(user, lesson)
+
+    again = _fail(user, lesson, client_id=client_id)
+
+    assert (again.created, again.attempt.pk) == (False, first.attempt.pk)
+    assert again.record.attempts_left == 0
+    assert QuizAttempt.objects.filter(user=user).count() == 3
+
+
+def test_a_retried_client_id_is_not_refused_by_the_wait(user, lesson, quiz):
+    quiz.retry_wait_minutes = 60
+    quiz.save()
+    client_id = uuid.uuid4()
+    first = _fail(user, lesson, client_id=client_id)
+
+    again = _fail(user, lesson, client_id=client_id)
+
+    assert (again.created, again.attempt.pk) == (False, first.attempt.pk)
+
+
+def test_after_a_pass_retakes_are_practice_that_count_against_nothing(user, lesson, quiz, ids):
+    quiz.max_attempts = 1
+    quiz.retry_wait_minutes = 60
+    quiz.save()
+    quiz_attempt_submit(user=user, lesson=lesson, answers=ids.all_right())
+
+    practice = [_fail(user, lesson) for _ in range(3)]
+
+    assert all(submission.created for submission in practice)
+    record = practice[-1].record
+    assert (record.passed, record.best_score, record.can_attempt) == (True, 100, True)
+    progress = LessonProgress.objects.get(user=user, lesson=lesson)
+    assert progress.is_completed
+    assert LearnerStats.objects.get(user=user).xp_total == 30
+
+
+@pytest.mark.parametrize(
+    ("policy", "after_fail", "after_last", "after_pass"),
+    [
+        ("never", False, False, False),
+        ("after_passing", False, False, True),
+        ("after_last_attempt", False, True, True),
+    ],
+)
+def test_the_reveal_policy(user, lesson, quiz, ids, policy, after_fail, after_last, after_pass):
+    quiz.reveal_answers = policy
+    quiz.max_attempts = 2
+    quiz.save()
+    passer = UserFactory()
+
+    assert _fail(user, lesson).record.answers_revealed is after_fail
+    assert _fail(user, lesson).record.answers_revealed is after_last
+    passed = quiz_attempt_submit(user=passer, lesson=lesson, answers=ids.all_right())
+    assert passed.record.answers_revealed is after_pass
+
+
+def test_staff_grant_one_more_attempt_with_an_audit_row(user, lesson, quiz, ids):
+    staff = UserFactory(is_staff=True)
+    for _ in range(3):
+        _fail(user, lesson)
+
+    grant = quiz_attempt_grant(user=user, quiz=quiz, granted_by=staff, reason="Power cut")
+    submission = quiz_attempt_submit(user=user, lesson=lesson, answers=ids.all_right())
+
+    grant.refresh_from_db()
+    assert (grant.user, grant.lesson, grant.granted_by, grant.reason) == (
+        user,
+        lesson,
+        staff,
+        "Power cut",
+    )
+    assert submission.attempt.passed
+    assert (submission.record.max_attempts, submission.record.attempts_left) == (4, 0)
+    assert QuizAttemptGrant.objects.filter(user=user).count() == 1
+
+
+def test_an_editor_previewing_a_draft_quiz_has_no_limit():
+    editor = UserFactory(is_staff=True, is_superuser=True)
+    lesson = quiz_lesson(CourseFactory(status=Course.Status.DRAFT))
+    quiz_with_questions(lesson=lesson, max_attempts=1, retry_wait_minutes=60)
+
+    submissions = [_fail(editor, lesson) for _ in range(3)]
+
+    assert [submission.record.answers_revealed for submission in submissions] == [True] * 3
+    assert QuizAttempt.objects.filter(user=editor).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_at_once_cannot_both_be_the_last_allowed_attempt():
+    user = UserFactory()
+    lesson = quiz_lesson()
+    quiz_with_questions(lesson=lesson, max_attempts=2)
+    _fail(user, lesson)  # one attempt left
+
+    def submit() -> str:
+        try:
+            _fail(user, lesson)
+        except ApplicationError as error:
+            return str(error.code)
+        return "stored"
+
+    results = run_together([submit for _ in range(6)])
+
+    assert sorted(results) == ["QUIZ_ATTEMPTS_EXHAUSTED"] * 5 + ["stored"]
+    assert QuizAttempt.objects.filter(user=user).count() == 2
