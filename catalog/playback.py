@@ -1,7 +1,10 @@
 """Signed playback for lessons: what a learner's player needs, only for those who may watch.
 
 `lesson_playback_get` asks `catalog.access` first and refuses (403 LOGIN_REQUIRED or
-UPGRADE_REQUIRED) before any token is signed; `media.playback` signs. The lesson page and the
+UPGRADE_REQUIRED) before any token or URL is signed; `media.playback` signs Mux tokens and
+`media.video_files` file URLs. A file video (source "file") plays from a URL and type instead
+of Mux ids and tokens: short-lived unless the lesson is one anyone may open (a published
+lesson of a public course, or a free preview), whose URL may be stable. The lesson page and the
 playback API (`progress.api.playback`) both go through it, so no other path hands out tokens.
 
 The resume position is the learner's progress, which lives above the catalog (in `progress`),
@@ -18,9 +21,10 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import ImproperlyConfigured
 
 from accounts.models import User
-from catalog.access import Access, lesson_access
+from catalog.access import Access, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
 from media.models import Video
 from media.playback import (
@@ -29,6 +33,8 @@ from media.playback import (
     playback_configured,
     playback_tokens_issue,
 )
+from media.storage import StorageError
+from media.video_files import VideoFileUrl, video_file_url
 
 MUX_IMAGE_URL = "https://image.mux.com"
 
@@ -43,14 +49,17 @@ class PlaybackStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Playback:
-    """What the player gets. Ids, tokens and the poster only when `status` is ready."""
+    """What the player gets. Ids, tokens, URLs and the poster only when `status` is ready:
+    `playback_id`/`tokens` for a Mux video, `file` (URL, type, expiry) for a file video."""
 
     status: PlaybackStatus
     video_id: uuid.UUID | None = None
     title: str = ""
+    source: str = ""
     playback_id: str = ""
     policy: str = ""
     tokens: PlaybackTokens | None = None
+    file: VideoFileUrl | None = None
     poster_url: str = ""
     duration_seconds: float | None = None
     resume_position: float = 0.0
@@ -60,7 +69,13 @@ class Playback:
         return self.status == PlaybackStatus.READY
 
     @property
+    def is_file(self) -> bool:
+        return self.source == Video.Source.FILE
+
+    @property
     def expires_at(self) -> dt.datetime | None:
+        if self.file is not None:
+            return self.file.expires_at
         return self.tokens.expires_at if self.tokens is not None else None
 
 
@@ -92,11 +107,20 @@ def lesson_playback_get(
         return None
     if video is None or video.deleted_at is not None or video.status == Video.Status.DELETED:
         return Playback(status=PlaybackStatus.NO_VIDEO)
-    described = {"video_id": video.pk, "title": video.title, "policy": video.playback_policy}
+    described = {
+        "video_id": video.pk,
+        "title": video.title,
+        "policy": video.playback_policy,
+        "source": video.source,
+    }
     if video.status in (Video.Status.WAITING, Video.Status.PREPARING):
         return Playback(status=PlaybackStatus.PROCESSING, **described)
     if video.status == Video.Status.ERRORED:
         return Playback(status=PlaybackStatus.FAILED, **described)
+    if video.is_file:
+        return _file_playback(
+            video=video, lesson=lesson, resume_position=resume_position, described=described
+        )
 
     tokens = None
     if video.playback_policy == Video.PlaybackPolicy.SIGNED:
@@ -111,6 +135,31 @@ def lesson_playback_get(
         playback_id=video.playback_id,
         tokens=tokens,
         poster_url=poster_url(playback_id=video.playback_id, tokens=tokens),
+        duration_seconds=video.duration_seconds,
+        resume_position=_resume_at(resume_position, video.duration_seconds),
+        **described,
+    )
+
+
+def lesson_is_open_to_anyone(*, lesson: Lesson) -> bool:
+    """Whether a signed-out visitor may open the lesson (so its file URL may be stable)."""
+    visitor = AnonymousUser()
+    return (
+        lesson_is_visible(user=visitor, course=lesson.course, lesson=lesson)
+        and lesson_access(user=visitor, course=lesson.course, lesson=lesson).allowed
+    )
+
+
+def _file_playback(
+    *, video: Video, lesson: Lesson, resume_position: float, described: dict
+) -> Playback:
+    try:
+        file = video_file_url(video=video, signed=not lesson_is_open_to_anyone(lesson=lesson))
+    except (StorageError, ImproperlyConfigured):  # e.g. the bucket's credentials are missing
+        return Playback(status=PlaybackStatus.NOT_CONFIGURED, **described)
+    return Playback(
+        status=PlaybackStatus.READY,
+        file=file,
         duration_seconds=video.duration_seconds,
         resume_position=_resume_at(resume_position, video.duration_seconds),
         **described,
@@ -152,13 +201,29 @@ def course_preview_playback_get(*, course: Course) -> Playback | None:
         or video.deleted_at is not None
         or video.status != Video.Status.READY
         or video.playback_policy != Video.PlaybackPolicy.PUBLIC
-        or not video.playback_id
     ):
+        return None
+    if video.is_file:
+        try:
+            file = video_file_url(video=video, signed=False)
+        except (StorageError, ImproperlyConfigured):
+            return None
+        return Playback(
+            status=PlaybackStatus.READY,
+            video_id=video.pk,
+            title=video.title,
+            source=video.source,
+            policy=video.playback_policy,
+            file=file,
+            duration_seconds=video.duration_seconds,
+        )
+    if not video.playback_id:
         return None
     return Playback(
         status=PlaybackStatus.READY,
         video_id=video.pk,
         title=video.title,
+        source=video.source,
         playback_id=video.playback_id,
         policy=video.playback_policy,
         poster_url=poster_url(playback_id=video.playback_id, tokens=None),

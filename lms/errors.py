@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
     UPLOAD_MISMATCH = "UPLOAD_MISMATCH"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    # Media: video files (the source beside Mux).
+    VIDEO_FILE_UNREADABLE = "VIDEO_FILE_UNREADABLE"
     # Billing.
     BILLING_NOT_CONFIGURED = "BILLING_NOT_CONFIGURED"
     BILLING_UNAVAILABLE = "BILLING_UNAVAILABLE"
@@ -165,6 +167,9 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         400, "The uploaded file does not match what was announced; it has been removed."
     ),
     ErrorCode.FILE_NOT_FOUND: ErrorSpec(404, "There is no file with this id."),
+    ErrorCode.VIDEO_FILE_UNREADABLE: ErrorSpec(
+        400, "This MP4 or WebM file's header gives no duration: it may be incomplete."
+    ),
     ErrorCode.BILLING_NOT_CONFIGURED: ErrorSpec(503, "Payments are not set up on this site yet."),
     ErrorCode.BILLING_UNAVAILABLE: ErrorSpec(
         502, "Our payment provider could not be reached. Try again in a moment."

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("progress.urls")),
     path("", include("billing.urls")),
     path("webhooks/", include("media.urls")),
+    path("video-files/", include("media.file_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-"""The media library: videos on Mux.
+"""The media library: videos on Mux, or video files in the default storage.
 
 Videos are added from an upload page: "Create upload" asks our server for a Mux direct upload
 (`media.services.video_create`), then the browser sends the file straight to Mux with UpChunk
@@ -6,6 +6,11 @@ Videos are added from an upload page: "Create upload" asks our server for a Mux 
 it ready. The list shows how many lessons and course previews use each video; videos are soft
 deleted and restored through the services (their Mux asset is deleted by a task), never
 deleted outright. Without a Mux token the pages say so instead of failing.
+
+The same upload page also takes an MP4/WebM file (the source beside Mux, which needs nothing
+configured): `static/js/admin-video-file.js` posts it to `upload_file_view` with a progress
+bar, and `media.services.video_file_create` checks and stores it. The list and the change page
+say which source each video uses.
 """
 
 import logging
@@ -33,6 +38,8 @@ from media import (
 from media.models import Video
 from media.services import (
     video_create,
+    video_file_create,
+    video_file_max_bytes,
     video_refresh_from_mux,
     video_restore,
     video_soft_delete,
@@ -123,19 +130,21 @@ class DeletedFilter(admin.SimpleListFilter):
 class VideoAdmin(admin.ModelAdmin):
     list_display = (
         "title",
+        "source",
         "status",
         "playback_policy",
         "duration",
         "usage_count",
         "created_at",
     )
-    list_filter = ("status", "playback_policy", DeletedFilter)
+    list_filter = ("source", "status", "playback_policy", DeletedFilter)
     search_fields = ("title", "=mux_upload_id", "=mux_asset_id", "=playback_id")
     list_per_page = 50
     date_hierarchy = "created_at"
     actions = ["soft_delete_selected", "restore_selected", "refresh_selected"]
     fieldsets = [
-        (None, {"fields": ("title", "playback_policy", "live_status", "usage")}),
+        (None, {"fields": ("title", "source", "playback_policy", "live_status", "usage")}),
+        (_("File"), {"fields": ("file_link", "file_content_type", "file_size")}),
         (
             _("Mux"),
             {
@@ -153,6 +162,10 @@ class VideoAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_by", "created_at", "updated_at", "deleted_at")}),
     ]
     readonly_fields = (
+        "source",
+        "file_link",
+        "file_content_type",
+        "file_size",
         "playback_policy",
         "live_status",
         "usage",
@@ -184,7 +197,16 @@ class VideoAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
         return False  # soft delete and restore instead: lessons may point here
 
+    def get_fieldsets(self, request: HttpRequest, obj: Video | None = None) -> list:
+        # Each video shows the fields of its own source only.
+        hidden = _("Mux") if obj is not None and obj.is_file else _("File")
+        return [fieldset for fieldset in self.fieldsets if fieldset[0] != hidden]
+
     # --- columns and fields -----------------------------------------------------------------
+    @admin.display(description=_("file"))
+    def file_link(self, video: Video) -> str:
+        return video.file.name or "—"
+
     @admin.display(description=_("duration"), ordering="duration_seconds")
     def duration(self, video: Video) -> str:
         return duration_text(video.duration_seconds)
@@ -319,6 +341,7 @@ class VideoAdmin(admin.ModelAdmin):
         return [
             path("upload/", wrap(self.upload_view), name="media_video_upload"),
             path("upload/create/", wrap(self.upload_create_view), name="media_video_upload_create"),
+            path("upload/file/", wrap(self.upload_file_view), name="media_video_upload_file"),
             path("<path:object_id>/replace/", wrap(self.replace_view), name="media_video_replace"),
             path("<path:object_id>/status/", wrap(self.status_view), name="media_video_status"),
             *super().get_urls(),
@@ -339,7 +362,13 @@ class VideoAdmin(admin.ModelAdmin):
             raise Http404
         return video
 
-    def upload_view(self, request: HttpRequest) -> HttpResponse:
+    def upload_view(
+        self,
+        request: HttpRequest,
+        *,
+        file_errors: dict | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         context = {
@@ -350,8 +379,12 @@ class VideoAdmin(admin.ModelAdmin):
             "create_url": reverse("admin:media_video_upload_create"),
             "policies": Video.PlaybackPolicy.choices,
             "default_policy": request.GET.get("policy", Video.PlaybackPolicy.SIGNED),
+            "file_create_url": reverse("admin:media_video_upload_file"),
+            "file_max_bytes": video_file_max_bytes(),
+            "file_errors": file_errors or {},
+            "file_values": request.POST if file_errors else {},
         }
-        return TemplateResponse(request, "admin/media/video/upload.html", context)
+        return TemplateResponse(request, "admin/media/video/upload.html", context, status=status)
 
     def _upload_payload(self, video: Video, upload_url: str) -> dict:
         return {
@@ -366,6 +399,7 @@ class VideoAdmin(admin.ModelAdmin):
         return {
             "id": str(video.pk),
             "title": video.title,
+            "source": video.source,
             "status": video.status,
             "status_label": str(video.get_status_display()),
             "playback_policy": video.playback_policy,
@@ -404,6 +438,40 @@ class VideoAdmin(admin.ModelAdmin):
                 raise
             return response
         return JsonResponse(self._upload_payload(video, upload_url), status=201)
+
+    def upload_file_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return require_POST(self._upload_file)(request)
+
+    def _upload_file(self, request: HttpRequest) -> HttpResponse:
+        """Store the posted file as a file video. JSON for the page's script (XHR), else the
+        upload page again with its errors (400) or the new video's page."""
+        wants_json = "application/json" in request.headers.get("Accept", "")
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise ValidationError({"file": [gettext("Choose an MP4 or WebM file.")]})
+            video = video_file_create(
+                title=request.POST.get("title", ""),
+                playback_policy=request.POST.get("playback_policy", Video.PlaybackPolicy.SIGNED),
+                file=upload,
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            fields = {name: [str(m) for m in errors] for name, errors in exc.message_dict.items()}
+            if wants_json:
+                return error_response(
+                    400, VALIDATION_ERROR, gettext("Some fields are invalid."), fields
+                )
+            return self.upload_view(request, file_errors=fields, status=400)
+        change_url = reverse("admin:media_video_change", args=[video.pk])
+        if wants_json:
+            return JsonResponse(
+                {"video": self._status(video), "change_url": change_url}, status=201
+            )
+        self.message_user(request, gettext("The video file is uploaded and ready."))
+        return HttpResponseRedirect(change_url)
 
     def replace_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         video = self._video_or_404(request, object_id)

@@ -10,8 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Video(models.Model):
-    """A video hosted by Mux. Its bytes never pass through our servers: the admin's browser
-    uploads them straight to a Mux direct upload, and Mux's webhooks fill in the rest."""
+    """A lesson or preview video, from one of two sources.
+
+    Mux (production's path): the bytes never pass through our servers: the admin's browser
+    uploads them straight to a Mux direct upload, and Mux's webhooks fill in the rest.
+    File: an MP4 or WebM file in the default storage (local files in development, S3 in
+    production), played by the browser's own <video>; ready as soon as it is stored and its
+    duration read from its header (`media.probe`).
+    """
+
+    class Source(models.TextChoices):
+        MUX = "mux", _("Mux")
+        FILE = "file", _("File")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting for upload")
@@ -26,6 +36,15 @@ class Video(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(_("title"), max_length=200)
+    source = models.CharField(
+        _("source"), max_length=4, choices=Source.choices, default=Source.MUX, editable=False
+    )
+    # The file's storage name (source "file"), its sniffed type and size.
+    file = models.FileField(_("file"), max_length=300, blank=True, editable=False)
+    file_content_type = models.CharField(_("file type"), max_length=20, blank=True, editable=False)
+    file_size = models.PositiveBigIntegerField(
+        _("file size (bytes)"), null=True, blank=True, editable=False
+    )
     mux_upload_id = models.CharField(
         _("Mux upload id"), max_length=255, unique=True, null=True, blank=True, editable=False
     )
@@ -67,9 +86,14 @@ class Video(models.Model):
         indexes = [models.Index(fields=["status", "updated_at"], name="video_status_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status="ready") | ~Q(playback_id=""),
+                condition=~Q(status="ready") | ~Q(source="mux") | ~Q(playback_id=""),
                 name="video_ready_has_playback_id",
                 violation_error_message=_("A ready video needs a playback id."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | ~Q(source="file") | ~Q(file=""),
+                name="video_ready_file_has_file",
+                violation_error_message=_("A ready file video needs its file."),
             ),
         ]
 
@@ -79,6 +103,10 @@ class Video(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY and self.deleted_at is None
+
+    @property
+    def is_file(self) -> bool:
+        return self.source == self.Source.FILE
 
 
 class StoredFile(models.Model):

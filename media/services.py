@@ -7,24 +7,32 @@ commit (`media.tasks.mux_asset_delete`), so a rolled-back change never deletes a
 Webhooks and the refresh both go through `media.state.video_state_apply`, which ignores stale
 states.
 
+Video files (the second source beside Mux): `video_file_create` stores an MP4/WebM file in the
+default storage, with its type sniffed and its duration read from the header (`media.probe`).
+
 Also the cleanup of abandoned file uploads (`uploads_abandoned_delete`): presigned uploads that
 were never confirmed, and whatever object their client may have sent to the bucket anyway.
 """
 
 import logging
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from lms.broker import BROKER_ERRORS, broker_require
+from lms.errors import ErrorCode
 from media import mux
 from media.models import StoredFile, Video
+from media.probe import EXTENSIONS, VideoProbeError, VideoTypeError, video_probe
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +117,99 @@ def video_upload_replace(*, video: Video, cors_origin: str) -> str:
     return upload["url"]
 
 
+def video_file_max_bytes() -> int:
+    return int(settings.LMS_VIDEO_FILE_MAX_BYTES)
+
+
+def _file_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"file": [ValidationError(message, code=code)]})
+
+
+def _video_file_check(file: File) -> tuple[str, float]:
+    """(content type, duration) of an acceptable upload, else a ValidationError on `file`."""
+    limit = video_file_max_bytes()
+    if file.size is None or file.size == 0:
+        raise _file_error("The file is empty.", ErrorCode.UPLOAD_TYPE_NOT_ALLOWED)
+    if file.size > limit:
+        raise _file_error(
+            f"The file is {file.size} bytes; the limit is {limit} bytes "
+            "(LMS_VIDEO_FILE_MAX_BYTES).",
+            ErrorCode.UPLOAD_TOO_LARGE,
+        )
+    try:
+        info = video_probe(file)
+    except VideoTypeError as exc:
+        raise _file_error(str(exc), ErrorCode.UPLOAD_TYPE_NOT_ALLOWED) from exc
+    except VideoProbeError as exc:
+        raise _file_error(str(exc), ErrorCode.VIDEO_FILE_UNREADABLE) from exc
+    finally:
+        file.seek(0)
+    return info.content_type, info.duration_seconds
+
+
+def video_file_create(
+    *,
+    title: str,
+    file: File,
+    playback_policy: str = Video.PlaybackPolicy.SIGNED,
+    created_by: AbstractBaseUser | None = None,
+) -> Video:
+    """A video played from an MP4/WebM file in the default storage, ready at once.
+
+    The type comes from the bytes (an `.mp4` name on anything else is refused), the size is
+    at most settings LMS_VIDEO_FILE_MAX_BYTES, and the duration is read from the header, so
+    heartbeats can be checked against it. Raises ValidationError (field `title`,
+    `playback_policy` or `file`) with nothing stored. Should the row fail to save, the stored
+    file is deleted again.
+    """
+    content_type, duration = _video_file_check(file)
+    video = Video(
+        title=title.strip(),
+        playback_policy=playback_policy,
+        created_by=created_by,
+        source=Video.Source.FILE,
+        status=Video.Status.READY,
+        file_content_type=content_type,
+        file_size=file.size,
+        duration_seconds=duration,
+    )
+    video.full_clean(exclude=["mux_upload_id", "mux_asset_id", "file"])
+    storage = storages["default"]
+    video.file.name = storage.save(f"videos/{uuid.uuid4()}.{EXTENSIONS[content_type]}", file)
+    try:
+        with transaction.atomic():
+            video.save(force_insert=True)
+    except Exception:
+        storage.delete(video.file.name)
+        raise
+    return video
+
+
+def video_file_ensure(
+    *,
+    title: str,
+    path: Path,
+    playback_policy: str = Video.PlaybackPolicy.SIGNED,
+    created_by: AbstractBaseUser | None = None,
+) -> Video:
+    """The file video of this title (not deleted), created from the file at `path` when there
+    is none: for fixtures such as the demo school's sample clips. Idempotent."""
+    existing = (
+        Video.objects.filter(source=Video.Source.FILE, title=title.strip(), deleted_at__isnull=True)
+        .order_by("created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    with path.open("rb") as handle:
+        return video_file_create(
+            title=title,
+            file=File(handle, name=path.name),
+            playback_policy=playback_policy,
+            created_by=created_by,
+        )
+
+
 @transaction.atomic
 def video_update(*, video: Video, title: str) -> Video:
     """Rename a video (what editors may change; the rest comes from Mux)."""
@@ -154,6 +255,11 @@ def video_restore(*, video: Video) -> Video:
     if video.deleted_at is None:
         return video
     video.deleted_at = None
+    if video.is_file:
+        # The file was kept: the video plays again as it was.
+        video.status = Video.Status.READY
+        video.save()
+        return video
     video.mux_upload_id = None
     _reset_media(video)
     video.status = Video.Status.WAITING

@@ -318,6 +318,18 @@ def file_presigned_get(*, file: StoredFile, expires: int = READ_URL_TTL) -> Sign
     return SignedUrl(url=url, expires_at=timezone.now() + timedelta(seconds=expires))
 
 
+def object_presigned_get(*, key: str, expires: int, content_type: str = "") -> SignedUrl:
+    """A GET URL for any object of the bucket (video files), no access check: the caller has
+    decided. The bucket answers Range requests itself; `content_type` pins the answer's type."""
+    client, bucket = _bucket()
+    params: dict[str, str] = {"Bucket": bucket, "Key": key}
+    if content_type:
+        params["ResponseContentType"] = content_type
+    url = client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+    expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=expires)
+    return SignedUrl(url=url, expires_at=expires_at)
+
+
 # --- Library (admin) -------------------------------------------------------------------------
 
 

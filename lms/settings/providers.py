@@ -28,3 +28,8 @@ MUX_SIGNING_KEY_PRIVATE = env.str("MUX_SIGNING_KEY_PRIVATE", default="")
 # minutes is re-read from Mux by the reconciliation task.
 LMS_PLAYBACK_TOKEN_TTL = env.int("LMS_PLAYBACK_TOKEN_TTL", default=3600)
 LMS_VIDEO_STUCK_MINUTES = env.int("LMS_VIDEO_STUCK_MINUTES", default=30)
+
+# --- Video files (the second source beside Mux) --------------------------------------------
+# MP4/WebM files in the default storage, uploaded in the admin. Largest file accepted (bytes;
+# they pass through the web server). Their signed URLs live LMS_PLAYBACK_TOKEN_TTL seconds.
+LMS_VIDEO_FILE_MAX_BYTES = env.int("LMS_VIDEO_FILE_MAX_BYTES", default=500 * 1024 * 1024)

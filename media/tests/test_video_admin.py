@@ -69,6 +69,7 @@ def test_create_upload_returns_the_mux_url_for_the_browser(client, editor, fake_
         "video": {
             "id": str(video.pk),
             "title": "Lesson 1",
+            "source": "mux",
             "status": "waiting",
             "status_label": "Waiting for upload",
             "playback_policy": "signed",
@@ -351,6 +352,7 @@ def test_the_status_view_reports_the_live_state(client, editor, fake_mux):
     assert after == {
         "id": str(video.pk),
         "title": "Intro",
+        "source": "mux",
         "status": "ready",
         "status_label": "Ready",
         "playback_policy": "signed",
@@ -438,8 +440,9 @@ def test_editor_uploads_a_file_straight_to_mux_and_sees_it_become_ready(
     clip = b"\x00\x00\x00\x18ftypmp42" + bytes(300_000)
 
     page.goto(f"{live_server.url}{UPLOAD_URL}")
-    page.get_by_label("Title:").fill("Basic step")
-    page.get_by_label("Video file:").set_input_files(
+    mux_form = page.locator("[data-video-upload-form]")
+    mux_form.get_by_label("Title:").fill("Basic step")
+    mux_form.get_by_label("Video file:").set_input_files(
         {"name": "basic-step.mp4", "mimeType": "video/mp4", "buffer": clip}
     )
     page.get_by_role("button", name="Create upload").click()
@@ -447,7 +450,7 @@ def test_editor_uploads_a_file_straight_to_mux_and_sees_it_become_ready(
     expect(page.get_by_text("Uploaded. Mux is preparing the video")).to_be_visible()
     progress = page.locator("progress#video-upload-progress")
     expect(progress).to_have_attribute("value", "100")
-    expect(page.locator("[data-upload-percent]")).to_have_text("100%")
+    expect(mux_form.locator("[data-upload-percent]")).to_have_text("100%")
     video = Video.objects.get(title="Basic step")
     assert fake_mux.files[video.mux_upload_id] == clip  # the bytes went to Mux, not to us
     # Mux (like the fake) accepts the browser's PUTs only from the origin we asked for.

@@ -41,8 +41,20 @@ class PlaybackTokensSerializer(serializers.Serializer):
     storyboard = serializers.CharField(help_text="For seek previews (`storyboard-token`).")
 
 
+@extend_schema_serializer(component_name="PlaybackFile")
+class PlaybackFileSerializer(serializers.Serializer):
+    url = serializers.CharField(
+        help_text=(
+            "Where the player (an HTML <video>, AVPlayer, ExoPlayer) fetches the file; it "
+            "answers Range requests. Short-lived for lessons not everyone may open."
+        )
+    )
+    type = serializers.CharField(source="content_type", help_text="`video/mp4` or `video/webm`.")
+
+
 class LessonPlaybackApi(APIView):
-    """The lesson's video for this user: playback id, short-lived tokens, poster, resume."""
+    """The lesson's video for this user: Mux playback id and short-lived tokens, or a file
+    URL and type; poster, resume position."""
 
     @extend_schema_serializer(component_name="LessonPlayback")
     class OutputSerializer(serializers.Serializer):
@@ -57,13 +69,30 @@ class LessonPlaybackApi(APIView):
         )
         video_id = serializers.UUIDField(allow_null=True)
         title = serializers.CharField()
-        playback_id = serializers.CharField(help_text="Mux playback id; empty unless ready.")
+        source = serializers.ChoiceField(
+            choices=[("mux", "mux"), ("file", "file"), ("", "")],
+            help_text=(
+                "`mux`: play `playback_id` with `tokens`; `file`: play `file.url`. Empty "
+                "without a video."
+            ),
+        )
+        playback_id = serializers.CharField(
+            help_text="Mux playback id; empty unless a ready Mux video."
+        )
         policy = serializers.CharField(help_text="`signed` or `public`; empty without a video.")
         tokens = PlaybackTokensSerializer(
-            allow_null=True, help_text="Short-lived JWTs for a signed video; null for public."
+            allow_null=True,
+            help_text="Short-lived JWTs for a signed Mux video; null for public and files.",
+        )
+        file = PlaybackFileSerializer(
+            allow_null=True, help_text="The file of a ready file video; null otherwise."
         )
         expires_at = serializers.DateTimeField(
-            allow_null=True, help_text="When the tokens expire: ask again before then."
+            allow_null=True,
+            help_text=(
+                "When the tokens or the file URL expire: ask again before then. Null when "
+                "they do not."
+            ),
         )
         poster_url = serializers.CharField(help_text="The thumbnail; empty unless ready.")
         duration_seconds = serializers.FloatField(allow_null=True)
@@ -74,9 +103,11 @@ class LessonPlaybackApi(APIView):
         tags=[TAG],
         summary="Get a lesson's video playback",
         description=(
-            "For users the access policy lets open the lesson. Signed videos come with "
+            "For users the access policy lets open the lesson. Signed Mux videos come with "
             "short-lived tokens (video, thumbnail, storyboard; null for public videos) and "
-            "their expiry. A lesson without a playable video answers 200 with a `status` that "
+            "their expiry; file videos (`source` `file`) with a file URL and type, "
+            "short-lived (`expires_at`) unless anyone may open the lesson. A lesson "
+            "without a playable video answers 200 with a `status` that "
             "says why. Errors: 404 `LESSON_NOT_FOUND`, 403 `LOGIN_REQUIRED` or "
             "`UPGRADE_REQUIRED`."
         ),
@@ -96,9 +127,11 @@ class LessonPlaybackApi(APIView):
             "status": playback.status,
             "video_id": playback.video_id,
             "title": playback.title,
+            "source": playback.source,
             "playback_id": playback.playback_id,
             "policy": playback.policy,
             "tokens": playback.tokens,
+            "file": playback.file,
             "expires_at": playback.expires_at,
             "poster_url": playback.poster_url,
             "duration_seconds": playback.duration_seconds,

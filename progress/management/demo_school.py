@@ -5,6 +5,7 @@ click through: every lesson kind, a free preview, a boss lesson, and each visibi
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from catalog.models import Course, Lesson
 
@@ -519,6 +520,16 @@ it back without sound: does the movement still tell the story?
 
 
 COURSES = (SALSA, PYTHON, NIGHT_SKY)
+
+# Sample clips for every demo video lesson, so each course can be finished by watching with
+# nothing configured (no Mux). Made once with ffmpeg and committed: media/demo_clips/README.md.
+DEMO_CLIPS_DIR = Path(__file__).resolve().parents[2] / "media" / "demo_clips"
+DEMO_CLIPS = (
+    ("clip-1-colour-bars.webm", "Demo clip 1: colour bars"),
+    ("clip-2-test-pattern.webm", "Demo clip 2: test pattern"),
+    ("clip-3-mandelbrot.webm", "Demo clip 3: Mandelbrot zoom"),
+    ("clip-4-gradients.webm", "Demo clip 4: gradients"),
+)
 
 LARGE_COURSE_SLUG = "demo-large"
 LARGE_COURSE_LESSONS_PER_SECTION = 20

@@ -1,10 +1,16 @@
 /*
- * The lesson player: sends the position to the progress API while the video plays (every
- * ~10 s, and on pause, end and leaving the page), and keeps the "watched" text in step.
+ * The lesson player: sends the position to the progress API when playback starts, while the
+ * video plays (every ~10 s), and on pause, end and leaving the page, and keeps the "watched"
+ * text in step. The server credits only what the time between two heartbeats allows, so the
+ * first one at the start is what lets a short clip watched to its end count.
  *
- * Signed videos carry short-lived tokens (LMS_PLAYBACK_TOKEN_TTL). A page left open longer
- * than that would hand Mux expired tokens, so fresh ones come from the playback API before
- * the old ones run out; when the API refuses (access lost), the player says why.
+ * Two players, one script: Mux Player (<mux-player>, for Mux videos) and the browser's own
+ * <video> (for video files); both have currentTime/paused/play/pause and the media events.
+ *
+ * Signed videos carry short-lived tokens, signed files a short-lived URL
+ * (LMS_PLAYBACK_TOKEN_TTL). A page left open longer than that would fetch with expired ones,
+ * so fresh ones come from the playback API before the old ones run out, keeping the
+ * position; when the API refuses (access lost), the player says why.
  *
  * Mux Player itself (vendor/mux-player/mux-player.js, from npm) defines <mux-player>; when
  * it does not load, the page says the player is not installed.
@@ -18,6 +24,36 @@
   var player = document.getElementById("lesson-player");
   if (!player) {
     return;
+  }
+  var isFile = player.tagName === "VIDEO";
+  // While a file video switches to a fresh URL its currentTime reads 0: no heartbeat then.
+  var switching = false;
+
+  function playAgain() {
+    var started = player.play();
+    if (started && started.catch) {
+      started.catch(function () {
+        // The browser wants a new gesture: the learner presses play.
+      });
+    }
+  }
+
+  function whenMetadata(callback) {
+    if (player.readyState >= 1) {
+      callback();
+    } else {
+      player.addEventListener("loadedmetadata", callback, { once: true });
+    }
+  }
+
+  // A file video resumes where the learner left off (Mux Player has start-time for that).
+  if (isFile && player.dataset.startTime) {
+    whenMetadata(function () {
+      var start = Number(player.dataset.startTime);
+      if (isFinite(start) && start > 0 && player.currentTime < 1) {
+        player.currentTime = start;
+      }
+    });
   }
 
   function showMissing() {
@@ -34,7 +70,7 @@
 
   // If the script was not served (npm never ran), the element stays undefined.
   window.setTimeout(function () {
-    if (!window.customElements || !window.customElements.get("mux-player")) {
+    if (!isFile && (!window.customElements || !window.customElements.get("mux-player"))) {
       showMissing();
     }
   }, 5000);
@@ -71,8 +107,16 @@
     refreshTimer = window.setTimeout(refresh, clamped);
   }
 
+  function expiry() {
+    if (isFile) {
+      var exp = Number(player.dataset.expiresAt);
+      return player.dataset.expiresAt && isFinite(exp) ? exp : null;
+    }
+    return tokenExpiry(player.getAttribute("playback-token") || "");
+  }
+
   function schedule(serverNow) {
-    var exp = tokenExpiry(player.getAttribute("playback-token") || "");
+    var exp = expiry();
     if (exp === null || !isFinite(serverNow)) {
       return;
     }
@@ -105,18 +149,46 @@
     player.setAttribute("thumbnail-token", tokens.thumbnail);
     player.setAttribute("storyboard-token", tokens.storyboard);
     if (playing) {
-      player.addEventListener(
-        "canplay",
-        function () {
-          var started = player.play();
-          if (started && started.catch) {
-            started.catch(function () {
-              // The browser wants a new gesture: the learner presses play.
-            });
-          }
-        },
-        { once: true }
-      );
+      player.addEventListener("canplay", playAgain, { once: true });
+    }
+  }
+
+  function applyFile(file, expiresAt) {
+    var stamp = Date.parse(expiresAt || "");
+    if (isNaN(stamp)) {
+      delete player.dataset.expiresAt; // the URL no longer expires
+    } else {
+      player.dataset.expiresAt = String(Math.floor(stamp / 1000));
+    }
+    if (player.getAttribute("src") === file.url) {
+      return;
+    }
+    var position = player.currentTime;
+    var playing = player.paused === false;
+    switching = true;
+    player.addEventListener(
+      "loadedmetadata",
+      function () {
+        if (isFinite(position) && position > 0) {
+          player.currentTime = position;
+        }
+        switching = false;
+        if (playing) {
+          playAgain();
+        }
+      },
+      { once: true }
+    );
+    player.src = file.url; // reloads the element: position and play state come back above
+  }
+
+  function applyPlayback(body) {
+    if (isFile !== (body.source === "file")) {
+      showLost(""); // the lesson's video changed source: the page must be reloaded
+    } else if (isFile) {
+      applyFile(body.file, body.expires_at);
+    } else {
+      applyTokens(body.tokens);
     }
   }
 
@@ -159,7 +231,7 @@
           .then(function (body) {
             if (response.ok && body && body.status === "ready") {
               var date = Date.parse(response.headers.get("Date") || "");
-              applyTokens(body.tokens);
+              applyPlayback(body);
               schedule(isNaN(date) ? Date.now() / 1000 : date / 1000);
             } else if (response.ok || refused(response.status)) {
               // Refused (access lost, signed out, lesson gone) or no longer playable.
@@ -233,13 +305,18 @@
 
   var lastSent = null;
   var sending = false;
+  var sendAgain = false; // a position came while one was on its way: send it after
 
   function send(options) {
     var position = player.currentTime;
+    if (switching) {
+      return;
+    }
     if (typeof position !== "number" || !isFinite(position) || position === lastSent) {
       return;
     }
     if (sending && !(options && options.keepalive)) {
+      sendAgain = true;
       return;
     }
     lastSent = position;
@@ -268,12 +345,18 @@
       })
       .finally(function () {
         sending = false;
+        if (sendAgain) {
+          sendAgain = false;
+          send();
+        }
       });
   }
 
   var timer = null;
   player.addEventListener("playing", function () {
     if (timer === null) {
+      // A heartbeat where playback starts: the next one is credited from here.
+      send();
       timer = window.setInterval(send, HEARTBEAT_MS);
     }
   });

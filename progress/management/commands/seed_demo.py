@@ -30,8 +30,11 @@ from catalog.services import (
     course_join_code_rotate,
     course_publish,
     lesson_create,
+    lesson_update,
     section_create,
 )
+from media.models import Video
+from media.services import video_file_ensure
 from progress.management import demo_school
 from progress.management.demo_school import DemoCourse, DemoPlan, DemoUser
 from progress.models import LessonProgress
@@ -166,6 +169,7 @@ class Command(BaseCommand):
             plans = [self._plan_ensure(demo, tiers=tiers) for demo in demo_school.PLANS]
             staff = self._user_ensure(demo_school.STAFF)
             learner = self._user_ensure(demo_school.LEARNER)
+            self.clips = self._clips_ensure(staff)
             courses = [
                 self._course_ensure(demo, tiers=tiers, instructor=staff)
                 for demo in demo_school.COURSES
@@ -213,6 +217,27 @@ class Command(BaseCommand):
             order=demo.order,
         )
 
+    def _clips_ensure(self, staff: User) -> list[Video]:
+        """The sample clips as file videos (created once), for every demo video lesson."""
+        return [
+            video_file_ensure(
+                title=title, path=demo_school.DEMO_CLIPS_DIR / filename, created_by=staff
+            )
+            for filename, title in demo_school.DEMO_CLIPS
+        ]
+
+    def _clip_for(self, number: int) -> dict:
+        """A video lesson's clip and its duration (lessons take turns with the clips)."""
+        clip = self.clips[number % len(self.clips)]
+        return {"video": clip, "duration_seconds": round(clip.duration_seconds or 0)}
+
+    def _clips_attach(self, course: Course) -> None:
+        """Give the course's video lessons that have no video a clip (lessons staff gave a
+        video keep it)."""
+        lessons = course.lessons.filter(kind=Lesson.Kind.VIDEO, video__isnull=True)
+        for number, lesson in enumerate(lessons.order_by("section__order", "order")):
+            lesson_update(lesson=lesson, data=self._clip_for(number))
+
     def _sections_ensure(self, course: Course, titles: list[str]) -> list[Section]:
         existing = {section.title: section for section in course.sections.all()}
         return [
@@ -242,18 +267,22 @@ class Command(BaseCommand):
             for lesson in demo_section.lessons:
                 if lesson.slug in existing_slugs:
                     continue
+                video = (
+                    self._clip_for(self.created_lessons) if lesson.kind == Lesson.Kind.VIDEO else {}
+                )
                 lesson_create(
                     section=section,
                     title=lesson.title,
                     slug=lesson.slug,
                     kind=lesson.kind,
                     body=lesson.body,
-                    duration_seconds=lesson.minutes * 60,
                     is_free_preview=lesson.free_preview,
                     is_boss=lesson.boss,
                     xp_value=lesson.xp,
+                    **{"duration_seconds": lesson.minutes * 60, **video},
                 )
                 self.created_lessons += 1
+        self._clips_attach(course)
         return course
 
     def _quizzes_ensure(self) -> list[Quiz]:
@@ -335,6 +364,7 @@ class Command(BaseCommand):
             if slug in existing_slugs:
                 continue
             kind = kinds[(number - 1) % len(kinds)]
+            video = self._clip_for(number) if kind == Lesson.Kind.VIDEO else {}
             lesson_create(
                 section=sections[(number - 1) // per_section],
                 title=f"Drill {number}: {kind.label.lower()} practice",
@@ -345,10 +375,11 @@ class Command(BaseCommand):
                     "slowly, then once at full speed.\n\n- Breathe out on the effort.\n"
                     "- Rest for one minute between rounds.\n"
                 ),
-                duration_seconds=60 * (3 + number % 10),
                 is_boss=number == lesson_count,
+                **{"duration_seconds": 60 * (3 + number % 10), **video},
             )
             self.created_lessons += 1
+        self._clips_attach(course)
         return course
 
     def _report(self, *, tiers: list[Tier], plans: list[Plan], courses: list[Course]) -> None:
