@@ -3,9 +3,11 @@ attempts; the error envelope for each refusal."""
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from billing.tests.factories import TierFactory
@@ -506,3 +508,95 @@ def test_the_schema_documents_the_quiz_operations(api_client):
         *("200", "201", "400", "401", "403", "404", "409"),
         *("406", "413", "415", "429", "503"),
     }
+
+
+# --- The attempt rules ------------------------------------------------------------------------
+
+
+def test_no_attempt_is_left_answers_409_in_the_envelope(learner_api, user, lesson, quiz, ids):
+    quiz.max_attempts = 1
+    quiz.save()
+    quiz_attempt_submit(user=user, lesson=lesson, answers={})
+
+    response = learner_api.post(attempts_url(lesson), {"answers": all_right(ids)}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == _error(
+        "QUIZ_ATTEMPTS_EXHAUSTED", "You have used all your attempts at this quiz."
+    )
+    assert QuizAttempt.objects.filter(user=user).count() == 1
+    rules = learner_api.get(quiz_url(lesson)).json()["rules"]
+    assert (rules["attempts_left"], rules["can_attempt"], rules["blocked_code"]) == (
+        0,
+        False,
+        "QUIZ_ATTEMPTS_EXHAUSTED",
+    )
+    # Out of attempts under "after the last attempt": now the answers come.
+    assert rules["answers_revealed"] is True
+    listed = learner_api.get(attempts_url(lesson)).json()["results"][0]
+    assert listed["results"][0]["correct_answer"] == [ids["Four"]]
+
+
+def test_the_wait_answers_429_with_retry_at_and_retry_after(learner_api, user, lesson, quiz, ids):
+    quiz.retry_wait_minutes = 30
+    quiz.save()
+    failed_at = timezone.now() - timedelta(minutes=10)
+    quiz_attempt_submit(user=user, lesson=lesson, answers={}, now=failed_at)
+    opens = failed_at + timedelta(minutes=30)
+
+    response = learner_api.post(attempts_url(lesson), {"answers": all_right(ids)}, format="json")
+
+    assert response.status_code == 429
+    iso = opens.isoformat().replace("+00:00", "Z")
+    assert response.json() == {
+        "error": {
+            "code": "QUIZ_RETRY_NOT_YET",
+            "message": "Your next attempt at this quiz is not open yet: see when it opens.",
+            "fields": {},
+            "retry_at": iso,
+        }
+    }
+    assert 1150 <= int(response["Retry-After"]) <= 1200
+    rules = learner_api.get(quiz_url(lesson)).json()["rules"]
+    assert (rules["next_attempt_at"], rules["blocked_code"], rules["retry_wait_minutes"]) == (
+        iso,
+        "QUIZ_RETRY_NOT_YET",
+        30,
+    )
+    assert QuizAttempt.objects.filter(user=user).count() == 1
+
+
+def test_attempts_listed_before_the_reveal_carry_no_results(learner_api, user, lesson, ids):
+    quiz_attempt_submit(user=user, lesson=lesson, answers={ids["short"]: "8"})
+
+    body = learner_api.get(attempts_url(lesson)).json()
+
+    [item] = body["results"]
+    assert (item["score"], item["answers_revealed"], item["results"]) == (33, False, None)
+    raw = json.dumps(body)
+    for secret in ("Why:", "eight", "correct", ids["Four"]):
+        assert secret not in raw
+
+
+def test_a_never_revealing_quiz_gives_no_results_even_after_a_pass(
+    learner_api, user, lesson, quiz, ids
+):
+    quiz.reveal_answers = "never"
+    quiz.save()
+
+    response = learner_api.post(attempts_url(lesson), {"answers": all_right(ids)}, format="json")
+
+    body = response.json()
+    assert (response.status_code, body["passed"], body["results"]) == (201, True, None)
+    assert "Why:" not in json.dumps(learner_api.get(attempts_url(lesson)).json())
+
+
+def test_choices_come_as_written_and_as_inline_html(learner_api, lesson, quiz):
+    question = quiz.questions.get(kind="single")
+    question.choices.filter(text="Four").update(text="`print()` *now*")
+
+    body = learner_api.get(quiz_url(lesson)).json()
+
+    [choice] = [c for c in body["questions"][0]["choices"] if c["text"].startswith("`")]
+    assert choice["text"] == "`print()` *now*"
+    assert choice["text_html"] == "<code>print()</code> <em>now</em>"
