@@ -3,12 +3,14 @@
 import html
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.tests.factories import TierFactory
 from catalog.models import Course, Lesson, Quiz
@@ -336,3 +338,95 @@ def test_the_page_queries_do_not_grow_with_the_questions(user_client, user):
     large = _page_queries(user_client, user, 30, "large")
 
     assert small == large
+
+
+# --- The attempt rules on the page ------------------------------------------------------------
+
+
+def test_before_a_first_attempt_the_rules_are_stated(user_client, lesson, quiz):
+    text = text_of(user_client.get(lesson.get_absolute_url()))
+
+    assert "3 attempts" in text
+    assert "You have 3 attempts to pass." in text
+    assert "once you pass or have used your last attempt" in text
+
+
+def test_while_waiting_the_form_is_disabled_and_says_when_it_opens(
+    user_client, user, lesson, quiz, ids
+):
+    quiz.retry_wait_minutes = 30
+    quiz.save()
+    quiz_attempt_submit(user=user, lesson=lesson, answers={}, now=timezone.now())
+
+    response = user_client.get(lesson.get_absolute_url())
+
+    panel = quiz_panel(response)
+    assert "Your next attempt opens at" in text_of(response)
+    assert '<fieldset class="quiz-form__fields" disabled>' in panel
+    # And the server refuses a submission anyway.
+    refused = user_client.post(submit_url(lesson), all_right(ids), follow=True)
+    assert refused.redirect_chain == [("/courses/salsa/check/#quiz", 302)]
+    assert "Your next attempt at this quiz is not open yet" in text_of(refused)
+    assert QuizAttempt.objects.filter(user=user).count() == 1
+
+
+def test_after_the_wait_the_form_is_open_again(user_client, user, lesson, quiz):
+    quiz.retry_wait_minutes = 30
+    quiz.save()
+    quiz_attempt_submit(
+        user=user, lesson=lesson, answers={}, now=timezone.now() - timedelta(hours=1)
+    )
+
+    panel = quiz_panel(user_client.get(lesson.get_absolute_url()))
+
+    assert "disabled" not in panel
+    assert "Submit again" in panel
+
+
+def test_out_of_attempts_there_is_no_form_and_the_answers_are_shown(
+    user_client, user, lesson, quiz, ids
+):
+    for _ in range(3):
+        user_client.post(
+            submit_url(lesson),
+            form_data(ids, single=ids["Five"], multiple=[ids["Blue"]], short="9"),
+        )
+
+    response = user_client.get(lesson.get_absolute_url())
+
+    text = text_of(response)
+    assert "You have used all 3 attempts at this quiz." in text
+    assert "Your answer Five Correct answer Four" in text
+    assert (
+        '<form method="post" action="/courses/salsa/check/quiz/"' not in response.content.decode()
+    )
+    refused = user_client.post(submit_url(lesson), all_right(ids), follow=True)
+    assert "You have used all your attempts at this quiz." in text_of(refused)
+    assert QuizAttempt.objects.filter(user=user).count() == 3
+
+
+def test_a_quiz_that_never_reveals_shows_only_the_score_after_a_pass(
+    user_client, lesson, quiz, ids
+):
+    quiz.reveal_answers = "never"
+    quiz.save()
+
+    response = user_client.post(submit_url(lesson), all_right(ids), follow=True)
+
+    content = response.content.decode()
+    assert "You passed this quiz: best score 100%." in text_of(response)
+    for leak in ("Why:", "Correct answer", "quiz-feedback__item"):
+        assert leak not in content
+
+
+def test_choices_render_markdown_like_prompts(user_client, lesson, quiz, ids):
+    question = quiz.questions.get(kind="single")
+    question.choices.filter(text="Four").update(text="`print()` and *more*")
+
+    panel = quiz_panel(user_client.get(lesson.get_absolute_url()))
+
+    assert (
+        f'<label for="id_question-{ids["single"]}_1"><code>print()</code> and <em>more</em></label>'
+        in panel
+    )
+    assert "`print()`" not in panel
