@@ -164,6 +164,10 @@ def test_every_demo_quiz_lesson_has_a_quiz_with_answerable_questions():
     quiz_lessons = Lesson.objects.filter(kind=Lesson.Kind.QUIZ)
     assert quiz_lessons.count() == 3
     for lesson in quiz_lessons:
+        # Rules that keep the pass mark meaningful, and let a demo learner fail then pass.
+        quiz = lesson.quiz
+        rules = (quiz.max_attempts, quiz.retry_wait_minutes, quiz.reveal_answers)
+        assert rules == (3, 0, "after_last_attempt"), lesson.slug
         questions = list(lesson.quiz.questions.prefetch_related("choices"))
         assert len(questions) >= 2, lesson.slug
         for question in questions:

@@ -24,7 +24,8 @@ from accounts.models import User
 from billing.gateway import billing_enabled
 from billing.models import Plan, Tier
 from billing.services import plan_ensure, tier_ensure
-from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
+from catalog.models import Course, Lesson, Question, Quiz, Section
+from catalog.quizzes import QuestionSpec, quiz_create
 from catalog.services import (
     course_create,
     course_join_code_rotate,
@@ -53,8 +54,16 @@ class DemoQuestion:
 
 SINGLE, MULTIPLE, SHORT = Question.Kind.SINGLE, Question.Kind.MULTIPLE, Question.Kind.SHORT
 
-# The questions of the demo quiz lessons, by (course slug, lesson slug). Quizzes are authored
-# content with no catalog service yet, so they are written like the admin would write them.
+# The rules of the demo quizzes: three attempts to pass, no wait (so a demo learner can fail
+# once and pass straight after), the answers shown once passed or out of attempts.
+DEMO_QUIZ_RULES = {
+    "max_attempts": 3,
+    "retry_wait_minutes": 0,
+    "reveal_answers": Quiz.Reveal.AFTER_LAST_ATTEMPT,
+}
+
+# The questions of the demo quiz lessons, by (course slug, lesson slug), created through the
+# catalog's `quiz_create` with DEMO_QUIZ_RULES.
 DEMO_QUIZZES: dict[tuple[str, str], tuple[DemoQuestion, ...]] = {
     ("salsa-foundations", "timing-check"): (
         DemoQuestion(
@@ -286,30 +295,28 @@ class Command(BaseCommand):
         return course
 
     def _quizzes_ensure(self) -> list[Quiz]:
-        """A quiz with questions for each demo quiz lesson. A quiz that already has questions
-        is left alone: staff may have edited it."""
+        """A quiz with its rules and questions for each demo quiz lesson, through the catalog's
+        `quiz_create`. A quiz that already exists is left alone: staff may have edited it."""
         quizzes = []
         for (course_slug, lesson_slug), questions in DEMO_QUIZZES.items():
             lesson = Lesson.objects.get(course__slug=course_slug, slug=lesson_slug)
             quiz = Quiz.objects.filter(lesson=lesson).first()
             if quiz is None:
-                quiz = Quiz(lesson=lesson, pass_mark=70)
-                quiz.full_clean()
-                quiz.save()
-            if not quiz.questions.exists():
-                for order, demo in enumerate(questions):
-                    question = Question.objects.create(
-                        quiz=quiz,
-                        kind=demo.kind,
-                        prompt=demo.prompt,
-                        explanation=demo.explanation,
-                        accepted_answers="\n".join(demo.accepted_answers),
-                        order=order,
-                    )
-                    Choice.objects.bulk_create(
-                        Choice(question=question, text=text, is_correct=correct, order=index)
-                        for index, (text, correct) in enumerate(demo.choices)
-                    )
+                quiz = quiz_create(
+                    lesson=lesson,
+                    pass_mark=70,
+                    questions=[
+                        QuestionSpec(
+                            kind=demo.kind,
+                            prompt=demo.prompt,
+                            explanation=demo.explanation,
+                            accepted_answers="\n".join(demo.accepted_answers),
+                            choices=demo.choices,
+                        )
+                        for demo in questions
+                    ],
+                    **DEMO_QUIZ_RULES,
+                )
             quizzes.append(quiz)
         return quizzes
 
