@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from billing.models import Tier
 from catalog.access import Reason, lesson_access
 from catalog.models import Course, Lesson, Section
+from catalog.search import LESSONS_PER_COURSE, LessonHit, lesson_hits_for
 from catalog.selectors import (
     Outline,
     OutlineLesson,
@@ -154,6 +155,29 @@ class OutlineSectionSerializer(serializers.Serializer):
     lessons = OutlineLessonSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="LessonHit")
+class LessonHitSerializer(serializers.Serializer):
+    """A lesson a search found inside a course (`catalog.search`). A locked lesson (for the
+    requesting user) shows its title only: `snippet_html` is then empty."""
+
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Lesson.Kind.choices)
+    section = serializers.CharField(source="section_title", help_text="The section's title.")
+    locked = serializers.BooleanField()
+    snippet_html = serializers.CharField(
+        source="snippet",
+        allow_blank=True,
+        help_text="The notes around the match, HTML-escaped, matches in <mark>; empty when locked.",
+    )
+    url = serializers.SerializerMethodField(help_text="The lesson's web page.")
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, hit: LessonHit) -> str:
+        return _absolute(self.context.get("request"), hit.url)
+
+
 # --- Operations --------------------------------------------------------------------------
 
 
@@ -164,7 +188,10 @@ class CourseListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         q = serializers.CharField(
-            required=False, allow_blank=True, max_length=200, help_text="Full-text search."
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text="Full-text search of courses and their lessons.",
         )
         type = serializers.ChoiceField(
             choices=Course.CourseType.choices, required=False, allow_blank=True
@@ -179,28 +206,64 @@ class CourseListApi(APIView):
 
         lesson_count = serializers.IntegerField()
         duration_seconds = serializers.IntegerField(source="total_duration_seconds")
+        matching_lessons = serializers.SerializerMethodField(
+            help_text=f"With `q`: the best lessons found in this course (at most "
+            f"{LESSONS_PER_COURSE}), best first; empty without `q`."
+        )
+        matching_lesson_count = serializers.SerializerMethodField(
+            help_text="With `q`: how many lessons of this course it found in all."
+        )
 
         class Meta(CourseFieldsSerializer.Meta):
-            fields = [*CourseFieldsSerializer.Meta.fields, "lesson_count", "duration_seconds"]
+            fields = [
+                *CourseFieldsSerializer.Meta.fields,
+                "lesson_count",
+                "duration_seconds",
+                "matching_lessons",
+                "matching_lesson_count",
+            ]
             read_only_fields = fields
+
+        @extend_schema_field(LessonHitSerializer(many=True))
+        def get_matching_lessons(self, course: Course) -> list[dict[str, Any]]:
+            hits = getattr(course, "search_hits", None)
+            lessons = hits.lessons if hits else []
+            return LessonHitSerializer(lessons, many=True, context=self.context).data
+
+        def get_matching_lesson_count(self, course: Course) -> int:
+            hits = getattr(course, "search_hits", None)
+            return hits.total if hits else 0
 
     @extend_schema(
         operation_id="courses_list",
         tags=[TAG],
         summary="List published courses",
         parameters=[FilterSerializer],
+        description=(
+            "`q` searches course titles, subtitles and descriptions, and lesson titles and "
+            "notes: a course is found through its lessons too, and lists the lessons found "
+            "in `matching_lessons`. Only published lessons of listed courses are searched; "
+            "a lesson locked for the requesting user matches on its title only and has no "
+            "snippet."
+        ),
         responses={200: OutputSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        search = filters.validated_data.get("q", "")
         courses = course_list(
-            search=filters.validated_data.get("q", ""),
+            search=search,
             course_type=filters.validated_data.get("type") or None,
             difficulty=filters.validated_data.get("difficulty") or None,
+            user=request.user,
         )
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(courses, request, view=self)
+        page = list(paginator.paginate_queryset(courses, request, view=self))
+        # The lessons found in this page's courses: one query for the page.
+        hits = lesson_hits_for(courses=page, user=request.user, text=search)
+        for course in page:
+            course.search_hits = hits.get(course.pk)
         data = self.OutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 

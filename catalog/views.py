@@ -9,6 +9,7 @@ from django.shortcuts import render
 from catalog import selectors
 from catalog.forms import CatalogFilterForm
 from catalog.models import Course
+from catalog.search import lesson_hits_for
 from lms.errors import ErrorCode, NotFoundError
 
 HOME_COURSE_COUNT = 6
@@ -27,16 +28,23 @@ def course_list(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "catalog/course_list.html", {"form": form}, status=400)
+    search = form.cleaned_data["q"]
     courses = selectors.course_list(
-        search=form.cleaned_data["q"],
+        search=search,
         course_type=form.cleaned_data["type"],
         difficulty=form.cleaned_data["difficulty"],
+        user=request.user,
     )
     paginator = Paginator(courses, settings.LMS_CATALOG_PAGE_SIZE)
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage as error:
         raise NotFoundError(ErrorCode.PAGE_NOT_FOUND) from error
+    # The lessons found in each course of this page, one query for the page.
+    page.object_list = list(page.object_list)
+    hits = lesson_hits_for(courses=page.object_list, user=request.user, text=search)
+    for course in page.object_list:
+        course.search_hits = hits.get(course.pk)
     return render(
         request,
         "catalog/course_list.html",

@@ -93,6 +93,8 @@ def test_course_list_shows_published_courses_with_lesson_counts_and_durations(ap
                 "url": "http://testserver/courses/salsa-basics/",
                 "lesson_count": 3,
                 "duration_seconds": 60 + 120 + 180,
+                "matching_lessons": [],
+                "matching_lesson_count": 0,
             }
         ],
     }
