@@ -238,4 +238,4 @@ def _segment_duration(file: BinaryIO, end: int | None) -> float:
                 "with ffmpeg -i in.webm -c copy out.webm."
             )
         return _checked(duration * scale / 1e9)
-    raise VideoProbeError("The WebM file has no segment information (Info).")
+    raise VideoProbeError("The WebM file has no segment information (Info): it may be incomplete.")
