@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.admin import InstructorScopeMixin, _saved
 from catalog.forms_admin import OrderedInlineFormSet, _CatalogAdminForm
 from catalog.models import Choice, Course, Lesson, Question, Quiz
-from catalog.quizzes import question_problems
+from catalog.quizzes import choice_html, question_problems
 
 # --- Forms ----------------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class QuestionInline(admin.StackedInline):
 class QuizAdminForm(forms.ModelForm):
     class Meta:
         model = Quiz
-        fields = ("lesson", "pass_mark")
+        fields = ("lesson", "pass_mark", "max_attempts", "retry_wait_minutes", "reveal_answers")
 
 
 @admin.register(Quiz)
@@ -183,13 +183,35 @@ class QuizAdmin(InstructorScopeMixin, admin.ModelAdmin):
     course_path = "lesson__course"
     form = QuizAdminForm
     inlines = (QuestionInline,)
-    list_display = ("lesson", "course_display", "pass_mark", "question_count")
-    list_filter = (("lesson__course", admin.RelatedOnlyFieldListFilter),)
+    list_display = (
+        "lesson",
+        "course_display",
+        "pass_mark",
+        "attempts_display",
+        "retry_wait_minutes",
+        "reveal_answers",
+        "question_count",
+    )
+    list_filter = ("reveal_answers", ("lesson__course", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("lesson", "lesson__course")
     search_fields = ("lesson__title", "lesson__course__title")
     ordering = ("lesson__course__title", "lesson__section__order", "lesson__order")
     autocomplete_fields = ("lesson",)
-    fields = ("lesson", "pass_mark", "lesson_link")
+    fieldsets = (
+        (None, {"fields": ("lesson", "pass_mark", "lesson_link")}),
+        (
+            _("Attempts and answers"),
+            {
+                "fields": ("max_attempts", "retry_wait_minutes", "reveal_answers"),
+                "description": _(
+                    "What keeps the pass mark meaningful: a limit on attempts, an optional "
+                    "wait after a failed one, and the answers kept back until the learner "
+                    "can no longer use them. Staff can grant a learner one more attempt from "
+                    "Quiz attempts (action)."
+                ),
+            },
+        ),
+    )
     readonly_fields = ("lesson_link",)
     save_on_top = True
 
@@ -221,6 +243,10 @@ class QuizAdmin(InstructorScopeMixin, admin.ModelAdmin):
     def course_display(self, obj: Quiz) -> Course:
         return obj.lesson.course
 
+    @admin.display(description=_("attempts"), ordering="max_attempts")
+    def attempts_display(self, obj: Quiz) -> str:
+        return gettext("unlimited") if obj.max_attempts is None else str(obj.max_attempts)
+
     @admin.display(description=_("questions"), ordering="question_total")
     def question_count(self, obj: Quiz) -> int | None:
         return getattr(obj, "question_total", None)
@@ -242,9 +268,15 @@ class QuizAdmin(InstructorScopeMixin, admin.ModelAdmin):
 class ChoiceInline(admin.TabularInline):
     model = Choice
     formset = ChoiceInlineFormSet
-    fields = ("text", "is_correct", "order")
+    fields = ("text", "is_correct", "order", "preview")
+    readonly_fields = ("preview",)
     ordering = ("order",)
     extra = 3
+
+    @admin.display(description=_("shown as"))
+    def preview(self, obj: Choice) -> str:
+        # The choice as learners see it: Markdown, inline (catalog.quizzes.choice_html).
+        return choice_html(obj.text) if _saved(obj) else ""
 
 
 class QuestionAdminForm(QuestionForm):

@@ -29,11 +29,12 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from accounts.models import User
 from catalog.admin import InstructorScopeMixin
-from catalog.models import Course, Lesson
+from catalog.models import Course, Lesson, Quiz
 from lms.http import client_ip
 from progress.models import (
     Certificate,
@@ -53,6 +54,7 @@ from progress.services import (
     invite_revoke,
     learner_stats_rebuild,
 )
+from progress.services.quizzes import quiz_attempt_grant
 
 
 def _copy_fields(*, source: Any, target: Any) -> None:
@@ -506,6 +508,40 @@ class QuizAttemptAdmin(ReadOnlyAdminMixin, InstructorScopeMixin, admin.ModelAdmi
     @admin.display(description=_("points"))
     def points_display(self, attempt: QuizAttempt) -> str:
         return f"{attempt.points} / {attempt.max_points}"
+
+    actions = ("grant_one_more_attempt",)
+
+    @admin.action(description=_("Grant the learners of the selected attempts one more attempt"))
+    def grant_one_more_attempt(self, request: HttpRequest, queryset: QuerySet[QuizAttempt]) -> None:
+        """One grant per learner and quiz among the selected attempts (the grant rows are the
+        audit trail). The queryset is already scoped to the courses an instructor teaches."""
+        pairs = set(queryset.values_list("user_id", "lesson_id"))
+        lesson_ids = {lesson_id for _user_id, lesson_id in pairs}
+        quizzes = {quiz.lesson_id: quiz for quiz in Quiz.objects.filter(lesson_id__in=lesson_ids)}
+        user_ids = {user_id for user_id, _lesson_id in pairs}
+        users = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+        granted = 0
+        for user_id, lesson_id in sorted(pairs, key=str):
+            if lesson_id in quizzes:
+                quiz_attempt_grant(
+                    user=users[user_id],
+                    quiz=quizzes[lesson_id],
+                    granted_by=request.user,
+                    reason=gettext("Granted in the admin"),
+                )
+                granted += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Granted one more attempt for %(count)d learner and quiz. If a quiz shows the "
+                "answers after the last attempt, a learner who had run out has seen them.",
+                "Granted one more attempt for %(count)d learners and quizzes. If a quiz shows "
+                "the answers after the last attempt, a learner who had run out has seen them.",
+                granted,
+            )
+            % {"count": granted},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(XPAward)

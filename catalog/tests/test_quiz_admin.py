@@ -28,6 +28,8 @@ pytestmark = pytest.mark.django_db
 QUIZZES_URL = reverse("admin:catalog_quiz_changelist")
 QUIZ_ADD_URL = reverse("admin:catalog_quiz_add")
 ADMIN_INDEX = reverse("admin:index")
+# The attempt rules as the add page offers them (the model's defaults).
+RULES = {"max_attempts": "3", "retry_wait_minutes": "0", "reveal_answers": "after_last_attempt"}
 
 
 @pytest.fixture(autouse=True)
@@ -130,6 +132,7 @@ def test_staff_create_a_quiz_with_its_questions_on_the_add_page(staff_client):
         {
             "lesson": str(lesson.pk),
             "pass_mark": "80",
+            **RULES,
             **question_rows(
                 "questions",
                 [
@@ -352,7 +355,12 @@ def test_a_lesson_that_is_not_a_quiz_lesson_cannot_get_a_quiz(staff_client):
     for lesson in (text_lesson, taken):
         response = staff_client.post(
             QUIZ_ADD_URL,
-            {"lesson": str(lesson.pk), "pass_mark": "70", **question_rows("questions", [])},
+            {
+                "lesson": str(lesson.pk),
+                "pass_mark": "70",
+                **RULES,
+                **question_rows("questions", []),
+            },
         )
         assert response.status_code == 200
         assert "lesson" in response.context["adminform"].form.errors
@@ -368,6 +376,60 @@ def test_the_pass_mark_is_a_percentage(staff_client):
     assert response.status_code == 200
     assert "pass_mark" in response.context["adminform"].form.errors
     assert not Quiz.objects.exists()
+
+
+def test_staff_set_the_attempt_rules_with_the_defaults_offered(staff_client):
+    lesson = quiz_lesson()
+    add_page = staff_client.get(QUIZ_ADD_URL).content.decode()
+    assert 'name="max_attempts" value="3"' in add_page
+    assert '<option value="after_last_attempt" selected>' in add_page
+    assert "keeps the pass mark meaningful" in add_page
+
+    response = staff_client.post(
+        QUIZ_ADD_URL,
+        {
+            "lesson": str(lesson.pk),
+            "pass_mark": "70",
+            "max_attempts": "",  # unlimited
+            "retry_wait_minutes": "15",
+            "reveal_answers": "never",
+            **question_rows("questions", []),
+        },
+    )
+
+    assert response.status_code == 302, page_errors(response)
+    quiz = Quiz.objects.get()
+    assert (quiz.max_attempts, quiz.retry_wait_minutes, quiz.reveal_answers) == (None, 15, "never")
+    assert "unlimited" in staff_client.get(QUIZZES_URL).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_attempts", "0"), ("max_attempts", "101"), ("retry_wait_minutes", "10081")],
+)
+def test_the_attempt_rules_have_ranges(staff_client, field, value):
+    response = staff_client.post(
+        QUIZ_ADD_URL,
+        {
+            "lesson": str(quiz_lesson().pk),
+            "pass_mark": "70",
+            **{**RULES, field: value},
+            **question_rows("questions", []),
+        },
+    )
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Quiz.objects.exists()
+
+
+def test_the_question_page_previews_choices_as_learners_see_them(staff_client):
+    question = QuestionFactory()
+    ChoiceFactory(question=question, text="`print()`", is_correct=True)
+
+    page = staff_client.get(question_url(question)).content.decode()
+
+    assert "<code>print()</code>" in page
 
 
 def test_the_lesson_autocomplete_offers_only_quiz_lessons(staff_client):
@@ -494,11 +556,11 @@ def test_an_instructor_may_add_quizzes_only_to_their_own_lessons(ana_client, qui
     )
     refused = ana_client.post(
         QUIZ_ADD_URL,
-        {"lesson": str(theirs.pk), "pass_mark": "70", **question_rows("questions", [])},
+        {"lesson": str(theirs.pk), "pass_mark": "70", **RULES, **question_rows("questions", [])},
     )
     accepted = ana_client.post(
         QUIZ_ADD_URL,
-        {"lesson": str(mine.pk), "pass_mark": "70", **question_rows("questions", [])},
+        {"lesson": str(mine.pk), "pass_mark": "70", **RULES, **question_rows("questions", [])},
     )
 
     assert [result["text"] for result in autocomplete.json()["results"]] == ["Ana final"]
