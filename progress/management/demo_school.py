@@ -46,6 +46,8 @@ class DemoUser:
     password: str
     display_name: str
     is_staff: bool = False
+    bio: str = ""
+    picture: str = ""  # a file in demo_assets/, set as the avatar once
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,17 @@ PLANS = (
 
 
 # Fixed, printed passwords: this is a demo school on a developer's machine.
-STAFF = DemoUser("staff@example.com", "demo-staff-2024", "Sam Rivera (staff)", is_staff=True)
+STAFF = DemoUser(
+    "staff@example.com",
+    "demo-staff-2024",
+    "Sam Rivera",
+    is_staff=True,
+    bio=(
+        "Dancer, choreographer and self-taught programmer. Sam has taught salsa and "
+        "contemporary classes for ten years and writes the little tools the school runs on."
+    ),
+    picture="instructor-sam-rivera.webp",
+)
 LEARNER = DemoUser("learner@example.com", "demo-learner-2024", "Lee Park")
 
 
@@ -352,8 +364,8 @@ Use `type(age)` to ask Python what a value is.
                     QUIZ,
                     4,
                     """\
-Three questions on printing, types and names. Answer them all, then check
-your answers: the explanations tell you why.
+Three questions on printing, types and names. You have three attempts to pass;
+once you pass (or have used them all) the explanations tell you why each answer is right.
 """,
                 ),
             ),

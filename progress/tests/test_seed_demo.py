@@ -7,6 +7,7 @@ from accounts.models import User
 from billing.models import Plan, Tier
 from billing.selectors import plans_on_sale
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
+from progress.management import demo_school
 from progress.models import ActivityDay, Enrollment, LearnerStats, LessonProgress, XPAward
 from progress.selectors import dashboard_get
 from progress.services import course_join
@@ -246,3 +247,29 @@ def test_refuses_to_run_with_debug_off(settings):
         _seed()
 
     assert not User.objects.exists()
+
+
+def test_demo_courses_have_distinct_pictures_and_the_instructor_a_bio_and_portrait():
+    import hashlib
+
+    _seed()
+
+    courses = list(Course.objects.filter(slug__in=[c.slug for c in demo_school.COURSES]))
+    digests = set()
+    for course in courses:
+        assert course.thumbnail.name.endswith(".webp"), course.slug
+        with course.thumbnail.open("rb") as picture:
+            digests.add(hashlib.sha256(picture.read()).hexdigest())
+    assert len(digests) == len(courses) == 3
+    staff = User.objects.get(email=demo_school.STAFF.email)
+    assert staff.display_name == "Sam Rivera"
+    assert staff.bio.startswith("Dancer, choreographer")
+    assert staff.avatar and staff.avatar_thumbnail
+    pictures = {course.pk: course.thumbnail.name for course in courses}
+    avatar = staff.avatar.name
+
+    _seed()  # set once: a rerun keeps the files (and what staff put in their place)
+
+    assert {c.pk: c.thumbnail.name for c in Course.objects.filter(pk__in=pictures)} == pictures
+    staff.refresh_from_db()
+    assert staff.avatar.name == avatar

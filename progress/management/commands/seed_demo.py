@@ -13,14 +13,18 @@ code, and the demo learner a few completed lessons, so "My learning" is not empt
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.services import user_avatar_set, user_profile_update
 from billing.gateway import billing_enabled
 from billing.models import Plan, Tier
 from billing.services import plan_ensure, tier_ensure
@@ -30,6 +34,7 @@ from catalog.services import (
     course_create,
     course_join_code_rotate,
     course_publish,
+    course_update,
     lesson_create,
     lesson_update,
     section_create,
@@ -41,6 +46,9 @@ from progress.management.demo_school import DemoCourse, DemoPlan, DemoUser
 from progress.models import LessonProgress
 from progress.selectors import dashboard_get
 from progress.services import lesson_complete
+
+# The demo school's pictures, drawn once by demo_assets/make_artwork.py and committed.
+DEMO_ASSETS = Path(__file__).resolve().parent.parent / "demo_assets"
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,26 @@ class Command(BaseCommand):
         EmailAddress.objects.update_or_create(
             user=user, email=user.email.lower(), defaults={"verified": True, "primary": True}
         )
+        return self._profile_ensure(user, demo)
+
+    def _profile_ensure(self, user: User, demo: DemoUser) -> User:
+        """The demo person's bio and picture (the course pages show them), set once: a rerun
+        keeps what they changed since."""
+        if demo.bio and not user.bio:
+            user = user_profile_update(user=user, bio=demo.bio)
+        if demo.picture and not user.avatar:
+            data = (DEMO_ASSETS / demo.picture).read_bytes()
+            upload = SimpleUploadedFile(demo.picture, data, content_type="image/webp")
+            user = user_avatar_set(user=user, upload=upload)
         return user
+
+    def _thumbnail_ensure(self, course: Course) -> Course:
+        """The course's picture from demo_assets/<slug>.webp, set once (staff may replace it)."""
+        artwork = DEMO_ASSETS / f"{course.slug}.webp"
+        if course.thumbnail or not artwork.exists():
+            return course
+        with artwork.open("rb") as picture:
+            return course_update(course=course, data={"thumbnail": File(picture, artwork.name)})
 
     def _plan_ensure(self, demo: DemoPlan, *, tiers: dict[str, Tier]) -> Plan:
         """The demo plan, created once. An existing one is left alone: staff may have put the
@@ -269,7 +296,7 @@ class Command(BaseCommand):
                 required_tier=tiers[demo.tier_slug] if demo.tier_slug else None,
                 instructors=[instructor],
             )
-        course = course_publish(course=course)
+        course = self._thumbnail_ensure(course_publish(course=course))
         sections = self._sections_ensure(course, [section.title for section in demo.sections])
         existing_slugs = set(course.lessons.values_list("slug", flat=True))
         for section, demo_section in zip(sections, demo.sections, strict=True):
@@ -359,7 +386,7 @@ class Command(BaseCommand):
                 visibility=Course.Visibility.PUBLIC,
                 instructors=[instructor],
             )
-        course = course_publish(course=course)
+        course = self._thumbnail_ensure(course_publish(course=course))
         section_count = math.ceil(lesson_count / per_section)
         sections = self._sections_ensure(
             course, [f"Week {number}" for number in range(1, section_count + 1)]
