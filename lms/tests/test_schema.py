@@ -47,7 +47,9 @@ def test_schema_documents_errors_with_the_one_envelope_component(client):
     assert error_schema("/api/v1/lessons/{lesson_id}/", "403") == envelope
     assert error_schema("/api/v1/lessons/{lesson_id}/", "404") == envelope
     detail = schema["components"]["schemas"]["ErrorDetail"]
-    assert sorted(detail["properties"]) == ["code", "fields", "message"]
+    assert sorted(detail["properties"]) == ["code", "fields", "message", "retry_at"]
+    # `retry_at` comes only with QUIZ_RETRY_NOT_YET.
+    assert sorted(detail["required"]) == ["code", "fields", "message"]
     assert "COURSE_NOT_FOUND" in schema["components"]["schemas"]["CodeEnum"]["enum"]
 
 
