@@ -289,6 +289,7 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"<[^>]*>")
 _LINE_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.M)
 _INLINE_MARKS = re.compile(r"\*\*|__|~~|`+|\*")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([.,;:!?])")
 
 
 def plain_text(markdown: str) -> str:
@@ -297,7 +298,7 @@ def plain_text(markdown: str) -> str:
     text = _TAG.sub(" ", text)
     text = _LINE_MARKS.sub("", text)
     text = _INLINE_MARKS.sub("", text)
-    return " ".join(text.split())
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
 
 
 def headline_html(headline: str) -> SafeString:
