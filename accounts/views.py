@@ -1,4 +1,5 @@
-"""The profile page: name, time zone, picture, and the sessions signed in to this account."""
+"""The profile page: name, time zone, picture, and the sessions signed in to this account;
+and allauth's "too many requests" answer in the site's words (`handler429`)."""
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -7,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import ProfileForm
@@ -18,6 +21,25 @@ from accounts.services import (
     user_profile_update,
     user_session_revoke,
 )
+from lms.errors import ErrorCode
+from lms.views import error_page
+
+RESEND_TOO_SOON = gettext_lazy(
+    "You asked for a new code a moment ago. Wait a few seconds and ask again; the code we "
+    "sent before still works until then."
+)
+
+
+def rate_limited(request: HttpRequest) -> HttpResponse:
+    """allauth's rate limits in the browser (`handler429`, which allauth looks up in the URL
+    conf). A new verification code asked for too soon returns to the code page, which says
+    so; anything else gets the site's 429 page instead of allauth's bare one."""
+    code_page = reverse("account_email_verification_sent")
+    resend = request.method == "POST" and request.POST.get("action") == "resend"
+    if resend and request.path == code_page:
+        messages.error(request, RESEND_TOO_SOON)
+        return redirect(code_page)
+    return error_page(request, ErrorCode.THROTTLED)
 
 
 @login_required

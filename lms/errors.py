@@ -59,6 +59,9 @@ class ErrorCode(StrEnum):
     QUIZ_RETRY_NOT_YET = "QUIZ_RETRY_NOT_YET"
     EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
     CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
+    # issue 12 (certificates): the learner's name printed on a certificate.
+    CERTIFICATE_NAME_PENDING = "CERTIFICATE_NAME_PENDING"
+    CERTIFICATE_NAME_CORRECTIONS_USED_UP = "CERTIFICATE_NAME_CORRECTIONS_USED_UP"
     PREVIEW_ONLY = "PREVIEW_ONLY"
     # Webhooks.
     WEBHOOK_NOT_CONFIGURED = "WEBHOOK_NOT_CONFIGURED"
@@ -142,6 +145,14 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.EVENT_IN_FUTURE: ErrorSpec(400, "The event is dated in the future."),
     ErrorCode.CERTIFICATE_NOT_FOUND: ErrorSpec(404, "There is no certificate with this code."),
+    ErrorCode.CERTIFICATE_NAME_PENDING: ErrorSpec(
+        409, "This certificate shows once its owner has confirmed the name to print on it."
+    ),
+    ErrorCode.CERTIFICATE_NAME_CORRECTIONS_USED_UP: ErrorSpec(
+        409,
+        "The name on this certificate has been corrected as many times as allowed; "
+        "contact us to change it again.",
+    ),
     ErrorCode.WEBHOOK_NOT_CONFIGURED: ErrorSpec(
         503, "Webhooks from this provider are not configured on this site."
     ),

@@ -63,4 +63,6 @@ if settings.DEBUG:
 handler400 = "lms.views.bad_request"
 handler403 = "lms.views.permission_denied"
 handler404 = "lms.views.page_not_found"
+# allauth's rate limits (it looks this name up here): the code page says "wait a moment".
+handler429 = "accounts.views.rate_limited"
 handler500 = "lms.views.server_error"

@@ -72,16 +72,6 @@ def issue_date_format(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def certificate_learner_name(certificate: Certificate) -> str:
-    """The learner's name as frozen on the certificate, never an email address.
-
-    A learner without a display name may have had their email frozen as their name; a public
-    certificate shows only the part before the "@" (what the site's menu shows them too).
-    """
-    name = certificate.learner_name.strip()
-    return name.split("@", 1)[0] if "@" in name else name
-
-
 def certificate_filename(certificate: Certificate) -> str:
     """`certificate-<course-title>-<code>.pdf`, in ASCII so every browser keeps it as it is."""
     title = slugify(certificate.course_title)[:60].strip("-")
@@ -169,7 +159,8 @@ def _draw_body(
     draw([_Line(settings.SITE_NAME.upper(), FONT_BOLD, 12, ACCENT)], 0)
     draw([_Line("Certificate of completion", FONT_BOLD, 30 * scale, INK)], 18 * mm * scale)
     draw([_Line("This certifies that", FONT_ITALIC, 14, MUTED)], 16 * mm * scale)
-    name = certificate_learner_name(certificate)
+    # Never empty here: a certificate still waiting for its name is not rendered.
+    name = certificate.learner_name
     draw(_fit(name, font=FONT_BOLD, size=34 * scale, min_size=16, width=width), 18 * mm * scale)
     if canvas is not None:
         canvas.setStrokeColor(RULE)

@@ -1,4 +1,4 @@
-"""My learning (`/learn/`) and the certificate pages (`/certificates/<code>/`, its PDF)."""
+"""My learning (`/learn/`); the certificate pages are `progress.certificate_views`."""
 
 import uuid
 from dataclasses import dataclass
@@ -7,20 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from catalog.models import Lesson
 from catalog.templatetags.catalog_tags import clock
-from progress.certificates_pdf import (
-    certificate_filename,
-    certificate_issued_on,
-    certificate_learner_name,
-    certificate_pdf_render,
-    issue_date_format,
-)
 from progress.models import Certificate
-from progress.selectors import DashboardCourse, certificate_get, dashboard_get
+from progress.selectors import DashboardCourse, dashboard_get
 
 
 @dataclass(frozen=True)
@@ -79,47 +71,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _certificate_context(request: HttpRequest, certificate: Certificate) -> dict:
-    issued_on = certificate_issued_on(certificate)
-    return {
-        "certificate": certificate,
-        "learner_name": certificate_learner_name(certificate),
-        "issued_on": issued_on,
-        "issued_on_text": issue_date_format(issued_on),
-        "verification_url": request.build_absolute_uri(certificate.get_absolute_url()),
-        "is_owner": request.user.is_authenticated and request.user.pk == certificate.user_id,
-    }
-
-
-@require_safe
-def certificate_detail(request: HttpRequest, code: str) -> HttpResponse:
-    """Public: anyone with the code can verify the certificate. The code (12 random
-    characters) is the secret; the page shows the frozen name and title, never the email."""
-    certificate = certificate_get(code=code)
-    return render(
-        request, "progress/certificate_detail.html", _certificate_context(request, certificate)
-    )
-
-
-@require_safe
-def certificate_pdf(request: HttpRequest, code: str) -> HttpResponse:
-    """The certificate as a PDF download. Public by code, like the page: whoever may see the
-    page may download what it shows, and nothing more (no email, no other certificate)."""
-    certificate = certificate_get(code=code)
-    pdf = certificate_pdf_render(
-        certificate=certificate,
-        verification_url=request.build_absolute_uri(certificate.get_absolute_url()),
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=certificate_filename(certificate)
-    )
-    response["X-Robots-Tag"] = "noindex"
-    return response
-
-
 urlpatterns = [
     path("learn/", dashboard, name="dashboard"),
-    path("certificates/<str:code>/", certificate_detail, name="certificate_detail"),
-    path("certificates/<str:code>/pdf/", certificate_pdf, name="certificate_pdf"),
 ]

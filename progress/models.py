@@ -568,8 +568,14 @@ class Certificate(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="certificates"
     )
-    # Frozen at issue time: a certificate says what was true when it was earned.
-    learner_name = models.CharField(_("learner name"), max_length=200)
+    # Frozen at issue time: a certificate says what was true when it was earned. The name is
+    # empty when the learner had none yet: the certificate is issued (nothing of the course
+    # is lost) and shows once its owner gives the name to print (`certificate_name_set`),
+    # who may also correct it a few times (LMS_CERTIFICATE_NAME_CORRECTIONS), audited.
+    learner_name = models.CharField(_("learner name"), max_length=200, blank=True)
+    name_corrections = models.PositiveSmallIntegerField(
+        _("name corrections"), default=0, editable=False
+    )
     course_title = models.CharField(_("course title"), max_length=200)
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
 
@@ -586,10 +592,15 @@ class Certificate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.course_title}: {self.learner_name}"
+        return f"{self.course_title}: {self.learner_name or _('name to confirm')}"
 
     def get_absolute_url(self) -> str:
         return reverse("progress:certificate_detail", kwargs={"code": self.code})
+
+    @property
+    def name_pending(self) -> bool:
+        """Issued without a name: shown and downloadable once its owner gives one."""
+        return not self.learner_name
 
 
 class ProgressEvent(models.Model):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from catalog.attachments import lesson_attachment_download
-from progress import dashboard_views, quiz_views, views
+from progress import certificate_views, dashboard_views, quiz_views, views
 
 app_name = "progress"
 
@@ -29,5 +29,6 @@ urlpatterns = [
     ),
     *quiz_views.urlpatterns,
     *dashboard_views.urlpatterns,
+    *certificate_views.urlpatterns,
     path("invites/redeem/", views.invite_redeem, name="invite_redeem"),
 ]

@@ -1,12 +1,22 @@
 """Progress API (`/api/v1/`): one module per part, their routes joined here."""
 
-from progress.api import attachments, dashboard, invites, learning, playback, quizzes, sync
+from progress.api import (
+    attachments,
+    certificates,
+    dashboard,
+    invites,
+    learning,
+    playback,
+    quizzes,
+    sync,
+)
 
 urlpatterns = [
     *invites.urlpatterns,
     *learning.urlpatterns,
     *sync.urlpatterns,
     *dashboard.urlpatterns,
+    *certificates.urlpatterns,
     *quizzes.urlpatterns,
     *playback.urlpatterns,
     *attachments.urlpatterns,

@@ -127,7 +127,12 @@ class CertificateVerifyApi(APIView):
         """What the certificate says, frozen when it was issued; never the learner's email."""
 
         code = serializers.CharField()
-        learner_name = serializers.CharField()
+        learner_name = serializers.CharField(
+            help_text="The name printed on it; empty while `name_pending`."
+        )
+        name_pending = serializers.BooleanField(
+            help_text="Issued, but not shown yet: its owner has still to confirm the name."
+        )
         course_title = serializers.CharField(help_text="The course's title when issued.")
         issued_at = serializers.DateTimeField()
         course = CourseRefSerializer()

@@ -43,6 +43,7 @@ from progress.services import (
     lesson_complete,
     lesson_position_save,
 )
+from progress.services.certificates import certificate_name_corrections_left
 
 TAG = "learning"
 CERTIFICATES_TAG = "certificates"
@@ -87,9 +88,21 @@ class CertificateRefSerializer(CertificateUrlMixin, serializers.Serializer):
 
 @extend_schema_serializer(component_name="Certificate")
 class CertificateSerializer(CertificateUrlMixin, serializers.Serializer):
+    """One of the requesting user's certificates. `name_pending`: issued without a name (the
+    account had none); it shows and downloads once the owner gives one
+    (`POST /api/v1/me/certificates/{code}/name/`), which does not use up a correction."""
+
     code = serializers.CharField()
     course = CourseRefSerializer()
     issued_at = serializers.DateTimeField()
+    learner_name = serializers.CharField(help_text="The name printed on it; empty while pending.")
+    name_pending = serializers.BooleanField()
+    name_corrections_left = serializers.SerializerMethodField(
+        help_text="How many more times the owner may correct the name themselves."
+    )
+
+    def get_name_corrections_left(self, certificate: Certificate) -> int:
+        return certificate_name_corrections_left(certificate=certificate)
 
 
 @extend_schema_serializer(component_name="Resume")

@@ -42,6 +42,7 @@ from progress.models import (
     ProgressEvent,
     XPAward,
 )
+from progress.services.certificates import certificate_name_for
 
 # Clocks drift: an offline event may be dated a little after the server's "now".
 CLOCK_SKEW = timedelta(minutes=2)
@@ -422,7 +423,8 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
 
 
 def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:
-    name = user.get_short_name()  # never the email: the certificate page is public
+    # The learner's name, never the email (the certificate page is public); "" asks them.
+    name = certificate_name_for(user=user)
     codes = readable_codes_generate(
         count=len(courses),
         length=CERTIFICATE_CODE_LENGTH,

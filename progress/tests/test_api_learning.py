@@ -653,6 +653,9 @@ def test_the_dashboard_shows_stats_courses_in_progress_completed_and_certificate
                 "code": certificate.code,
                 "course": {"slug": "done", "title": "Done course"},
                 "issued_at": iso(certificate.issued_at),
+                "learner_name": "Ada Lovelace",
+                "name_pending": False,
+                "name_corrections_left": 2,
                 "url": f"http://testserver/certificates/{certificate.code}/",
             }
         ],
@@ -679,6 +682,9 @@ def test_my_certificates_lists_mine_paginated(api, learner):
                 "code": certificate.code,
                 "course": {"slug": "salsa", "title": "Salsa basics"},
                 "issued_at": iso(certificate.issued_at),
+                "learner_name": "Ada Lovelace",
+                "name_pending": False,
+                "name_corrections_left": 2,
                 "url": f"http://testserver/certificates/{certificate.code}/",
             }
         ],
@@ -697,6 +703,7 @@ def test_anyone_can_verify_a_certificate_by_its_code_without_seeing_the_email(ap
     assert response.json() == {
         "code": certificate.code,
         "learner_name": "Ada Lovelace",
+        "name_pending": False,
         "course_title": "Salsa basics",  # as it was when issued
         "issued_at": iso(certificate.issued_at),
         "course": {"slug": "salsa", "title": "Salsa, renamed"},

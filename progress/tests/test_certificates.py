@@ -1,20 +1,24 @@
-"""Certificates: the public page and the PDF, both by code, both without the learner's email."""
+"""Certificates: the public page and the PDF, both by code, both without the learner's email;
+the name on them, given by its owner when it is missing and corrected (audited)."""
 
 import base64
 import html
+import importlib
 import re
 import zlib
 from datetime import UTC, datetime
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from progress.certificates_pdf import certificate_pdf_render
-from progress.models import Certificate
+from progress.models import Certificate, Enrollment, LearnerStats
 from progress.services import lesson_complete
 
 pytestmark = pytest.mark.django_db
@@ -159,20 +163,6 @@ def test_the_page_never_shows_the_learners_email(client, learner):
     assert "example.com" not in page
 
 
-def test_a_learner_without_a_display_name_is_not_shown_by_email(client):
-    learner = UserFactory(email="zoe.quiet@example.com", display_name="")
-    certificate = earn_certificate(learner)
-
-    page = client.get(certificate.get_absolute_url())
-    pdf = client.get(f"{certificate.get_absolute_url()}pdf/").content
-
-    assert "This certifies that zoe.quiet has completed" in text_of(page)
-    assert "@example.com" not in page.content.decode()
-    assert "zoe.quiet" in pdf_text(pdf)
-    assert "@" not in pdf_text(pdf)
-    assert b"example.com" not in pdf
-
-
 def test_the_code_is_matched_whatever_its_case(client, learner):
     certificate = earn_certificate(learner)
 
@@ -288,3 +278,248 @@ def test_a_very_long_course_title_is_wrapped_not_cut(learner):
     end = next(i for i, line in enumerate(lines) if line.startswith("Issued on"))
     assert end - start > 1
     assert " ".join(lines[start:end]) == title.strip()
+
+
+# --- The name on the certificate: given when missing, corrected, audited -------------------
+def name_url(certificate: Certificate) -> str:
+    return reverse("progress:certificate_name", kwargs={"code": certificate.code})
+
+
+def audit_entries() -> list[tuple]:
+    return list(
+        AuditLog.objects.order_by("created_at").values_list(
+            "action", "actor__email", "target_type", "target_id", "details"
+        )
+    )
+
+
+def test_a_learner_without_a_name_still_gets_the_certificate_and_everything_else(client):
+    learner = UserFactory(email="zoe.quiet@example.com", display_name="")
+
+    certificate = earn_certificate(learner)
+
+    # Completion, XP and the certificate itself are all there; only the name waits.
+    assert (certificate.learner_name, certificate.name_pending) == ("", True)
+    assert Enrollment.objects.get(user=learner).completed_at is not None
+    assert LearnerStats.objects.get(user=learner).xp_total > 0
+
+
+def test_a_certificate_without_a_name_is_not_shown_to_others_and_never_by_email(client):
+    learner = UserFactory(email="zoe.quiet@example.com", display_name="")
+    certificate = earn_certificate(learner)
+    someone = Client()
+    someone.force_login(UserFactory())
+
+    for visitor in (client, someone):
+        page = visitor.get(certificate.get_absolute_url())
+        assert page.status_code == 200
+        assert "This certificate is not ready yet: its owner has not yet confirmed the name" in (
+            text_of(page)
+        )
+        assert "zoe.quiet" not in page.content.decode()
+        assert "@" not in text_of(page)
+        assert "Download PDF" not in text_of(page)
+        assert 'name="learner_name"' not in page.content.decode()
+        pdf = visitor.get(f"{certificate.get_absolute_url()}pdf/")
+        assert pdf.status_code == 409
+        assert "This certificate shows once its owner has confirmed the name" in text_of(pdf)
+
+
+def test_its_owner_is_asked_for_the_name_and_giving_it_shows_the_certificate(client):
+    learner = UserFactory(email="zoe.quiet@example.com", display_name="")
+    certificate = earn_certificate(learner)
+    code = certificate.code
+    client.force_login(learner)
+
+    page = client.get(certificate.get_absolute_url())
+    assert "Tell us the name to print on it" in text_of(page)
+    assert "Your name on the certificate" in text_of(page)
+    assert 'name="learner_name" id="id_learner_name" value=""' in page.content.decode()
+
+    response = client.post(name_url(certificate), {"learner_name": "  Zoë   Quiet "})
+
+    assert response.status_code == 302
+    assert response["Location"] == certificate.get_absolute_url()
+    certificate.refresh_from_db()
+    assert (certificate.code, certificate.learner_name, certificate.name_corrections) == (
+        code,
+        "Zoë Quiet",
+        0,  # giving a missing name is not a correction
+    )
+    learner.refresh_from_db()
+    assert learner.display_name == "Zoë Quiet"  # the next certificates carry it from the start
+    assert audit_entries() == [
+        (
+            "certificate.name_confirmed",
+            "zoe.quiet@example.com",
+            "progress.certificate",
+            str(certificate.pk),
+            {
+                "code": code,
+                "course_title": "Salsa basics",
+                "old_name": "",
+                "new_name": "Zoë Quiet",
+                "corrections": 0,
+            },
+        )
+    ]
+    page = Client().get(certificate.get_absolute_url())
+    assert "This certifies that Zoë Quiet has completed the course Salsa basics" in text_of(page)
+    assert "Zoë Quiet" in pdf_text(Client().get(f"{certificate.get_absolute_url()}pdf/").content)
+    followed = client.get(certificate.get_absolute_url())
+    assert "Your certificate now carries your name: Zoë Quiet." in text_of(followed)
+
+
+def test_the_owner_corrects_the_name_audited_with_the_code_kept_and_the_pdf_renamed(
+    client, learner
+):
+    certificate = earn_certificate(learner)
+    code = certificate.code
+    client.force_login(learner)
+    assert "You can correct the name 2 more times" in text_of(client.get(f"/certificates/{code}/"))
+
+    response = client.post(name_url(certificate), {"learner_name": "Augusta Ada King"})
+
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert (certificate.code, certificate.learner_name, certificate.name_corrections) == (
+        code,
+        "Augusta Ada King",
+        1,
+    )
+    (entry,) = audit_entries()
+    assert entry[0] == "certificate.name_corrected"
+    assert entry[4] == {
+        "code": code,
+        "course_title": "Salsa basics",
+        "old_name": "Ada Lovelace",
+        "new_name": "Augusta Ada King",
+        "corrections": 1,
+    }
+    learner.refresh_from_db()
+    assert learner.display_name == "Ada Lovelace"  # the profile is the learner's own business
+    text = pdf_text(client.get(f"/certificates/{code}/pdf/").content)
+    assert "Augusta Ada King" in text
+    assert "Ada Lovelace" not in text
+    page = client.get(f"/certificates/{code}/")
+    assert "The name on your certificate is now Augusta Ada King." in text_of(page)
+    assert "You can correct the name 1 more time;" in text_of(page)
+
+
+def test_corrections_are_limited_and_the_page_says_so(client, learner, settings):
+    settings.LMS_CERTIFICATE_NAME_CORRECTIONS = 1
+    certificate = earn_certificate(learner)
+    client.force_login(learner)
+    client.post(name_url(certificate), {"learner_name": "Ada King"})
+
+    response = client.post(name_url(certificate), {"learner_name": "Ada Byron"})
+
+    assert response.status_code == 409
+    assert "The name on this certificate has been corrected as many times as allowed" in (
+        text_of(response)
+    )
+    certificate.refresh_from_db()
+    assert (certificate.learner_name, certificate.name_corrections) == ("Ada King", 1)
+    assert [entry[0] for entry in audit_entries()] == ["certificate.name_corrected"]
+    page = client.get(certificate.get_absolute_url())
+    assert 'name="learner_name"' not in page.content.decode()
+    assert "Contact us if it still needs a change." in text_of(page)
+
+
+def test_the_same_name_again_changes_nothing_and_writes_no_audit(client, learner):
+    certificate = earn_certificate(learner)
+    client.force_login(learner)
+
+    response = client.post(name_url(certificate), {"learner_name": " Ada  Lovelace "})
+
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert (certificate.learner_name, certificate.name_corrections) == ("Ada Lovelace", 0)
+    assert audit_entries() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("   ", "Enter the name to print on the certificate."),
+        ("ada@example.com", "Enter your name, not an email address."),
+        ("A" * 81, "Use at most 80 characters."),
+    ],
+)
+def test_an_unusable_name_is_a_form_error_and_changes_nothing(client, learner, name, error):
+    certificate = earn_certificate(learner)
+    client.force_login(learner)
+
+    response = client.post(name_url(certificate), {"learner_name": name})
+
+    assert response.status_code == 400
+    assert f'<p class="field__error" id="id_learner_name_error">{error}</p>' in (
+        response.content.decode()
+    )
+    certificate.refresh_from_db()
+    assert (certificate.learner_name, certificate.name_corrections) == ("Ada Lovelace", 0)
+    assert audit_entries() == []
+
+
+def test_nobody_else_can_change_the_name_on_a_certificate(client, learner):
+    certificate = earn_certificate(learner)
+    someone = Client()
+    someone.force_login(UserFactory(email="mallory@example.com", display_name="Mallory"))
+
+    refused = someone.post(name_url(certificate), {"learner_name": "Mallory"})
+    anonymous = Client().post(name_url(certificate), {"learner_name": "Mallory"})
+    owner_page_for_someone = someone.get(certificate.get_absolute_url())
+
+    assert refused.status_code == 403
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith(reverse("account_login"))
+    assert 'name="learner_name"' not in owner_page_for_someone.content.decode()
+    certificate.refresh_from_db()
+    assert certificate.learner_name == "Ada Lovelace"
+    assert audit_entries() == []
+
+
+def test_a_renamed_profile_leaves_the_certificate_frozen_and_is_offered_to_its_owner(
+    client, learner
+):
+    certificate = earn_certificate(learner)
+    learner.display_name = "Ada King"
+    learner.save()
+    client.force_login(learner)
+
+    page = client.get(certificate.get_absolute_url())
+
+    assert "This certifies that Ada Lovelace has completed" in text_of(page)
+    assert "Use your profile name: Ada King" in text_of(page)
+    assert '<input type="hidden" name="learner_name" value="Ada King">' in page.content.decode()
+    assert "Use your profile name" not in text_of(Client().get(certificate.get_absolute_url()))
+
+    client.post(name_url(certificate), {"learner_name": "Ada King"})
+
+    certificate.refresh_from_db()
+    assert certificate.learner_name == "Ada King"
+    assert "Use your profile name" not in text_of(client.get(certificate.get_absolute_url()))
+
+
+def test_old_certificates_named_after_the_email_ask_for_a_name_after_the_migration(client):
+    """The data migration `0006_certificate_name_to_confirm`: certificates that carry the
+    email's local part (what they printed before sign-up asked for a name) or an address
+    wait for their owner's name; real names stay."""
+    migration = importlib.import_module("progress.migrations.0006_certificate_name_to_confirm")
+    local_part = earn_certificate(UserFactory(email="newlearner1@example.com", display_name=""))
+    address = earn_certificate(UserFactory(display_name="Rui"), slug="two")
+    named = earn_certificate(UserFactory(display_name="Nia Okafor"), slug="three")
+    chosen = earn_certificate(UserFactory(email="kiki@example.com", display_name="kiki"), slug="4")
+    Certificate.objects.filter(pk=local_part.pk).update(learner_name="newlearner1")
+    Certificate.objects.filter(pk=address.pk).update(learner_name="rui@example.com")
+
+    migration.local_part_names_to_confirm(django_apps, None)
+
+    names = dict(Certificate.objects.values_list("pk", "learner_name"))
+    assert [names[c.pk] for c in (local_part, address, named, chosen)] == [
+        "",
+        "",
+        "Nia Okafor",
+        "kiki",  # the name they chose themselves, even if it reads like their address
+    ]
+    assert "newlearner1" not in Client().get(local_part.get_absolute_url()).content.decode()
