@@ -362,21 +362,20 @@ def render_lesson_page(
 
 
 def _lesson_meta_description(*, lesson: Lesson, current: OutlineLesson | None) -> str:
-    """Said without the notes (a locked lesson's must not leak): where the lesson sits, its
-    kind and length, and the course's subtitle."""
+    """Said without the notes (a locked lesson's must not leak): the lesson's kind and
+    length and where it sits in the course."""
     course = lesson.course
     where = (
         _("Lesson %(number)d of %(course)s") % {"number": current.number, "course": course.title}
         if current is not None
         else course.title
     )
-    text = _("%(title)s: %(kind)s lesson, %(length)s. %(where)s.") % {
+    return _("%(title)s: %(kind)s lesson, %(length)s. %(where)s.") % {
         "title": lesson.title,
         "kind": lesson.get_kind_display(),
         "length": duration(lesson.duration_seconds),
         "where": where,
     }
-    return f"{text} {course.subtitle}".strip()
 
 
 @require_POST

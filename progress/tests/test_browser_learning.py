@@ -74,7 +74,7 @@ def _expect_course_progress(page, done: int, total: int, percent: int) -> None:
 
     box = page.locator(".course-progress")
     expect(box).to_have_count(1)
-    text = f"{done} of {total} lessons · {percent}%"
+    text = f"{done} of {total} lessons done"
     expect(box.locator(".course-progress__text")).to_have_text(text)
     bar = box.get_by_role("progressbar", name=text)
     expect(bar).to_be_visible()
@@ -108,9 +108,8 @@ def _expect_dashboard_card(page, done: int, total: int, percent: int) -> None:
     section = page.get_by_role("region", name="In progress", exact=True)
     card = section.get_by_role("listitem").filter(has_text=COURSE_TITLE)
     expect(card).to_have_count(1)
-    expect(card.locator(".learn-course__count")).to_have_text(
-        f"{done} of {total} lessons · {percent}%"
-    )
+    expect(card.locator(".learn-course__count")).to_have_text(f"{done} of {total} lessons done")
+    expect(card.locator(".meter__percent")).to_have_text(f"{percent}%")
     bar = card.get_by_role("progressbar", name=f"Progress in {COURSE_TITLE}")
     expect(bar).to_have_attribute("value", str(done))
     expect(bar).to_have_attribute("max", str(total))
@@ -164,17 +163,18 @@ def test_learner_completes_a_course_with_a_quiz_and_gets_a_certificate(
     expect(page.get_by_role("heading", level=1)).to_have_text(COURSE_TITLE)
     expect(page.locator(".course-progress")).to_have_count(0)
     aside = page.get_by_role("complementary", name="Start learning")
-    aside.get_by_role("button", name="Enroll").click()
-    page.wait_for_url(f"{base}/courses/bachata-timing/")
-    expect(_flash(page)).to_contain_text(f"You are enrolled in {COURSE_TITLE}.")
-    expect(aside.get_by_role("button", name="Enroll")).to_have_count(0)
-    _expect_course_progress(page, 0, 3, 0)
-
-    # A text lesson: "Mark as complete" moves the bar and leads on to the quiz.
-    aside.get_by_role("link", name="Counting the basic").click()
+    expect(aside.locator(".btn--primary")).to_have_count(1)  # one main action
+    aside.get_by_role("button", name="Enroll and start").click()
+    # Enrolling starts the course: straight on to its first lesson.
     page.wait_for_url(f"{base}/courses/bachata-timing/counting-the-basic/")
+    expect(_flash(page)).to_contain_text(f"You are enrolled in {COURSE_TITLE}.")
+
+    # A text lesson: "Mark as complete" says where it leads, moves the bar, and leads there.
     expect(page.get_by_role("heading", level=1)).to_have_text("Counting the basic")
     _expect_course_progress(page, 0, 3, 0)
+    expect(page.get_by_role("button", name="Mark as complete")).to_have_accessible_description(
+        "Marks this lesson done and takes you to the next lesson: Timing check."
+    )
     page.get_by_role("button", name="Mark as complete").click()
     page.wait_for_url(f"{base}/courses/bachata-timing/timing-check/")
     expect(_flash(page)).to_contain_text("Lesson completed. +10 XP")

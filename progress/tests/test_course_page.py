@@ -383,7 +383,7 @@ def test_course_pages_describe_themselves_by_subtitle_or_description(client):
 def test_lesson_pages_describe_the_lesson_without_its_notes(user):
     _course, lessons = three_part_course(visibility=Course.Visibility.MEMBERS)
     Lesson.objects.filter(pk=lessons[2].pk).update(body="The secret move.")
-    expected = "Step 2: Text lesson, 10 min. Lesson 2 of Bachata. Learn step by step"
+    expected = "Step 2: Text lesson, 10 min. Lesson 2 of Bachata."
 
     locked = Client().get(lessons[2].get_absolute_url())
     assert locked.status_code == 403
