@@ -40,6 +40,17 @@ def assert_fits(page) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
 
 
+def header_links(page):
+    """The header, with its links showing: on a phone they are behind the Menu button
+    (static/js/nav.js), which this opens; on a wide screen it does nothing."""
+    page.wait_for_load_state()
+    banner = page.get_by_role("banner")
+    toggle = banner.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    return banner
+
+
 def sign_in(page, base_url: str, *, email: str, password: str) -> None:
     """Sign in through the real form, as a person would, and wait for the signed-in header."""
     from playwright.sync_api import expect
@@ -48,4 +59,6 @@ def sign_in(page, base_url: str, *, email: str, password: str) -> None:
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("main").get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    expect(header_links(page).get_by_role("button", name="Sign out")).to_be_visible()
+    page.keyboard.press("Escape")  # and the phone menu closes again
