@@ -43,3 +43,28 @@ def test_user_ids_are_not_sequential():
     second = User.objects.create_user("b@example.com", "pw")
 
     assert first.pk.version == 4 and second.pk.version == 4
+
+
+def test_the_name_others_see_is_the_display_name_or_a_neutral_word_never_the_email():
+    named = User.objects.create_user("ada.private@example.com", display_name="Ada Lovelace")
+    nameless = User.objects.create_user("zoe.quiet@example.com")
+
+    assert (named.public_name, named.get_short_name(), named.get_full_name()) == (
+        "Ada Lovelace",
+        "Ada Lovelace",
+        "Ada Lovelace",
+    )
+    assert (nameless.public_name, nameless.get_short_name(), nameless.get_full_name()) == (
+        "Learner",
+        "Learner",
+        "",
+    )
+
+
+def test_a_nameless_learner_is_not_greeted_by_their_email_in_the_header(client):
+    client.force_login(User.objects.create_user("zoe.quiet@example.com"))
+
+    page = client.get("/courses/").content.decode()
+
+    assert '<span class="site-nav__name">Learner</span>' in page
+    assert "zoe.quiet" not in page

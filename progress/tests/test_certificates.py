@@ -133,6 +133,8 @@ def test_anyone_with_the_code_sees_the_frozen_name_and_title(client, learner):
     page = response.content.decode()
     assert f'href="/certificates/{certificate.code}/pdf/" download>Download PDF</a>' in page
     assert '<meta name="robots" content="noindex">' in page
+    # Its address goes to no other site (and same-site forms still pass the CSRF Origin check).
+    assert '<meta name="referrer" content="same-origin">' in page
 
 
 def _issued(certificate: Certificate) -> str:
