@@ -448,11 +448,12 @@ class QuizRecord:
             granted_attempts=self.granted_attempts,
             now=at,
         )
-        if self.preview:
-            record = replace(
-                record, blocked=None, next_attempt_at=None, answers_revealed=True, preview=True
-            )
-        return record
+        return _as_preview(record) if self.preview else record
+
+
+def _as_preview(record: QuizRecord) -> QuizRecord:
+    """An editor trying out unpublished content: no limit, no wait, the answers shown."""
+    return replace(record, blocked=None, next_attempt_at=None, answers_revealed=True, preview=True)
 
 
 def quiz_record_build(
@@ -521,12 +522,7 @@ def quiz_record_get(
         granted_attempts=row["grants"],
         now=now or timezone.now(),
     )
-    if quiz.lesson.is_preview_only:
-        # An editor trying out unpublished content: no limit, no wait, the answers shown.
-        record = replace(
-            record, blocked=None, next_attempt_at=None, answers_revealed=True, preview=True
-        )
-    return record
+    return _as_preview(record) if quiz.lesson.is_preview_only else record
 
 
 def quiz_attempt_list(*, user: User, lesson: Lesson) -> QuerySet[QuizAttempt]:
