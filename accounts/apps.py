@@ -53,4 +53,3 @@ class AccountsConfig(AppConfig):
         post_migrate.connect(
             _first_superuser_after_migrate, sender=self, dispatch_uid="accounts.first_superuser"
         )
-
