@@ -203,29 +203,24 @@ def course_preview_playback_get(*, course: Course) -> Playback | None:
         or video.playback_policy != Video.PlaybackPolicy.PUBLIC
     ):
         return None
+    described = {
+        "video_id": video.pk,
+        "title": video.title,
+        "source": video.source,
+        "policy": video.playback_policy,
+        "duration_seconds": video.duration_seconds,
+    }
     if video.is_file:
         try:
             file = video_file_url(video=video, signed=False)
         except (StorageError, ImproperlyConfigured):
             return None
-        return Playback(
-            status=PlaybackStatus.READY,
-            video_id=video.pk,
-            title=video.title,
-            source=video.source,
-            policy=video.playback_policy,
-            file=file,
-            duration_seconds=video.duration_seconds,
-        )
+        return Playback(status=PlaybackStatus.READY, file=file, **described)
     if not video.playback_id:
         return None
     return Playback(
         status=PlaybackStatus.READY,
-        video_id=video.pk,
-        title=video.title,
-        source=video.source,
         playback_id=video.playback_id,
-        policy=video.playback_policy,
         poster_url=poster_url(playback_id=video.playback_id, tokens=None),
-        duration_seconds=video.duration_seconds,
+        **described,
     )
