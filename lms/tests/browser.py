@@ -51,6 +51,28 @@ def header_links(page):
     return banner
 
 
+def axe_serious_violations(page) -> list[str]:
+    """The serious and critical axe-core violations on the page, as "rule: targets" lines."""
+    from django.conf import settings
+
+    axe_script = Path(settings.NODE_MODULES_DIR) / "axe-core" / "axe.min.js"
+    # page.evaluate runs outside the page's CSP, as a browser extension would.
+    page.evaluate(axe_script.read_text())
+    checked, serious = page.evaluate(
+        """async () => {
+            const results = await axe.run(document);
+            return [
+              results.passes.length,
+              results.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+            ];
+        }"""
+    )
+    assert checked > 10, f"axe checked almost nothing on {page.url}"
+    return serious
+
+
 def sign_in(page, base_url: str, *, email: str, password: str) -> None:
     """Sign in through the real form, as a person would, and wait for the signed-in header."""
     from playwright.sync_api import expect

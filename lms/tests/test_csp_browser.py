@@ -6,22 +6,21 @@ strict policy would break); requests leaving the test server (Mux's CDN, Mux Dat
 Cast sender) are aborted at the network, which is not a CSP refusal and does not count.
 """
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from accounts.tests.factories import UserFactory
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from lms.tests.browser import DESKTOP, sign_in
+from lms.tests.browser import (
+    axe_serious_violations as _axe_serious_violations,
+)  # also for test_header_browser
 from media.models import Video
 from progress.services.invites import invite_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"  # UserFactory's password
-AXE_SCRIPT = Path(settings.NODE_MODULES_DIR) / "axe-core" / "axe.min.js"
 # Every violation the page sees, from the event the browser fires for each one.
 LISTEN_FOR_VIOLATIONS = """
 window.__cspViolations = [];
@@ -151,24 +150,6 @@ def test_pages_admin_and_api_docs_run_under_the_policy_without_a_refusal(
     expect(copy).to_have_text("Copied")
     watcher.assert_clean()
     page.close()
-
-
-def _axe_serious_violations(page) -> list[str]:
-    # page.evaluate runs outside the page's CSP, as a browser extension would.
-    page.evaluate(AXE_SCRIPT.read_text())
-    checked, serious = page.evaluate(
-        """async () => {
-            const results = await axe.run(document);
-            return [
-              results.passes.length,
-              results.violations
-                .filter((v) => v.impact === "serious" || v.impact === "critical")
-                .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-            ];
-        }"""
-    )
-    assert checked > 10, f"axe checked almost nothing on {page.url}"
-    return serious
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
