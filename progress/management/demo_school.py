@@ -223,7 +223,8 @@ start *hearing* it in the music instead.
                     3,
                     """\
 Test yourself before moving on: three quick questions on the basic step.
-You need 70% to pass, and you can try as often as you like.
+You need 70% to pass, and you have three attempts; once you pass (or have used them all)
+the explanations tell you why each answer is right.
 """,
                 ),
             ),
