@@ -278,8 +278,15 @@
         strong.textContent = player.dataset.completedText || "Completed";
         text.appendChild(strong);
       }
+      // Now as the page shows a completed lesson: no bar, no "completes when" hint.
       if (bar) {
         bar.value = 100;
+        bar.hidden = true;
+      }
+      var section = text && text.closest(".lesson-status");
+      var hint = section && section.querySelector(".lesson-status__hint");
+      if (hint) {
+        hint.hidden = true;
       }
       return;
     }
