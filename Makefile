@@ -18,7 +18,7 @@ NODE_STAMP := $(if $(wildcard package.json),node_modules/.npm-installed)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format migrate seed worker beat bench check-deploy clean distclean
-.PHONY: schemathesis
+.PHONY: schemathesis screenshots
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -91,6 +91,11 @@ bench: install ## Benchmark gunicorn on PostgreSQL with a 200-lesson course
 # SCHEMATHESIS_DATABASE_URL=postgres://.../<name with "schemathesis"> for PostgreSQL.
 schemathesis: install ## Fuzz the API from its schema against a live server (fails on findings)
 	@$(PY) bench/schemathesis_run.py
+
+# The journey test takes them (viewport-sized, stable names); without Chromium it fails.
+screenshots: install ## Retake the README screenshots (docs/screenshots/) in headless Chromium
+	@LMS_SCREENSHOT_DIR=docs/screenshots LMS_REQUIRE_SERVICES=1 \
+		$(VENV)/bin/pytest progress/tests/test_browser_demo_journey.py -q -p no:cacheprovider
 
 check-deploy: install ## Run Django's deployment checks with production-like settings
 	@DEBUG=false ALLOWED_HOSTS="$${ALLOWED_HOSTS:-lms.example.com}" \

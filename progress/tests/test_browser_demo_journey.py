@@ -89,7 +89,7 @@ class Journey:
         """A viewport-sized screenshot from the top, named stably (a rerun overwrites it)."""
         self.page.evaluate("window.scrollTo(0, 0)")
         SCREENS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENS / f"{name}-{self.device}.png"), scale="css")
+        self.page.screenshot(path=str(SCREENS / f"{name}-{self.device}.png"))
 
     def heading(self):
         return self.page.get_by_role("heading", level=1)
