@@ -11,10 +11,7 @@ import pytest
 from accounts.tests.factories import UserFactory
 from catalog.models import Course, Lesson
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from lms.tests.browser import DESKTOP, sign_in
-from lms.tests.browser import (
-    axe_serious_violations as _axe_serious_violations,
-)  # also for test_header_browser
+from lms.tests.browser import DESKTOP, axe_serious_violations, sign_in
 from media.models import Video
 from progress.services.invites import invite_create
 
@@ -167,10 +164,10 @@ def test_learner_pages_have_no_serious_accessibility_violations(
     anonymous.append("/accounts/login/")
     for path in anonymous:
         page.goto(f"{base}{path}")
-        found[path] = _axe_serious_violations(page)
+        found[path] = axe_serious_violations(page)
     sign_in(page, base, email=learner.email, password=PASSWORD)
     for path in ("/learn/", school["lesson"].get_absolute_url(), "/profile/"):
         page.goto(f"{base}{path}")
-        found[path] = _axe_serious_violations(page)
+        found[path] = axe_serious_violations(page)
     assert {path: found for path, found in found.items() if found} == {}
     page.close()

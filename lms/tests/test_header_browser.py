@@ -4,8 +4,13 @@ or focused headings never hidden under the sticky header. Measured in Chromium."
 import pytest
 
 from catalog.tests.factories import CourseFactory
-from lms.tests.browser import DESKTOP, PHONE_OPTIONS, assert_fits, screenshot
-from lms.tests.test_csp_browser import _axe_serious_violations
+from lms.tests.browser import (
+    DESKTOP,
+    PHONE_OPTIONS,
+    assert_fits,
+    axe_serious_violations,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,7 +66,7 @@ def test_phone_header_is_one_row_with_a_menu_that_works_by_keyboard(browser, liv
     expect(header.get_by_role("link", name="Pricing")).to_be_visible()
     expect(header.get_by_role("link", name="Sign in")).to_be_visible()
     assert_fits(page)
-    assert _axe_serious_violations(page) == []
+    assert axe_serious_violations(page) == []
     screenshot(page, "header-menu-open-phone")
 
     # The links come next in the tab order; Escape closes and returns to the button.

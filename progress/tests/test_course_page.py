@@ -202,6 +202,9 @@ def test_a_members_course_asks_visitors_to_sign_in_with_its_free_preview_beside(
     assert primary_buttons(response) == ["Sign in to start"]
     html = response.content.decode()
     assert f'<a class="btn btn--ghost btn--block" href="{lessons[2].get_absolute_url()}">' in html
+    # A newcomer has the way to an account too, and comes back to this course.
+    signup = f"{reverse('account_signup')}?next={course.get_absolute_url()}"
+    assert f'New here? <a href="{signup}">Create a free account</a>' in html
 
 
 def test_enrolling_goes_straight_to_the_first_lesson(user_client, user):

@@ -3,6 +3,7 @@ lessons complete, and what each learner sees of their own progress (and only the
 
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.test import Client, RequestFactory
@@ -124,9 +125,14 @@ def test_visitors_see_no_enroll_button_but_are_asked_to_sign_in(client):
     course = make_course(2)
     response = client.get(course.get_absolute_url())
     text = text_of(response)
-    assert "Sign in to enroll and save your progress." in text
+    assert "Create a free account or sign in to enroll and save your progress." in text
     assert "Start course First lesson: Lesson 1" in text
-    assert enroll_url(course) not in response.content.decode()
+    html = response.content.decode()
+    assert enroll_url(course) not in html
+    # Both links bring the visitor back to this course afterwards.
+    back = quote(course.get_absolute_url())
+    assert f'href="{reverse("account_signup")}?next={back}"' in html
+    assert f'href="{reverse("account_login")}?next={back}"' in html
 
 
 @pytest.mark.parametrize("visibility", [Course.Visibility.PUBLIC, Course.Visibility.MEMBERS])
