@@ -236,6 +236,23 @@ def test_a_learner_sees_the_section_of_the_lesson_they_continue_open(user_client
     assert "Continue Lesson 4: Step 4" in text_of(response)
 
 
+def test_a_lesson_page_sidebar_opens_only_the_section_of_that_lesson(user_client, user):
+    course, lessons = three_part_course()
+    enrollment_enroll(user=user, course=course)
+
+    html = user_client.get(lessons[3].get_absolute_url()).content.decode()
+
+    opened = re.findall(
+        r'<details class="sidebar-section" open>\s*<summary class="sidebar-section__summary">\s*'
+        r'<h3 class="sidebar-section__title">([^<]+)</h3>',
+        html,
+    )
+    assert opened == ["Part 2"]
+    assert html.count('<details class="sidebar-section"') == 3
+    # The folded sections still list their lessons, for a click or a search in the page.
+    assert lessons[6].get_absolute_url() in html
+
+
 # --- Where "Continue" leads ---------------------------------------------------------------------
 
 
