@@ -6,7 +6,7 @@ is a POST that answers with a redirect and a flash message, errors included, so 
 page never repeats it and a refused action never ends on an error page.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import unescape
 from urllib.parse import quote
 
@@ -352,6 +352,12 @@ def render_lesson_page(
             course_decision=outline.access,
         )
         context["player_installed"] = player_script_installed()
+        if enrolled and not lesson.is_preview_only and not (row and row.is_completed):
+            # The sidebar's progress as it will read once the player sees this lesson
+            # completed: player.js swaps it in, so the page agrees without a reload.
+            context["progress_when_completed"] = replace(
+                progress, completed_count=progress.completed_count + 1
+            )
     elif lesson.kind == Lesson.Kind.QUIZ:
         # Imported here: the quiz views render their errors through `render_lesson_page`.
         from progress.quiz_views import quiz_panel_context

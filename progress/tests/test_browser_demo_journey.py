@@ -157,10 +157,12 @@ def _sign_up_from_the_course(journey: Journey, email: str) -> None:
 
 def _watch_to_the_end(journey: Journey, lesson: Lesson, *, first: bool) -> None:
     """Play the file video (muted, sped up) until it ends; the heartbeats mark the lesson
-    completed on the page."""
+    completed on the page, and the sidebar's course progress counts it at once."""
     from playwright.sync_api import expect
 
     page = journey.page
+    sidebar = page.locator(".sidebar-progress .course-progress__text")
+    done, total = map(int, re.match(r"(\d+) of (\d+)", sidebar.inner_text()).groups())
     player = page.locator("video#lesson-player")
     expect(player).to_be_visible()
     expect(page.locator("mux-player")).to_have_count(0)
@@ -185,6 +187,8 @@ def _watch_to_the_end(journey: Journey, lesson: Lesson, *, first: bool) -> None:
     page.wait_for_function("() => document.getElementById('lesson-player').ended", timeout=30_000)
     expect(status).to_have_text("Completed", timeout=10_000)
     expect(hint).to_be_hidden()  # it says what is left to do; nothing is
+    expect(sidebar).to_have_text(f"{done + 1} of {total} lessons done")
+    expect(page.locator(".sidebar-progress progress")).to_have_attribute("value", str(done + 1))
     if first:
         journey.picture("lesson-video")
 

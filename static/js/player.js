@@ -288,6 +288,13 @@
       if (hint) {
         hint.hidden = true;
       }
+      // The sidebar's course progress, as the server rendered it for this lesson completed.
+      var after = document.querySelector("template[data-progress-when-completed]");
+      var box = after && after.parentElement.querySelector(".course-progress");
+      if (box) {
+        box.replaceWith(after.content.cloneNode(true));
+        after.remove();
+      }
       return;
     }
     if (text) {
