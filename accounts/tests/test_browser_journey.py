@@ -6,28 +6,21 @@ The live server runs in this process with eager Celery, so the verification emai
 Screenshots of the account pages go to /tmp/screens (LMS_SCREENSHOT_DIR) for a human look.
 """
 
-import re
-import time
-
 import pytest
 from django.core import mail
 
-from lms.tests.browser import DESKTOP, SCREEN_VARIANTS, assert_fits, header_links, screenshot
+from lms.tests.browser import (
+    DESKTOP,
+    SCREEN_VARIANTS,
+    assert_fits,
+    code_sent_to,
+    header_links,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-and-unusual-passphrase"
-CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{6}\b")
-
-
-def _code_sent_to(email: str, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in reversed(mail.outbox):
-            if email in message.to and (match := CODE.search(message.body)):
-                return match.group()
-        time.sleep(0.1)
-    raise AssertionError(f"no code was emailed to {email}: {[m.to for m in mail.outbox]}")
 
 
 def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live_server):
@@ -48,7 +41,7 @@ def test_newcomer_signs_up_verifies_by_code_signs_out_and_in_again(browser, live
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter Email Verification Code")
     expect(page.get_by_role("main")).to_contain_text("zoe@example.com")
     screenshot(page, "account-code-desktop")
-    page.get_by_label("Code").fill(_code_sent_to("zoe@example.com"))
+    page.get_by_label("Code").fill(code_sent_to("zoe@example.com"))
     page.get_by_role("button", name="Confirm").click()
 
     # Verified and signed in, back on the catalog page where the journey began.

@@ -4,6 +4,8 @@ The `browser` fixture itself is in the root conftest.py.
 """
 
 import os
+import re
+import time
 from pathlib import Path
 
 CHROMIUM_ARGS = [
@@ -84,3 +86,21 @@ def sign_in(page, base_url: str, *, email: str, password: str) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     expect(header_links(page).get_by_role("button", name="Sign out")).to_be_visible()
     page.keyboard.press("Escape")  # and the phone menu closes again
+
+
+# The sign-up and sign-in codes allauth emails (its default alphabet, no vowels).
+EMAILED_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{6}\b")
+
+
+def code_sent_to(email: str, timeout: float = 10.0) -> str:
+    """The code in the newest email to `email`, as the learner reads it in their inbox (the
+    live server sends it from another thread, so it may take a moment)."""
+    from django.core import mail
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in reversed(mail.outbox):
+            if email in message.to and (match := EMAILED_CODE.search(message.body)):
+                return match.group()
+        time.sleep(0.1)
+    raise AssertionError(f"no code was emailed to {email}: {[m.to for m in mail.outbox]}")

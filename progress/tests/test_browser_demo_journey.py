@@ -15,11 +15,9 @@ docs/screenshots/), under stable names so a rerun overwrites them.
 """
 
 import re
-import time
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -30,6 +28,7 @@ from lms.tests.browser import (
     PHONE_OPTIONS,
     SCREENS,
     axe_serious_violations,
+    code_sent_to,
     header_links,
 )
 from progress.models import Certificate, LessonProgress, QuizAttempt
@@ -40,7 +39,6 @@ COURSE_SLUG = "salsa-foundations"
 COURSE_TITLE = "Salsa Foundations"
 FULL_NAME = "Ana Lucía Torres"
 PASSWORD = "a-long-and-unusual-passphrase"
-CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{6}\b")
 # The demo quiz's explanations (seed_demo's DEMO_QUIZZES): none may show before the reveal.
 EXPLANATIONS = (
     "You step on 1-2-3 and 5-6-7 and pause on 4 and 8.",
@@ -63,17 +61,6 @@ def demo_school(transactional_db) -> Course:
     with override_settings(DEBUG=True):
         call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     return Course.objects.get(slug=COURSE_SLUG)
-
-
-def _code_sent_to(email: str, timeout: float = 10.0) -> str:
-    """The code in the newest email to `email`, as the learner reads it in their inbox."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in reversed(mail.outbox):
-            if email in message.to and (match := CODE.search(message.body)):
-                return match.group()
-        time.sleep(0.1)
-    raise AssertionError(f"no code was emailed to {email}: {[m.to for m in mail.outbox]}")
 
 
 class Journey:
@@ -144,7 +131,7 @@ def _sign_up_from_the_course(journey: Journey, email: str) -> None:
     expect(journey.heading()).to_have_text("Enter Email Verification Code")
     expect(page.get_by_role("main")).to_contain_text(email)
     journey.axe("code")
-    page.get_by_label("Code").fill(_code_sent_to(email))
+    page.get_by_label("Code").fill(code_sent_to(email))
     page.get_by_role("button", name="Confirm").click()
 
     # Verified and signed in, back on the course where the journey began.
