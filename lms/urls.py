@@ -23,12 +23,14 @@ api_v1 = [
     path("", include(("accounts.api", "accounts-api"))),
     path("", include(("media.api", "media-api"))),
     path("", include(("billing.api", "billing-api"))),
+    path("", include(("community.api.urls", "community-api"))),
 ]
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("progress.urls")),
     path("", include("billing.urls")),
+    path("", include("community.urls")),
     path("webhooks/", include("media.urls")),
     path("video-files/", include("media.file_urls")),
     path("healthz", health.healthz, name="healthz"),

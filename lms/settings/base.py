@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "media",
     "catalog",
     "progress",
+    "community",  # top of the chain: discussions, chat, announcements
 ]
 
 MIDDLEWARE = [

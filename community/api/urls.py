@@ -1,0 +1,3 @@
+"""Community API (`/api/v1/`): lesson discussions (and chat, beside them)."""
+
+urlpatterns: list = []

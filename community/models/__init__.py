@@ -1,0 +1,7 @@
+"""Community models, one module per feature: `discussions` (lesson threads, replies,
+reports); chat lives in its own module beside it."""
+
+from community.models.chat import ChatChannel, ChatMessage
+from community.models.discussions import Reply, Report, Thread
+
+__all__ = ["ChatChannel", "ChatMessage", "Reply", "Report", "Thread"]
