@@ -34,6 +34,7 @@ from billing.gateway import (
 )
 from billing.models import BillingNotice, Customer, Plan, Subscription, Tier, TierGrant
 from billing.selectors import subscription_blocks_checkout
+from billing.signals import entitlements_changed
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 
@@ -86,8 +87,17 @@ def tier_grant_create(
     )
     grant.full_clean()
     grant.save()
-    user_entitlements_forget(user=user)
+    _entitlements_changed(user=user)
     return grant
+
+
+def _entitlements_changed(*, user: User) -> None:
+    """Forget the remembered tier and tell the apps above (`billing.signals`), on commit."""
+    user_entitlements_forget(user=user)
+    user_id = user.pk
+    transaction.on_commit(
+        lambda: entitlements_changed.send_robust(sender=User, user_id=user_id)
+    )
 
 
 @transaction.atomic
@@ -307,7 +317,7 @@ def subscription_sync(
         setattr(subscription, name, value)
     subscription.synced_at = timezone.now()
     subscription.save()
-    user_entitlements_forget(user=customer.user)
+    _entitlements_changed(user=customer.user)
     if subscription.status in Subscription.ENTITLED_STATUSES and subscription.plan is not None:
         _notify(subscription=subscription, kind=BillingNotice.Kind.STARTED)
     elif subscription.status == Subscription.Status.CANCELED:

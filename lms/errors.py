@@ -87,6 +87,13 @@ class ErrorCode(StrEnum):
     ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
     NO_BILLING_ACCOUNT = "NO_BILLING_ACCOUNT"
     CHECKOUT_NOT_FOUND = "CHECKOUT_NOT_FOUND"
+    # issue 13 (live chat).
+    CHAT_CHANNEL_NOT_FOUND = "CHAT_CHANNEL_NOT_FOUND"
+    CHAT_MESSAGE_NOT_FOUND = "CHAT_MESSAGE_NOT_FOUND"
+    CHAT_CHANNEL_ARCHIVED = "CHAT_CHANNEL_ARCHIVED"
+    CHAT_NOT_YOUR_MESSAGE = "CHAT_NOT_YOUR_MESSAGE"
+    CHAT_CLIENT_ID_REUSED = "CHAT_CLIENT_ID_REUSED"
+    CHAT_RATE_LIMITED = "CHAT_RATE_LIMITED"
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,18 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         409, "You have no billing account yet: choose a plan first."
     ),
     ErrorCode.CHECKOUT_NOT_FOUND: ErrorSpec(404, "You have no checkout with this id."),
+    ErrorCode.CHAT_CHANNEL_NOT_FOUND: ErrorSpec(404, "There is no chat channel with this id."),
+    ErrorCode.CHAT_MESSAGE_NOT_FOUND: ErrorSpec(404, "There is no chat message with this id."),
+    ErrorCode.CHAT_CHANNEL_ARCHIVED: ErrorSpec(409, "This chat channel is archived: read only."),
+    ErrorCode.CHAT_NOT_YOUR_MESSAGE: ErrorSpec(
+        403, "Only its author (or a moderator, to delete) can change this message."
+    ),
+    ErrorCode.CHAT_CLIENT_ID_REUSED: ErrorSpec(
+        409, "This client_id was already used for another of your messages."
+    ),
+    ErrorCode.CHAT_RATE_LIMITED: ErrorSpec(
+        429, "You are sending messages too fast: wait a few seconds."
+    ),
     ErrorCode.PREVIEW_ONLY: ErrorSpec(
         409, "This is a preview of unpublished content: progress is not recorded."
     ),
