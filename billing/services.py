@@ -95,9 +95,7 @@ def _entitlements_changed(*, user: User) -> None:
     """Forget the remembered tier and tell the apps above (`billing.signals`), on commit."""
     user_entitlements_forget(user=user)
     user_id = user.pk
-    transaction.on_commit(
-        lambda: entitlements_changed.send_robust(sender=User, user_id=user_id)
-    )
+    transaction.on_commit(lambda: entitlements_changed.send_robust(sender=User, user_id=user_id))
 
 
 @transaction.atomic
