@@ -87,6 +87,9 @@ class ErrorCode(StrEnum):
     ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
     NO_BILLING_ACCOUNT = "NO_BILLING_ACCOUNT"
     CHECKOUT_NOT_FOUND = "CHECKOUT_NOT_FOUND"
+    # issue 13 (announcements).
+    ANNOUNCEMENT_NOT_ALLOWED = "ANNOUNCEMENT_NOT_ALLOWED"
+    ANNOUNCEMENT_NOT_FOUND = "ANNOUNCEMENT_NOT_FOUND"
     # issue 13 (live chat).
     CHAT_CHANNEL_NOT_FOUND = "CHAT_CHANNEL_NOT_FOUND"
     CHAT_MESSAGE_NOT_FOUND = "CHAT_MESSAGE_NOT_FOUND"
@@ -200,6 +203,10 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         409, "You have no billing account yet: choose a plan first."
     ),
     ErrorCode.CHECKOUT_NOT_FOUND: ErrorSpec(404, "You have no checkout with this id."),
+    ErrorCode.ANNOUNCEMENT_NOT_ALLOWED: ErrorSpec(
+        403, "Only the course's instructors and staff can announce to its learners."
+    ),
+    ErrorCode.ANNOUNCEMENT_NOT_FOUND: ErrorSpec(404, "There is no announcement with this id."),
     ErrorCode.CHAT_CHANNEL_NOT_FOUND: ErrorSpec(404, "There is no chat channel with this id."),
     ErrorCode.CHAT_MESSAGE_NOT_FOUND: ErrorSpec(404, "There is no chat message with this id."),
     ErrorCode.CHAT_CHANNEL_ARCHIVED: ErrorSpec(409, "This chat channel is archived: read only."),
