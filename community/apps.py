@@ -8,3 +8,11 @@ class CommunityConfig(AppConfig):
 
     name = "community"
     verbose_name = _("Community")
+
+    def ready(self) -> None:
+        # Chat: a change of a user's entitlements makes their open chat sockets re-check
+        # access (a cancelled subscription drops them).
+        from billing.signals import entitlements_changed
+        from community.services.chat import chat_entitlements_changed
+
+        entitlements_changed.connect(chat_entitlements_changed, dispatch_uid="community.chat")

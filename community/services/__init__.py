@@ -1,0 +1,1 @@
+"""Community services, one module per feature (`chat`: live course chat)."""
