@@ -36,6 +36,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 INSTALLED_APPS = [
+    # First: its `runserver` serves HTTP and WebSockets (lms.asgi) in development.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
