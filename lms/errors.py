@@ -87,6 +87,9 @@ class ErrorCode(StrEnum):
     ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
     NO_BILLING_ACCOUNT = "NO_BILLING_ACCOUNT"
     CHECKOUT_NOT_FOUND = "CHECKOUT_NOT_FOUND"
+    # issue 13 (notifications).
+    NOTIFICATION_NOT_FOUND = "NOTIFICATION_NOT_FOUND"
+    NOTIFICATION_KIND_UNKNOWN = "NOTIFICATION_KIND_UNKNOWN"
     # issue 13 (announcements).
     ANNOUNCEMENT_NOT_ALLOWED = "ANNOUNCEMENT_NOT_ALLOWED"
     ANNOUNCEMENT_NOT_FOUND = "ANNOUNCEMENT_NOT_FOUND"
@@ -203,6 +206,10 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         409, "You have no billing account yet: choose a plan first."
     ),
     ErrorCode.CHECKOUT_NOT_FOUND: ErrorSpec(404, "You have no checkout with this id."),
+    ErrorCode.NOTIFICATION_NOT_FOUND: ErrorSpec(404, "You have no notification with this id."),
+    ErrorCode.NOTIFICATION_KIND_UNKNOWN: ErrorSpec(
+        400, "There is no notification kind with this name: see the preferences list."
+    ),
     ErrorCode.ANNOUNCEMENT_NOT_ALLOWED: ErrorSpec(
         403, "Only the course's instructors and staff can announce to its learners."
     ),

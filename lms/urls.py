@@ -41,6 +41,7 @@ urlpatterns = [
     path("_allauth/", include("accounts.headless")),
     path("_allauth/", include("allauth.headless.urls")),
     path("profile/", include("accounts.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # API docs under the site's CSP: the split view serves Swagger UI's init script from

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "csp",  # django-csp's system checks (they flag pre-4.0 settings)
     "lms",
     "accounts",
+    "notifications",  # any app above accounts may send one
     "billing",
     "media",
     "catalog",
@@ -108,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lms.context_processors.site",
+                "notifications.context_processors.bell",  # the header bell, read lazily
             ],
         },
     },
