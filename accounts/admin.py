@@ -35,7 +35,8 @@ class UserEditForm(UserChangeForm):
         label=_("role"),
         choices=Role.choices,
         help_text=_(
-            "Instructors edit their own courses in the admin; staff manage everything. "
+            "Moderators moderate discussions and chat; instructors edit their own courses in "
+            "the admin; staff manage everything. "
             "Changes are written to the audit log."
         ),
     )
@@ -101,7 +102,7 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
-    actions = ("make_learners", "make_instructors", "make_staff")
+    actions = ("make_learners", "make_moderators", "make_instructors", "make_staff")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")
@@ -154,6 +155,11 @@ class UserAdmin(BaseUserAdmin):
             Role.LEARNER: ngettext(
                 "%(count)d user is now a learner.", "%(count)d users are now learners.", changed
             ),
+            Role.MODERATOR: ngettext(
+                "%(count)d user is now a moderator.",
+                "%(count)d users are now moderators.",
+                changed,
+            ),
             Role.INSTRUCTOR: ngettext(
                 "%(count)d user is now an instructor.",
                 "%(count)d users are now instructors.",
@@ -175,6 +181,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description=_("Make the selected users learners"), permissions=["change"])
     def make_learners(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._set_role(request, queryset, Role.LEARNER)
+
+    @admin.action(description=_("Make the selected users moderators"), permissions=["change"])
+    def make_moderators(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_role(request, queryset, Role.MODERATOR)
 
     @admin.action(description=_("Make the selected users instructors"), permissions=["change"])
     def make_instructors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -144,6 +144,9 @@ class AuditLog(models.Model):
         STAFF_LOGIN = "staff.login", _("Staff sign-in")
         CERTIFICATE_NAME_CONFIRMED = "certificate.name_confirmed", _("Certificate name confirmed")
         CERTIFICATE_NAME_CORRECTED = "certificate.name_corrected", _("Certificate name corrected")
+        # issue 13: moderation of lesson discussions (details say what: pin, lock, hide...).
+        POST_MODERATED = "community.post_moderated", _("Discussion post moderated")
+        REPORT_HANDLED = "community.report_handled", _("Discussion report handled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

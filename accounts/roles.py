@@ -1,6 +1,10 @@
 """Roles: learner (the default), instructor and staff, carried by Django groups.
 
 - Learner: no role group, no staff status.
+- Moderator: staff status (to enter the admin's moderation queue) and the "Moderators"
+  group, which may view and change the community's discussions and reports; moderates
+  discussions and chat everywhere, with no other staff power (the access policy treats them
+  as learners).
 - Instructor: staff status (to enter the admin) and the "Instructors" group, which may
   author courses, sections, lessons and quizzes and view their learners' progress; the
   admin narrows that to the courses they teach.
@@ -27,16 +31,29 @@ from accounts.models import User
 class Role(models.TextChoices):
     # From least to most rights.
     LEARNER = "learner", _("Learner")
+    MODERATOR = "moderator", _("Moderator")
     INSTRUCTOR = "instructor", _("Instructor")
     STAFF = "staff", _("Staff")
 
 
 INSTRUCTORS_GROUP = "Instructors"
 STAFF_GROUP = "Staff"
-ROLE_GROUPS = {Role.INSTRUCTOR: INSTRUCTORS_GROUP, Role.STAFF: STAFF_GROUP}
+MODERATORS_GROUP = "Moderators"
+ROLE_GROUPS = {
+    Role.MODERATOR: MODERATORS_GROUP,
+    Role.INSTRUCTOR: INSTRUCTORS_GROUP,
+    Role.STAFF: STAFF_GROUP,
+}
 
 # The apps whose every model the Staff group may manage.
-STAFF_APP_LABELS = ("lms", "accounts", "billing", "media", "catalog", "progress")
+STAFF_APP_LABELS = ("lms", "accounts", "billing", "media", "catalog", "progress", "community")
+# The community models moderators work on in the admin (hiding, resolving reports): no adds
+# and no hard deletes; deleting a post is a soft delete through the services.
+MODERATOR_PERMISSIONS = {
+    ("community", "thread"): ("view", "change"),
+    ("community", "reply"): ("view", "change"),
+    ("community", "report"): ("view", "change"),
+}
 # (app label, model) -> the actions instructors may take. No deletes of courses, sections or
 # lessons: removing a course's content is for staff. A quiz's questions and choices are
 # edited like text, wrong ones removed included.
@@ -85,6 +102,16 @@ def role_groups_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS)
     instructors, _created = Group.objects.using(using).get_or_create(name=INSTRUCTORS_GROUP)
     instructors.permissions.set(permissions.filter(instructor_rule))
 
+    moderator_rule = Q(pk__in=[])
+    for (app_label, model), actions in MODERATOR_PERMISSIONS.items():
+        moderator_rule |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename__in=[f"{action}_{model}" for action in actions],
+        )
+    moderators, _created = Group.objects.using(using).get_or_create(name=MODERATORS_GROUP)
+    moderators.permissions.set(permissions.filter(moderator_rule))
+
 
 def _group_names(user: User) -> frozenset[str]:
     """The user's group names: from a `prefetch_related("groups")` when there is one, else
@@ -116,8 +143,12 @@ def user_role_get(user: User | AnonymousUser) -> Role:
     if not user.is_staff:
         return Role.LEARNER
     names = _group_names(user)
-    if INSTRUCTORS_GROUP in names and STAFF_GROUP not in names:
+    if STAFF_GROUP in names:
+        return Role.STAFF
+    if INSTRUCTORS_GROUP in names:
         return Role.INSTRUCTOR
+    if MODERATORS_GROUP in names:
+        return Role.MODERATOR
     return Role.STAFF
 
 
@@ -134,6 +165,12 @@ def user_role_matches(user: User, role: Role | str) -> bool:
     return user.is_staff == (role != Role.LEARNER) and held == wanted
 
 
+def user_is_moderator(user: User | AnonymousUser) -> bool:
+    """Moderators by role (staff moderate too, and instructors in their own courses: the
+    community app decides that with the course)."""
+    return user_role_get(user) == Role.MODERATOR
+
+
 def user_has_staff_role(user: User | AnonymousUser) -> bool:
     """Staff see and manage everything; instructors, despite their staff status, do not."""
     return user_role_get(user) == Role.STAFF
@@ -144,10 +181,14 @@ def users_with_role(queryset: QuerySet[User], role: Role | str) -> QuerySet[User
     memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
     in_staff_group = Exists(memberships.filter(group__name=STAFF_GROUP))
     in_instructors_group = Exists(memberships.filter(group__name=INSTRUCTORS_GROUP))
-    instructor = Q(is_superuser=False, is_staff=True) & in_instructors_group & ~in_staff_group
+    in_moderators_group = Exists(memberships.filter(group__name=MODERATORS_GROUP))
+    staff_status = Q(is_superuser=False, is_staff=True) & ~in_staff_group
+    instructor = staff_status & in_instructors_group
+    moderator = staff_status & ~in_instructors_group & in_moderators_group
     rules = {
         Role.LEARNER: Q(is_superuser=False, is_staff=False),
+        Role.MODERATOR: moderator,
         Role.INSTRUCTOR: instructor,
-        Role.STAFF: Q(is_superuser=True) | (Q(is_staff=True) & ~instructor),
+        Role.STAFF: Q(is_superuser=True) | (Q(is_staff=True) & ~instructor & ~moderator),
     }
     return queryset.filter(rules[Role(role)])

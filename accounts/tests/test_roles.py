@@ -88,6 +88,7 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
         "media",
         "catalog",
         "progress",
+        "community",
     }
 
 
@@ -174,6 +175,7 @@ def test_an_instructors_role_is_read_once_per_instance(django_assert_num_queries
 def test_filtering_users_by_role_agrees_with_each_users_role(role):
     people = [
         UserFactory(),
+        with_role(Role.MODERATOR),
         with_role(Role.INSTRUCTOR),
         with_role(Role.STAFF),
         UserFactory(is_staff=True),
