@@ -1,3 +1,7 @@
 """Community API (`/api/v1/`): lesson discussions (and chat, beside them)."""
 
-urlpatterns: list = []
+from community.api import announcements
+
+urlpatterns: list = [
+    *announcements.urlpatterns,
+]

@@ -9,9 +9,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Course
+from lms.markdown import render_markdown
 
 
 class Announcement(models.Model):
@@ -80,3 +82,8 @@ class Announcement(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def body_html(self) -> SafeString:
+        """The body as sanitized HTML (`lms.markdown`, pure and cached)."""
+        return render_markdown(self.body)

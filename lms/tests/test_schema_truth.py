@@ -17,6 +17,7 @@ SAMPLE_PATH_VALUES = {
     "lesson_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "file_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "session_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "announcement_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
