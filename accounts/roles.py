@@ -69,6 +69,8 @@ INSTRUCTOR_PERMISSIONS = {
     ("progress", "lessonprogress"): ("view",),
     ("progress", "quizattempt"): ("view",),
     ("progress", "certificate"): ("view",),
+    # Announcements to their learners (the admin narrows them to their courses).
+    ("community", "announcement"): ("view", "add", "change"),
 }
 
 _GROUP_NAMES_CACHE = "_role_group_names"
