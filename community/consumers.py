@@ -54,6 +54,7 @@ from community.chat_presence import presence_set
 from community.models import ChatChannel, ChatMessage
 from community.services.chat import (
     CATCHUP_LIMIT,
+    chat_channel_visible,
     chat_member_allowed,
     chat_message_data,
     chat_message_delete,
@@ -80,7 +81,7 @@ def _join_check(user_id: Any, channel_id: Any) -> tuple[ChatChannel | None, int]
     user = _fresh_user(user_id)
     if user is None:
         return None, CLOSE_UNAUTHENTICATED
-    if channel is None:
+    if channel is None or not chat_channel_visible(user=user, channel=channel):
         return None, CLOSE_NOT_FOUND
     if not chat_member_allowed(user=user, channel=channel):
         return None, CLOSE_FORBIDDEN
@@ -199,6 +200,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({**frame, "complete": complete})
 
     async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def _refuse(self) -> None:
+        """Close with 4403 (access gone) and leave at once: the others see the count drop."""
+        await self._leave()
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    async def _leave(self) -> None:
         if not getattr(self, "joined", False):
             return
         self.joined = False
@@ -241,7 +250,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             reply = await _perform(self.user_id, self.channel_id, content)
         except ApplicationError as error:
             if error.status == 403 and error.code != ErrorCode.CHAT_NOT_YOUR_MESSAGE:
-                await self.close(code=CLOSE_FORBIDDEN)
+                await self._refuse()  # the access policy no longer lets them in
                 return
             await self._error(error.code, error.message, content, fields=error.fields)
             return
@@ -275,5 +284,5 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payload)
 
     async def access_recheck(self, event: dict) -> None:
-        if not await _still_allowed(self.user_id, self.channel_id):
-            await self.close(code=CLOSE_FORBIDDEN)
+        if self.joined and not await _still_allowed(self.user_id, self.channel_id):
+            await self._refuse()

@@ -61,6 +61,12 @@ def chat_member_allowed(*, user: User | AnonymousUser, channel: ChatChannel) -> 
     return course_access(user=user, course=course).allowed
 
 
+def chat_channel_visible(*, user: User | AnonymousUser, channel: ChatChannel) -> bool:
+    """Whether the channel exists for the user: not when its course is a draft they cannot
+    see (answered as "not found", like the course page)."""
+    return channel.course is None or course_is_visible(user=user, course=channel.course)
+
+
 def chat_user_can_moderate(*, user: User | AnonymousUser, channel: ChatChannel) -> bool:
     """Staff, the moderator role, and (in a course channel) the course's instructors."""
     if not _signed_in(user):
@@ -96,7 +102,7 @@ def chat_channel_get(*, user: User | AnonymousUser, channel_id: Any) -> ChatChan
         channel = ChatChannel.objects.select_related("course").get(pk=channel_id)
     except (ChatChannel.DoesNotExist, ValidationError, ValueError):
         raise NotFoundError(ErrorCode.CHAT_CHANNEL_NOT_FOUND) from None
-    if channel.course is not None and not course_is_visible(user=user, course=channel.course):
+    if not chat_channel_visible(user=user, channel=channel):
         raise NotFoundError(ErrorCode.CHAT_CHANNEL_NOT_FOUND)
     if not _signed_in(user):
         raise AccessDeniedError(ErrorCode.LOGIN_REQUIRED)
