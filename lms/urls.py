@@ -23,6 +23,7 @@ api_v1 = [
     path("", include(("accounts.api", "accounts-api"))),
     path("", include(("media.api", "media-api"))),
     path("", include(("billing.api", "billing-api"))),
+    path("", include(("notifications.api", "notifications-api"))),
     path("", include(("community.api.urls", "community-api"))),
 ]
 

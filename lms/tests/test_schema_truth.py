@@ -18,6 +18,7 @@ SAMPLE_PATH_VALUES = {
     "file_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "session_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "announcement_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "notification_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
