@@ -9,6 +9,8 @@ Each tier gets a plan with placeholder Stripe price ids (`price_demo_<plan>_mont
 Plans are created once and then left to the admin (like quizzes).
 Besides the courses it gives every demo quiz lesson its questions, one members course a join
 code, and the demo learner a few completed lessons, so "My learning" is not empty.
+Then, when the app is installed, `seed_demo_community` adds a course chat, a lesson
+discussion and an announcement (called by name: `progress` imports nothing above it).
 """
 
 import math
@@ -16,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
@@ -199,6 +203,15 @@ class Command(BaseCommand):
 
         self._report(tiers=list(tiers.values()), plans=plans, courses=courses)
         self._report_learning(quizzes=quizzes, join_course=join_course, learner=learner)
+        self._community_ensure(allow_production=allow_production)
+
+    def _community_ensure(self, *, allow_production: bool) -> None:
+        """The apps above `progress` seed their own part of the demo school, by command name
+        (this app imports none of them): the community's chat, discussion and announcement."""
+        if apps.is_installed("community"):
+            call_command(
+                "seed_demo_community", allow_production=allow_production, stdout=self.stdout
+            )
 
     def _user_ensure(self, demo: DemoUser) -> User:
         user = User.objects.filter(email__iexact=demo.email).first()
