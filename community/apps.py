@@ -10,6 +10,9 @@ class CommunityConfig(AppConfig):
     verbose_name = _("Community")
 
     def ready(self) -> None:
+        # Discussions' admin (threads, replies, the reports queue) beside the others'.
+        import community.admin_discussions  # noqa: F401
+
         # Chat: a change of a user's entitlements makes their open chat sockets re-check
         # access (a cancelled subscription drops them).
         from billing.signals import entitlements_changed

@@ -100,6 +100,15 @@ class ErrorCode(StrEnum):
     CHAT_NOT_YOUR_MESSAGE = "CHAT_NOT_YOUR_MESSAGE"
     CHAT_CLIENT_ID_REUSED = "CHAT_CLIENT_ID_REUSED"
     CHAT_RATE_LIMITED = "CHAT_RATE_LIMITED"
+    # issue 13 (lesson discussions).
+    THREAD_NOT_FOUND = "THREAD_NOT_FOUND"
+    REPLY_NOT_FOUND = "REPLY_NOT_FOUND"
+    THREAD_LOCKED = "THREAD_LOCKED"
+    NOT_YOUR_POST = "NOT_YOUR_POST"
+    NOT_A_MODERATOR = "NOT_A_MODERATOR"
+    REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
+    REPORT_ALREADY_HANDLED = "REPORT_ALREADY_HANDLED"
+    DISCUSSION_RATE_LIMITED = "DISCUSSION_RATE_LIMITED"
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,19 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.CHAT_RATE_LIMITED: ErrorSpec(
         429, "You are sending messages too fast: wait a few seconds."
+    ),
+    ErrorCode.THREAD_NOT_FOUND: ErrorSpec(404, "There is no discussion thread with this id."),
+    ErrorCode.REPLY_NOT_FOUND: ErrorSpec(404, "There is no reply with this id."),
+    ErrorCode.THREAD_LOCKED: ErrorSpec(409, "This thread is locked: it takes no new replies."),
+    ErrorCode.NOT_YOUR_POST: ErrorSpec(403, "Only its author can change or delete this post."),
+    ErrorCode.NOT_A_MODERATOR: ErrorSpec(
+        403, "Only moderators, the course's instructors and staff can do this."
+    ),
+    ErrorCode.REPORT_NOT_FOUND: ErrorSpec(404, "There is no report with this id."),
+    ErrorCode.REPORT_ALREADY_HANDLED: ErrorSpec(409, "This report has already been handled."),
+    # 429 with Retry-After; `retry_at` says when the next post is accepted.
+    ErrorCode.DISCUSSION_RATE_LIMITED: ErrorSpec(
+        429, "You are posting too fast: wait a minute before posting again."
     ),
     ErrorCode.PREVIEW_ONLY: ErrorSpec(
         409, "This is a preview of unpublished content: progress is not recorded."

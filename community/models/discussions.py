@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +72,17 @@ class Thread(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        lesson = self.lesson
+        return reverse(
+            "community:thread_detail",
+            kwargs={
+                "course_slug": lesson.course.slug,
+                "lesson_slug": lesson.slug,
+                "thread_id": self.pk,
+            },
+        )
 
     @property
     def is_visible(self) -> bool:

@@ -388,4 +388,33 @@
       send({ keepalive: true });
     }
   });
+
+  // --- Moments from the lesson's discussion ----------------------------------------------
+  // A thread's timestamp links here as `#t=<seconds>` (from its own page) or carries
+  // `data-seek` (in the lesson page's discussion section): both move the player there.
+  // Seeking credits nothing by itself: the server counts only time between heartbeats.
+  function seekTo(seconds) {
+    if (!isFinite(seconds) || seconds < 0) {
+      return;
+    }
+    whenMetadata(function () {
+      player.currentTime = seconds;
+    });
+    player.scrollIntoView({ block: "center" });
+  }
+  function seekFromHash() {
+    var match = /^#t=(\d{1,6})$/.exec(window.location.hash);
+    if (match) {
+      seekTo(Number(match[1]));
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-seek]") : null;
+    if (link) {
+      event.preventDefault();
+      seekTo(Number(link.getAttribute("data-seek")));
+    }
+  });
+  window.addEventListener("hashchange", seekFromHash);
+  seekFromHash();
 })();
