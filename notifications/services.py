@@ -10,10 +10,11 @@ transaction, sent after commit), in the daily or weekly digest, or not at all.
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -291,14 +292,16 @@ def notification_emails_pending(
 
 
 def digest_period_bounds(*, period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The last whole period before `now` (UTC): yesterday for "daily", last week (Monday to
-    Monday) for "weekly"."""
-    now = (now or timezone.now()).astimezone(timezone.UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """The last whole period before `now`: the 24 hours up to the last LMS_DIGEST_HOUR
+    o'clock (UTC) for "daily", the week up to the last Monday at that hour for "weekly"."""
+    now = (now or timezone.now()).astimezone(UTC)
+    anchor = now.replace(hour=settings.LMS_DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    if anchor > now:
+        anchor -= timedelta(days=1)
     if period == Delivery.DAILY:
-        return today - timedelta(days=1), today
+        return anchor - timedelta(days=1), anchor
     if period == Delivery.WEEKLY:
-        end = today - timedelta(days=today.weekday())
+        end = anchor - timedelta(days=anchor.weekday())
         return end - timedelta(days=7), end
     raise ValueError(f"Unknown digest period {period!r}")
 
@@ -334,9 +337,12 @@ def digest_send(
     *, user_id: UUID | str, period: str, start: datetime, end: datetime
 ) -> Digest | None:
     """Send the user's digest of one period: one email listing the notifications waiting
-    for it, once. The digest row (unique user, period, start) is created first in this
-    transaction: a second run, or a concurrent one (which waits on the unique index until
-    this one commits), finds it and sends nothing. None for an inactive or unknown user."""
+    for it, once; the digest this call sent, or None when it sent nothing (sent already,
+    nothing waiting, an inactive or unknown user, no email address).
+
+    The digest row (unique user, period, start) is created first in this transaction: a
+    second run finds it, and a concurrent one waits on the unique index until this one
+    commits, then finds it; neither sends anything."""
     from notifications.emails import digest_email_queue
 
     with transaction.atomic():
@@ -347,20 +353,19 @@ def digest_send(
             user=user, period=period, period_start=start, defaults={"period_end": end}
         )
         if not created:
-            return digest
+            return None
         pending = _digest_pending(period=period, start=start, end=end).filter(user=user)
         items = list(
             pending.select_for_update(of=("self",)).select_related("actor").order_by("created_at")
         )
         if not items:
-            return digest
+            return None
         now = timezone.now()
         Notification.objects.filter(pk__in=[item.pk for item in items]).update(
             emailed_at=now, digest=digest
         )
         digest.item_count = len(items)
         if user.email:
-            outbound = digest_email_queue(digest=digest, items=items)
-            digest.email_id = outbound.pk
+            digest.email_id = digest_email_queue(digest=digest, items=items).pk
         digest.save(update_fields=["item_count", "email_id"])
-    return digest
+    return digest if digest.email_id else None

@@ -63,7 +63,7 @@ def digests_send(
     sent = 0
     for user_id in user_ids:
         digest = services.digest_send(user_id=user_id, period=period, start=start, end=end)
-        sent += bool(digest and digest.email_id)
+        sent += digest is not None
     if len(user_ids) == services.DIGEST_USER_BATCH:
         self.apply_async(
             kwargs={

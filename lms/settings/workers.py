@@ -82,6 +82,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
 }
+# The hour (UTC, 0-23) at which notification digest periods end (and digests go out).
+LMS_DIGEST_HOUR = env.int("LMS_DIGEST_HOUR", default=7)
+if not 0 <= LMS_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("LMS_DIGEST_HOUR must be an hour from 0 to 23 (UTC).")
 # Periodic work, run by one `celery beat`: re-queue webhook events left unprocessed, and
 # re-read from Mux the videos whose webhooks never came.
 CELERY_BEAT_SCHEDULE = {
@@ -110,5 +114,24 @@ CELERY_BEAT_SCHEDULE = {
     "media-uploads-pending-cleanup": {
         "task": "media.tasks.uploads_pending_cleanup",
         "schedule": 3600.0,
+    },
+    # Notification digests (README "Notifications"): the daily one covers the 24 hours up
+    # to LMS_DIGEST_HOUR (UTC), the weekly one the week up to Monday at that hour. Hourly
+    # runs send each learner's digest of a period once (a unique row), within the hour after
+    # it ends, and catch up after beat was down. The sweep sends immediate emails whose
+    # task was lost.
+    "notifications-digests-daily": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": 3600.0,
+        "kwargs": {"period": "daily"},
+    },
+    "notifications-digests-weekly": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": 3600.0,
+        "kwargs": {"period": "weekly"},
+    },
+    "notifications-emails-sweep": {
+        "task": "notifications.tasks.notification_emails_sweep",
+        "schedule": 300.0,
     },
 }
