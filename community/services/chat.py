@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -83,7 +83,9 @@ def _has_moderator_role(user: User) -> bool:
 
 def chat_channels_for(*, user: User | AnonymousUser) -> QuerySet[ChatChannel]:
     """The channels the user may join, school-wide ones first, then by course and title."""
-    channels = ChatChannel.objects.select_related("course").order_by("course__title", "title", "id")
+    channels = ChatChannel.objects.select_related("course").order_by(
+        F("course__title").asc(nulls_first=True), "title", "id"
+    )
     if not _signed_in(user):
         return channels.none()
     if user_has_staff_role(user):
