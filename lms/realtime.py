@@ -28,7 +28,9 @@ their next reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any
 
@@ -165,6 +167,18 @@ def origin_validated(application):
 # --- Pushing to groups ----------------------------------------------------------------------
 
 
+def _run_sync(function: Any, *args: Any) -> Any:
+    """`async_to_sync(function)(*args)`, also from sync code on a thread whose event loop is
+    running (Playwright's sync API drives one in a browser test's thread, where a seeding
+    command posts chat messages): async_to_sync refuses that thread, so use another."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return async_to_sync(function)(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(async_to_sync(function), *args).result()
+
+
 def group_send(*, group: str, message: dict[str, Any]) -> bool:
     """Send `message` (a dict with a "type") to every socket in `group`, from sync code.
 
@@ -175,7 +189,7 @@ def group_send(*, group: str, message: dict[str, Any]) -> bool:
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(group, message)
+        _run_sync(layer.group_send, group, message)
     except LAYER_ERRORS as exc:
         outage_log("Channel layer").failed(
             exc, consequence="live updates are not pushed; clients catch up when they reconnect"
