@@ -41,6 +41,11 @@ class TimestampField(forms.CharField):
                 _("Write the moment as minutes and seconds, like 1:15."), code="invalid"
             ) from None
 
+    def run_validators(self, value):
+        # CharField's validators (max_length) are for text; by now `value` is the seconds,
+        # and timestamp_parse has already bounded what it accepts.
+        return None
+
 
 class ThreadForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
@@ -53,7 +58,6 @@ class ThreadForm(forms.Form):
     timestamp = TimestampField(
         label=_("Moment of the video (optional)"),
         required=False,
-        max_length=10,
         help_text=_("Like 1:15: the thread links to that moment."),
     )
 

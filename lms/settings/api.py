@@ -50,5 +50,7 @@ SPECTACULAR_SETTINGS = {
         "QuestionKindEnum": "catalog.models.Question.Kind",
         "LessonProgressStatusEnum": "progress.models.LessonProgress.Status",
         "ProgressEventKindEnum": "progress.models.ProgressEvent.Kind",
+        "DiscussionReportReasonEnum": "community.models.discussions.Report.Reason",
+        "DiscussionReportStatusEnum": "community.models.discussions.Report.Status",
     },
 }

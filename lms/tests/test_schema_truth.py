@@ -19,6 +19,10 @@ SAMPLE_PATH_VALUES = {
     "session_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "announcement_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "notification_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "thread_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "reply_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "channel_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "message_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
