@@ -37,6 +37,7 @@ from billing.selectors import subscription_blocks_checkout
 from billing.signals import entitlements_changed
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
+from notifications.services import notification_send
 
 logger = logging.getLogger(__name__)
 
@@ -409,12 +410,24 @@ def invoice_payment_failed_notify(
     invoice = stripe_client().v1.invoices.retrieve(invoice_id).to_dict()
     if invoice.get("status") not in ("open", "uncollectible"):
         return None
-    return _notify(
+    notice = _notify(
         subscription=subscription,
         kind=BillingNotice.Kind.PAYMENT_FAILED,
         reference=invoice_id,
         context={"hosted_invoice_url": invoice.get("hosted_invoice_url") or ""},
     )
+    if notice is not None:
+        # The bell's side of the email above: kind `payment_problem` is in-app only, so the
+        # learner gets this news by email once (billing's), never twice.
+        notification_send(
+            user=subscription.user,
+            kind="payment_problem",
+            title="We couldn't charge your card",
+            body="Update your payment method to keep your courses open.",
+            url=reverse("billing:account"),
+            source=f"payment_failed:{invoice_id}",
+        )
+    return notice
 
 
 def _notify(

@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts.models import PERSON_NAME_MAX_LENGTH, AuditLog, User, validate_person_name
 from accounts.services import audit_record, user_profile_update
 from lms.errors import ApplicationError, ErrorCode
+from notifications.services import notification_send
 from progress.models import Certificate
 
 
@@ -106,3 +107,17 @@ def certificate_name_set(
     if first and not certificate_name_for(user=user):
         user_profile_update(user=user, display_name=name)
     return locked
+
+
+def certificates_notify(*, user: User, certificates: list[Certificate]) -> None:
+    """Tell the learner about each certificate (kind `certificate`): in-app, and by email as
+    they chose. Once per certificate, however often it is called (the source is its code)."""
+    for certificate in certificates:
+        notification_send(
+            user=user,
+            kind="certificate",
+            title=f"You earned a certificate: {certificate.course_title}",
+            body="Congratulations on completing the course: open your certificate to share it.",
+            url=certificate.get_absolute_url(),
+            source=f"certificate:{certificate.code}",
+        )

@@ -42,7 +42,7 @@ from progress.models import (
     ProgressEvent,
     XPAward,
 )
-from progress.services.certificates import certificate_name_for
+from progress.services.certificates import certificate_name_for, certificates_notify
 
 # Clocks drift: an offline event may be dated a little after the server's "now".
 CLOCK_SKEW = timedelta(minutes=2)
@@ -407,6 +407,8 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
         outcome.certificates = _certificates_issue(
             user=user, courses=[courses[course_id] for course_id in completed_course_ids], now=now
         )
+        issued = outcome.certificates
+        transaction.on_commit(lambda: certificates_notify(user=user, certificates=issued))
         outcome.completed_courses = [courses[course_id] for course_id in completed_course_ids]
 
     if batch.days:
