@@ -29,15 +29,15 @@ QUESTION = "Where exactly is the 1?"
 ANSWER = "Follow the cowbell: it plays on 1 and 5."
 
 
-@pytest.fixture(scope="module")
-def _asgi_server_thread() -> Iterator[harness._ServerThread]:
-    """The harness's server, with the static files served from the finders (as pytest-django's
-    live_server does): the pages need today's scripts, not a stale collectstatic."""
-    server = harness._ServerThread()
-    server.server.config.app = ASGIStaticFilesHandler(server.server.config.app)
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def site(asgi_server) -> Iterator[harness.AsgiServer]:
+    """The harness's server running the site, with the static files served from the finders
+    (as pytest-django's live_server does): the pages need today's scripts and styles, not
+    what a `collectstatic` left in STATIC_ROOT."""
+    from lms.asgi import application
+
+    with asgi_server.mounted(ASGIStaticFilesHandler(application)) as server:
+        yield server
 
 
 @pytest.fixture
@@ -83,12 +83,12 @@ def _signed_in_page(browser, server: harness.AsgiServer, user):
 
 
 def test_a_learner_asks_the_instructor_answers_the_bell_counts_it_and_the_chat_is_live(
-    asgi_server, browser, school
+    site, browser, school
 ):
     from playwright.sync_api import expect
 
-    learner = _signed_in_page(browser, asgi_server, school["learner"])
-    teacher = _signed_in_page(browser, asgi_server, school["instructor"])
+    learner = _signed_in_page(browser, site, school["learner"])
+    teacher = _signed_in_page(browser, site, school["instructor"])
     discussion = "/courses/salsa-nights/finding-the-beat/discussion/"
 
     # The learner asks, at 1:15 of the video.
@@ -101,7 +101,8 @@ def test_a_learner_asks_the_instructor_answers_the_bell_counts_it_and_the_chat_i
     learner.get_by_label("Moment of the video (optional)").fill("1:15")
     learner.get_by_role("button", name="Post the question").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text(QUESTION)
-    expect(learner.get_by_role("link", name="Play the video from 1:15").first).to_be_visible()
+    moment = learner.get_by_role("link", name="At 1:15 in the video")
+    expect(moment).to_have_attribute("href", "/courses/salsa-nights/finding-the-beat/#t=75")
     thread = Thread.objects.get(title=QUESTION)
     assert (thread.author, thread.timestamp_seconds) == (school["learner"], 75)
 
@@ -111,7 +112,9 @@ def test_a_learner_asks_the_instructor_answers_the_bell_counts_it_and_the_chat_i
     expect(teacher.get_by_role("heading", level=1)).to_have_text(QUESTION)
     teacher.get_by_label("Your reply").fill(ANSWER)
     teacher.get_by_role("button", name="Post the reply").click()
-    expect(teacher.get_by_text(ANSWER)).to_be_visible()
+    answer = teacher.locator("article.post--answer")
+    expect(answer).to_contain_text(ANSWER)
+    expect(answer).to_contain_text("Instructor's answer")
     reply = Reply.objects.get(thread=thread)
     assert (reply.author, reply.is_instructor_answer) == (school["instructor"], True)
 
@@ -132,17 +135,21 @@ def _chat_both_ways(learner, teacher, channel: ChatChannel) -> None:
     chat = f"/chat/{channel.pk}/"
     for page in (learner, teacher):
         page.goto(chat)
-        expect(page.get_by_role("log")).to_be_visible()
+        # Connected: the status says so, with both people online once the second has come.
+        expect(page.locator("#chat-status")).to_contain_text("Live")
+    expect(learner.locator("#chat-status")).to_contain_text("2 online")
     hello, welcome = "Hello from Lee!", "Welcome, Lee: see you on Thursday."
 
-    learner.get_by_label("Message").fill(hello)
+    learner.get_by_label("Your message").fill(hello)
     learner.get_by_role("button", name="Send").click()
-    expect(teacher.get_by_role("log")).to_contain_text(hello)
+    expect(teacher.get_by_role("list", name="Messages")).to_contain_text(hello)
 
-    teacher.get_by_label("Message").fill(welcome)
+    teacher.get_by_label("Your message").fill(welcome)
     teacher.get_by_role("button", name="Send").click()
-    expect(learner.get_by_role("log")).to_contain_text(welcome)
-    expect(learner.get_by_role("log")).to_contain_text(hello)
+    learner_log = learner.get_by_role("list", name="Messages")
+    expect(learner_log).to_contain_text(welcome)
+    expect(learner_log.get_by_role("listitem")).to_have_count(2)
+    assert learner.url.endswith(chat)  # no reload, no navigation: the socket brought it
     assert list(channel.messages.order_by("seq").values_list("body", flat=True)) == [
         hello,
         welcome,
