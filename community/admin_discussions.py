@@ -152,18 +152,13 @@ class ReportAdmin(admin.ModelAdmin):
     search_fields = ("details", "thread__title", "thread__body", "reply__body")
     actions = ("dismiss", "hide_post", "delete_post")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+    def get_ordering(self, request: HttpRequest) -> list:
         open_first = Case(
             When(status=Report.Status.OPEN, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
         )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(open_first=open_first)
-            .order_by("open_first", "created_at")
-        )
+        return [open_first.asc(), "created_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
