@@ -46,7 +46,16 @@ ROLE_GROUPS = {
 }
 
 # The apps whose every model the Staff group may manage.
-STAFF_APP_LABELS = ("lms", "accounts", "billing", "media", "catalog", "progress", "community")
+STAFF_APP_LABELS = (
+    "lms",
+    "accounts",
+    "notifications",
+    "billing",
+    "media",
+    "catalog",
+    "progress",
+    "community",
+)
 # The community models moderators work on in the admin (hiding, resolving reports): no adds
 # and no hard deletes; deleting a post is a soft delete through the services.
 MODERATOR_PERMISSIONS = {

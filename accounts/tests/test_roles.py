@@ -84,6 +84,7 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
     assert {name.split(".")[0] for name in permissions} <= {
         "lms",
         "accounts",
+        "notifications",
         "billing",
         "media",
         "catalog",
