@@ -1,8 +1,9 @@
 """Community pages: lesson discussions (and chat, beside them)."""
 
-from community import discussion_views
+from community import chat_views, discussion_views
 
 app_name = "community"
 urlpatterns: list = [
     *discussion_views.urlpatterns,
+    *chat_views.urlpatterns,
 ]
