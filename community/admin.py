@@ -103,3 +103,6 @@ class AnnouncementAdmin(InstructorScopeMixin, admin.ModelAdmin):
             % {"count": published},
             messages.SUCCESS,
         )
+
+
+from community import chat_admin  # noqa: E402, F401  (chat channels and messages)

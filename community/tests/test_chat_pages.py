@@ -81,3 +81,17 @@ def test_a_moderator_hides_from_the_page_and_an_outsider_is_refused():
     assert learner_message.is_hidden
     assert "spam" not in moderator.get(f"/chat/{channel.pk}/").content.decode()
     assert message.body in moderator.get(f"/chat/{channel.pk}/").content.decode()
+
+
+def test_staff_create_a_school_wide_channel_in_the_admin():
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    admin = signed_in(staff)
+
+    response = admin.post(
+        "/admin/community/chatchannel/add/", {"title": "Lounge", "course": "", "is_archived": ""}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    channel = ChatChannel.objects.get()
+    assert (channel.title, channel.course, channel.created_by) == ("Lounge", None, staff)
+    assert admin.get("/admin/community/chatmessage/").status_code == 200
