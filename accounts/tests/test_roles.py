@@ -41,7 +41,7 @@ def group_permissions(name: str) -> set[str]:
 # --- The groups ---------------------------------------------------------------------------
 
 
-def test_instructors_may_author_catalog_content_and_nothing_else():
+def test_instructors_may_author_catalog_content_and_announcements_and_nothing_else():
     assert group_permissions(INSTRUCTORS_GROUP) == {
         "catalog.view_quiz",
         "catalog.add_quiz",
@@ -67,6 +67,10 @@ def test_instructors_may_author_catalog_content_and_nothing_else():
         "catalog.view_lesson",
         "catalog.add_lesson",
         "catalog.change_lesson",
+        # Announcements to their courses' learners (the admin narrows them to their courses).
+        "community.view_announcement",
+        "community.add_announcement",
+        "community.change_announcement",
     }
 
 
