@@ -297,11 +297,15 @@ def test_instructors_cannot_open_users_audit_log_tiers_or_groups(ana_client, url
     assert ana_client.get(url).status_code == 403
 
 
-def test_instructor_admin_index_lists_the_catalog_and_their_learners_progress(ana_client):
+def test_instructor_admin_index_lists_the_catalog_their_learners_progress_and_announcements(
+    ana_client,
+):
     app_list = ana_client.get(ADMIN_INDEX).context["app_list"]
 
-    assert [app["app_label"] for app in app_list] == ["catalog", "progress"]
-    progress_models = [model["object_name"] for model in app_list[1]["models"]]
+    assert [app["app_label"] for app in app_list] == ["catalog", "community", "progress"]
+    community_models = [model["object_name"] for model in app_list[1]["models"]]
+    assert community_models == ["Announcement"]
+    progress_models = [model["object_name"] for model in app_list[2]["models"]]
     assert sorted(progress_models) == [
         "Certificate",
         "Enrollment",
