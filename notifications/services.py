@@ -59,7 +59,7 @@ def _fields(*, kind: str, title: str, body: str, url: str, actor: User | None, s
         "kind": kind,
         "title": title[:_TITLE_MAX],
         "body": body,
-        "url": url[:_URL_MAX] if len(url) <= _URL_MAX else "",
+        "url": url if len(url) <= _URL_MAX else "",  # a cut address leads nowhere
         "actor": actor,
         "source": source,
     }
