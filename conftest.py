@@ -13,6 +13,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The real ASGI server fixture `asgi_server` (lms/tests/asgi_server.py says how to use it).
+pytest_plugins = ["lms.tests.asgi_server"]
+
 REQUIRE_SERVICES = os.environ.get("LMS_REQUIRE_SERVICES") == "1"
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 

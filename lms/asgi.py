@@ -16,13 +16,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from community.routing import websocket_urlpatterns  # noqa: E402
-from lms.realtime import SocketAuthMiddleware, origin_validated  # noqa: E402
+from lms.realtime import SocketAuthMiddleware, origin_validated, socket_refused  # noqa: E402
+
+# Any other path is refused (403 at the handshake) rather than failing inside the router.
+websocket_routes = URLRouter([*websocket_urlpatterns, re_path(r"", socket_refused)])
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": origin_validated(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": origin_validated(SocketAuthMiddleware(websocket_routes)),
     }
 )

@@ -33,6 +33,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlparse
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -144,15 +145,24 @@ def _accepting_subprotocol(send):
     return wrapped
 
 
+async def socket_refused(scope, receive, send):
+    """Refuse a WebSocket handshake (HTTP 403). A plain ASGI app rather than Channels'
+    `WebsocketDenier`: a consumer would also open a channel-layer receive for nothing, and its
+    cancellation can outlive the refused socket."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close"})
+
+
 class SocketOriginValidator(OriginValidator):
     """Channels' `AllowedHostsOriginValidator`, except that a handshake without `Origin` (a
     native app; browsers always send one) is let through: `SocketAuthMiddleware` then ignores
     its cookies, so such a socket is signed in by a token or not at all."""
 
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        return self.validate_origin(parsed_origin)
+    async def __call__(self, scope, receive, send):
+        origin = _header(scope, b"origin")
+        if origin is None or self.valid_origin(urlparse(origin)):
+            return await self.application(scope, receive, send)
+        return await socket_refused(scope, receive, send)
 
 
 def origin_validated(application):
