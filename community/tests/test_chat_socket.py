@@ -1,4 +1,6 @@
-"""The chat socket's protocol, in process (`WebsocketCommunicator`, the configured layer)."""
+"""The chat socket's protocol, in process (`WebsocketCommunicator`, the in-memory layer: the
+Redis layer is for the real server's tests, `test_chat_live`, whose event loop must not share
+a layer object with this test's)."""
 
 import uuid
 from datetime import timedelta
@@ -60,6 +62,11 @@ async def close_code(ws) -> int:
 
 def run(scenario):
     return async_to_sync(scenario)()
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.fixture(name="channel")
