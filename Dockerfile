@@ -37,7 +37,9 @@ RUN DEBUG=false \
     && chown -R lms:lms /app/media-files
 
 USER lms
-EXPOSE 8000
+# 8000: gunicorn (HTTP, the default command); 8001: uvicorn (WebSockets), started with
+#   uvicorn lms.asgi:application --host=0.0.0.0 --port=8001 --ws=websockets --proxy-headers
+EXPOSE 8000 8001
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]

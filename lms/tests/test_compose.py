@@ -8,8 +8,18 @@ import yaml
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-SERVICES_WITH_HEALTHCHECKS = ("web", "worker", "beat", "postgres", "redis", "minio", "mailpit")
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+SERVICES_WITH_HEALTHCHECKS = (
+    "proxy",
+    "web",
+    "asgi",
+    "worker",
+    "beat",
+    "postgres",
+    "redis",
+    "minio",
+    "mailpit",
+)
+APP_SERVICES = ("migrate", "web", "asgi", "worker", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +46,37 @@ def test_databases_run_the_pinned_major_versions(compose):
 
 
 def test_app_processes_start_after_migrations_and_healthy_services(compose):
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "asgi", "worker", "beat"):
         depends = compose["services"][name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
         assert depends["postgres"] == {"condition": "service_healthy"}
         assert depends["redis"] == {"condition": "service_healthy"}
     assert "migrate" in compose["services"]["migrate"]["command"]
+
+
+def test_websockets_go_through_the_proxy_to_the_asgi_server_and_the_rest_to_gunicorn(compose):
+    proxy = compose["services"]["proxy"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    websocket_block = conf[conf.index("location /ws/") : conf.index("location / {")]
+
+    assert proxy["ports"] == ["8000:80"]
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    assert "proxy_pass http://lms_asgi;" in websocket_block
+    assert "proxy_set_header Upgrade $http_upgrade;" in websocket_block
+    assert "proxy_set_header Connection $connection_upgrade;" in websocket_block
+    assert "server asgi:8001;" in conf and "server web:8000;" in conf
+    assert compose["services"]["asgi"]["command"][:2] == ["uvicorn", "lms.asgi:application"]
+    assert "--port=8001" in compose["services"]["asgi"]["command"]
+
+
+def test_web_asgi_and_workers_share_one_redis_channel_layer(compose):
+    environment = compose["x-app"]["environment"]
+
+    assert environment["CHANNEL_LAYER_URL"].startswith("redis://redis:6379/")
+    for name in ("web", "asgi", "worker"):
+        assert compose["services"][name]["environment"]["CHANNEL_LAYER_URL"] == (
+            environment["CHANNEL_LAYER_URL"]
+        )
 
 
 def test_the_media_bucket_is_created_by_a_one_shot_service(compose):
