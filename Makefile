@@ -84,7 +84,7 @@ worker: install ## Run a Celery worker on the default, email and webhooks queues
 beat: install ## Run the Celery beat scheduler (exactly one per deployment)
 	@$(VENV)/bin/celery -A lms beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
-bench: install ## Benchmark gunicorn on PostgreSQL with a 200-lesson course
+bench: install ## Benchmark gunicorn on PostgreSQL (200-lesson course) and chat over WebSockets
 	@$(PY) bench/run.py
 
 # Schema-driven API fuzzing (bench/schemathesis_run.py): SQLite by default,

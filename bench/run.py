@@ -1,5 +1,5 @@
 """`make bench`: requests/s and latency of the main pages and the progress API under
-gunicorn on PostgreSQL.
+gunicorn on PostgreSQL, then chat fan-out over WebSockets (bench/chat_bench.py).
 
 Prepares a PostgreSQL database (created when missing), migrates it, seeds the demo school
 with a 200-lesson course, collects static files, starts gunicorn on a free loopback port
@@ -406,6 +406,25 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
+def chat_figures(env: dict[str, str]) -> dict | None:
+    """Chat fan-out through a real ASGI server (bench/chat_bench.py: its own uvicorn on the
+    same database, 50 clients on one channel); it prints its line. None without Redis or if
+    it stopped early."""
+    print()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "chat.json"
+        completed = subprocess.run(
+            [sys.executable, "bench/chat_bench.py", "--skip-setup", "--json-out", str(out)],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            timeout=300,
+        )
+        if completed.returncode != 0 or not out.exists():
+            return None
+        return json.loads(out.read_text())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per URL (max 5000)")
@@ -570,10 +589,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gunicorn log: {log.name}")
     else:
         os.unlink(log.name)
+    chat = chat_figures(base_env)
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
     saved = results_dir / time.strftime("bench-%Y%m%d-%H%M%S.json")
-    saved.write_text(json.dumps([as_json(result) for result in results], indent=2))
+    figures = [as_json(result) for result in results] + ([chat] if chat else [])
+    saved.write_text(json.dumps(figures, indent=2))
     print(f"\nSaved to {saved.relative_to(ROOT)}")
     return 0
 
