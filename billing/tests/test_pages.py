@@ -189,8 +189,8 @@ def test_pricing_queries_do_not_grow_with_plans_or_courses(
         )
     client.force_login(user)
 
-    # Session and user, the subscription, the paid courses, the plans.
-    with django_assert_max_num_queries(5):
+    # Session and user, the subscription, the paid courses, the plans, the bell's unread count.
+    with django_assert_max_num_queries(6):
         response = client.get(PRICING)
 
     assert response.status_code == 200
