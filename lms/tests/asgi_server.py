@@ -44,7 +44,8 @@ How it runs
     tests `redis`; without Redis they skip, or fail under LMS_REQUIRE_SERVICES=1 (conftest.py).
 
     Pushes from the test's side (a service called in the test, `lms.realtime.group_send`) go
-    through the same Redis layer, exactly as they would from gunicorn or a Celery worker.
+    through the same Redis, on a layer instance other than the server's, as they would from
+    gunicorn or a Celery worker (`_ServerOwnLayers` says why).
 """
 
 from __future__ import annotations
@@ -278,9 +279,13 @@ class _ServerThread:
             timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
+        self.on_thread_start: Any = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        if self.on_thread_start:
+            self.on_thread_start()
+        self.server.run(sockets=[self.socket])
 
     async def _dispatch(self, scope, receive, send):
         return await self.application(scope, receive, send)
@@ -293,18 +298,10 @@ class _ServerThread:
                 raise RuntimeError("the test ASGI server did not start")
             time.sleep(0.02)
 
-    def wait_idle(self, seconds: float = 8.0) -> None:
-        """Until the server holds no connection and no consumer still listens on the channel
-        layer: the next test (or an in-process `WebsocketCommunicator` test, whose event loop
-        is another) must find the layer idle (channels-redis receives on one loop at a time).
-        A consumer's cancelled receive can take up to the layer's blocking pop (1 s here)."""
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
+    def wait_idle(self, seconds: float = 5.0) -> None:
+        """Until the server holds no connection (their consumers have had their disconnect)."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and (
-            self.server.server_state.connections or getattr(layer, "receive_count", 0)
-        ):
+        while self.server.server_state.connections and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -313,16 +310,46 @@ class _ServerThread:
         self.socket.close()
 
 
+class _ServerOwnLayers:
+    """Channels' layer manager, with a layer instance of its own for the server's thread. In
+    production the ASGI server and the code that pushes (gunicorn, workers) are separate
+    processes with a layer each; here they share one process, and channels-redis lets only
+    one event loop receive on an instance at a time, so the server's loop must not share its
+    instance with the test's in-process `WebsocketCommunicator` tests (both on one Redis)."""
+
+    server_threads: set[int] = set()
+    _server_backends: dict = {}
+
+    @property
+    def backends(self) -> dict:
+        if threading.get_ident() in self.server_threads:
+            return self._server_backends
+        return self.__dict__.setdefault("_shared_backends", {})
+
+    @backends.setter
+    def backends(self, value: dict) -> None:
+        if threading.get_ident() in self.server_threads:
+            type(self)._server_backends = value
+        else:
+            self.__dict__["_shared_backends"] = value
+
+
+def _server_own_layers() -> type[_ServerOwnLayers]:
+    from channels import layers
+
+    manager = layers.channel_layers
+    if not isinstance(manager, _ServerOwnLayers):
+        shared = manager.__dict__.pop("backends", {})
+        manager.__class__ = type("ServerOwnLayerManager", (_ServerOwnLayers, type(manager)), {})
+        manager.__dict__["_shared_backends"] = shared
+    return type(manager)
+
+
 @pytest.fixture(scope="session")
 def _asgi_server_thread() -> Iterator[_ServerThread]:
-    from channels.layers import get_channel_layer
-
-    # A consumer that stops while its layer receive sits in Redis's blocking pop waits for
-    # the pop to time out (5 s by default); 1 s keeps test teardowns short (wait_idle).
-    layer = get_channel_layer()
-    if hasattr(layer, "brpop_timeout"):
-        layer.brpop_timeout = 1
+    manager = _server_own_layers()
     server = _ServerThread()
+    server.on_thread_start = lambda: manager.server_threads.add(threading.get_ident())
     server.start()
     yield server
     server.stop()

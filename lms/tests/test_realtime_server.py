@@ -7,10 +7,16 @@ import uuid
 import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import URLRouter
+from django.db import transaction
 from django.urls import path
 
 from accounts.tests.factories import UserFactory
-from lms.realtime import SocketAuthMiddleware, group_send, origin_validated
+from lms.realtime import (
+    SocketAuthMiddleware,
+    group_send,
+    group_send_on_commit,
+    origin_validated,
+)
 from lms.tests.asgi_server import app_access_token
 
 pytestmark = pytest.mark.redis
@@ -94,6 +100,25 @@ def test_a_push_from_the_tests_thread_reaches_the_servers_socket(asgi_server):
 
         assert socket.receive_json() == {"type": "echo", "data": "from a worker"}
         other_room.assert_nothing(within=0.3)
+
+
+def test_a_push_on_commit_waits_for_the_commit_and_a_rolled_back_one_never_arrives(asgi_server):
+    with asgi_server.mounted(ECHO_APP) as server:
+        socket = server.connect("/ws/echo/room5/")
+        socket.receive_until("hello")
+
+        with transaction.atomic():
+            group_send_on_commit(group="echo.room5", message={"type": "echo", "data": "kept"})
+            socket.assert_nothing(within=0.3)
+        assert socket.receive_json() == {"type": "echo", "data": "kept"}
+
+        try:
+            with transaction.atomic():
+                group_send_on_commit(group="echo.room5", message={"type": "echo", "data": "no"})
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        socket.assert_nothing(within=0.3)
 
 
 def test_a_push_to_an_unreachable_layer_is_skipped_and_reported_not_raised(settings, caplog):
