@@ -37,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lms_bench"
+# The chat step needs a Redis channel layer: the local Redis unless one is configured.
+DEFAULT_CHANNEL_LAYER_URL = "redis://127.0.0.1:6379/14"
 LARGE_COURSE = "demo-large"
 HOST = "127.0.0.1"
 # Hard bounds, whatever the options say: the run stays short and on loopback.
@@ -411,6 +413,8 @@ def chat_figures(env: dict[str, str]) -> dict | None:
     same database, 50 clients on one channel); it prints its line. None without Redis or if
     it stopped early."""
     print()
+    if not (env.get("CHANNEL_LAYER_URL") or env.get("REDIS_URL")):
+        env = {**env, "CHANNEL_LAYER_URL": DEFAULT_CHANNEL_LAYER_URL}
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "chat.json"
         completed = subprocess.run(

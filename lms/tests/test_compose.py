@@ -74,8 +74,9 @@ def test_web_asgi_and_workers_share_one_redis_channel_layer(compose):
 
     assert environment["CHANNEL_LAYER_URL"].startswith("redis://redis:6379/")
     for name in ("web", "asgi", "worker"):
-        assert compose["services"][name]["environment"]["CHANNEL_LAYER_URL"] == (
-            environment["CHANNEL_LAYER_URL"]
+        assert (
+            compose["services"][name]["environment"]["CHANNEL_LAYER_URL"]
+            == (environment["CHANNEL_LAYER_URL"])
         )
 
 
