@@ -4,6 +4,7 @@ a signed-in user too. Errors use the envelope, with the lesson's own codes for a
 
 from typing import Any
 
+from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
@@ -247,6 +248,7 @@ class ReplyListApi(APIView):
         request=InputSerializer,
         responses={201: ReplySerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
+    @transaction.atomic  # several changes in one request: all of them or none
     def post(self, request: Request, thread_id: str) -> Response:
         thread = thread_get(user=request.user, thread_id=thread_id)
         serializer = self.InputSerializer(data=request.data)
@@ -313,6 +315,7 @@ class ThreadModerateApi(APIView):
         request=InputSerializer,
         responses={200: ThreadSerializer, **error_responses(400, 401, 403, 404)},
     )
+    @transaction.atomic  # several changes in one request: all of them or none
     def post(self, request: Request, thread_id: str) -> Response:
         thread = thread_get(user=request.user, thread_id=thread_id)
         serializer = self.InputSerializer(data=request.data)
@@ -348,6 +351,7 @@ class ReplyModerateApi(APIView):
         request=InputSerializer,
         responses={200: ReplySerializer, **error_responses(400, 401, 403, 404)},
     )
+    @transaction.atomic  # several changes in one request: all of them or none
     def post(self, request: Request, reply_id: str) -> Response:
         reply = reply_get(user=request.user, reply_id=reply_id)
         serializer = self.InputSerializer(data=request.data)
