@@ -113,6 +113,7 @@ class ChannelListApi(APIView):
     """The chat channels I may join."""
 
     permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination  # the schema documents the page envelope too
 
     @extend_schema(
         operation_id="chat_channels_list",
@@ -125,7 +126,7 @@ class ChannelListApi(APIView):
         responses={200: ChannelSerializer(many=True), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(chat_channels_for(user=request.user), request, self)
         data = ChannelSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

@@ -58,6 +58,17 @@ def test_the_channel_list_has_only_channels_i_may_join_each_with_its_socket_url(
     assert Client().get("/api/v1/chat/channels/").status_code in (401, 403)
 
 
+def test_the_schema_documents_the_channel_list_as_the_page_it_is():
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    ok = schema["paths"]["/api/v1/chat/channels/"]["get"]["responses"]["200"]
+    ref = ok["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    documented = schema["components"]["schemas"][ref]["properties"]
+
+    body = signed_in(UserFactory()).get("/api/v1/chat/channels/").json()
+
+    assert set(body) == set(documented) == {"count", "next", "previous", "results"}
+
+
 def test_history_pages_by_message_number_both_ways():
     channel = ChatChannel.objects.create(title="Lounge")
     authors = [UserFactory() for _ in range(2)]
