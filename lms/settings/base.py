@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "catalog",
     "progress",
     "community",  # top of the chain: discussions, chat, announcements
+    "analytics",  # top of the chain too: events, rollups, dashboards, data export
 ]
 
 MIDDLEWARE = [
