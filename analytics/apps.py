@@ -11,6 +11,10 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
+        # The dashboards and the data exports register beside the event store.
+        import analytics.admin_dashboards
+        import analytics.admin_exports  # noqa: F401
+
         # The server's own events (enrollments, completions, quiz attempts, subscription
         # changes) arrive through `lms.events.server_event`, sent inside the writer's
         # transaction, so an event row is committed with the change it records or not at all.

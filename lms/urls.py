@@ -25,6 +25,7 @@ api_v1 = [
     path("", include(("billing.api", "billing-api"))),
     path("", include(("notifications.api", "notifications-api"))),
     path("", include(("community.api.urls", "community-api"))),
+    path("", include(("analytics.api.urls", "analytics-api"))),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("progress.urls")),
     path("", include("billing.urls")),
     path("", include("community.urls")),
+    path("", include("analytics.urls")),
     path("webhooks/", include("media.urls")),
     path("video-files/", include("media.file_urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -1,0 +1,1 @@
+"""The analytics dashboards in the admin (filled in by its slice)."""

@@ -1,0 +1,1 @@
+"""Learners' data exports in the admin (filled in by its slice)."""

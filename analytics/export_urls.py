@@ -1,0 +1,3 @@
+"""Learners' data export pages (filled in by its slice)."""
+
+urlpatterns: list = []

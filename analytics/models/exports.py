@@ -1,0 +1,1 @@
+"""Data export models (filled in by its slice)."""

@@ -1,0 +1,1 @@
+"""Rollup models (filled in by its slice)."""
