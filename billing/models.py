@@ -237,6 +237,10 @@ class Subscription(models.Model):
     )
     stripe_price_id = models.CharField(_("Stripe price id"), max_length=255, blank=True)
     interval = models.CharField(_("billed"), max_length=10, blank=True)
+    # What one billing interval costs, from Stripe's items (unit amount x quantity, summed):
+    # minor units of `currency` (lower case ISO code); None when Stripe sent no amount.
+    amount_cents = models.PositiveBigIntegerField(_("amount (minor units)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     current_period_end = models.DateTimeField(_("current period ends"), null=True, blank=True)
     cancel_at_period_end = models.BooleanField(_("cancels at period end"), default=False)

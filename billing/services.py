@@ -390,6 +390,7 @@ def _subscription_fields(remote: dict) -> dict[str, Any]:
         )
         or "",
         "status": status,
+        **_subscription_amount(remote, items),
         "current_period_end": _datetime(
             item.get("current_period_end") or remote.get("current_period_end")
         ),
@@ -397,6 +398,25 @@ def _subscription_fields(remote: dict) -> dict[str, Any]:
         "canceled_at": _datetime(remote.get("canceled_at")),
         "ended_at": _datetime(remote.get("ended_at")),
     }
+
+
+def _subscription_amount(remote: dict, items: list[dict]) -> dict[str, Any]:
+    """What one billing interval costs: each item's unit amount times its quantity, summed, in
+    minor units of the subscription's currency. None when an item has no unit amount (a
+    metered or tiered price: its amount is only known on the invoice)."""
+    total = 0
+    for item in items:
+        price = item.get("price") if isinstance(item.get("price"), dict) else {}
+        unit_amount = price.get("unit_amount")
+        if unit_amount is None:
+            total = None
+            break
+        total += int(unit_amount) * int(item.get("quantity") or 1)
+    first_price = (items[0].get("price") if items else None) or {}
+    currency = remote.get("currency") or (
+        first_price.get("currency", "") if isinstance(first_price, dict) else ""
+    )
+    return {"amount_cents": total if items else None, "currency": (currency or "").lower()}
 
 
 def invoice_payment_failed_notify(

@@ -1,5 +1,7 @@
-"""Analytics models, one module per concern: `events` (the append-only event store)."""
+"""Analytics models, one module per concern: `events` (the append-only event store),
+`rollups` (daily aggregates the dashboards read)."""
 
 from analytics.models.events import Event
+from analytics.models.rollups import CourseDay, RollupCursor, SchoolDay
 
-__all__ = ["Event"]
+__all__ = ["CourseDay", "Event", "RollupCursor", "SchoolDay"]

@@ -1,5 +1,7 @@
 """The school's own settings: the first superuser, avatars, uploads, learning and XP."""
 
+import zoneinfo
+
 from django.core.exceptions import ImproperlyConfigured
 
 from lms.settings.base import env
@@ -47,5 +49,13 @@ LMS_STREAK_MILESTONES = env.list(
 LMS_CERTIFICATE_NAME_CORRECTIONS = env.int("LMS_CERTIFICATE_NAME_CORRECTIONS", default=2)
 # Largest batch `POST /api/v1/progress/sync/` accepts.
 LMS_PROGRESS_SYNC_MAX_EVENTS = env.int("LMS_PROGRESS_SYNC_MAX_EVENTS", default=500)
+# Analytics: calendar days (rollups, dashboards' date ranges) are days in this time zone.
+LMS_ANALYTICS_TIME_ZONE = env.str("LMS_ANALYTICS_TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(LMS_ANALYTICS_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+    raise ImproperlyConfigured(
+        f"LMS_ANALYTICS_TIME_ZONE {LMS_ANALYTICS_TIME_ZONE!r} is not a known time zone."
+    ) from error
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.
 LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER
