@@ -109,6 +109,23 @@ class ErrorCode(StrEnum):
     REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
     REPORT_ALREADY_HANDLED = "REPORT_ALREADY_HANDLED"
     DISCUSSION_RATE_LIMITED = "DISCUSSION_RATE_LIMITED"
+    # issue 14 (learners' own data: export and account deletion).
+    DATA_EXPORT_PENDING = "DATA_EXPORT_PENDING"
+    DATA_EXPORT_NOT_FOUND = "DATA_EXPORT_NOT_FOUND"
+    DATA_EXPORT_NOT_READY = "DATA_EXPORT_NOT_READY"
+    DATA_EXPORT_EXPIRED = "DATA_EXPORT_EXPIRED"
+    ACCOUNT_DELETION_BLOCKED = "ACCOUNT_DELETION_BLOCKED"
+    # issue 14 (analytics ingestion): the batch as a whole, then one event of it.
+    ANALYTICS_BATCH_TOO_LARGE = "ANALYTICS_BATCH_TOO_LARGE"
+    ANALYTICS_RATE_LIMITED = "ANALYTICS_RATE_LIMITED"
+    EVENT_INVALID = "EVENT_INVALID"
+    EVENT_TYPE_UNKNOWN = "EVENT_TYPE_UNKNOWN"
+    EVENT_TYPE_SERVER_ONLY = "EVENT_TYPE_SERVER_ONLY"
+    EVENT_PROPERTIES_INVALID = "EVENT_PROPERTIES_INVALID"
+    EVENT_LESSON_REQUIRED = "EVENT_LESSON_REQUIRED"
+    EVENT_LESSON_UNKNOWN = "EVENT_LESSON_UNKNOWN"
+    EVENT_COURSE_UNKNOWN = "EVENT_COURSE_UNKNOWN"
+    EVENT_TOO_OLD = "EVENT_TOO_OLD"
 
 
 @dataclass(frozen=True)
@@ -248,9 +265,41 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.DISCUSSION_RATE_LIMITED: ErrorSpec(
         429, "You are posting too fast: wait a minute before posting again."
     ),
+    ErrorCode.DATA_EXPORT_PENDING: ErrorSpec(
+        409, "Your previous data export is still being prepared: we email you when it is ready."
+    ),
+    ErrorCode.DATA_EXPORT_NOT_FOUND: ErrorSpec(404, "You have no data export with this id."),
+    ErrorCode.DATA_EXPORT_NOT_READY: ErrorSpec(409, "This data export is not ready yet."),
+    ErrorCode.DATA_EXPORT_EXPIRED: ErrorSpec(
+        410, "This download has expired and its file is deleted: ask for a new export."
+    ),
+    ErrorCode.ACCOUNT_DELETION_BLOCKED: ErrorSpec(409, "This account cannot be deleted yet."),
     ErrorCode.PREVIEW_ONLY: ErrorSpec(
         409, "This is a preview of unpublished content: progress is not recorded."
     ),
+    # issue 14 (analytics ingestion). The EVENT_* codes answer one event of a batch (its
+    # result's `code`; EVENT_IN_FUTURE too); the batch itself still answers 200.
+    ErrorCode.ANALYTICS_BATCH_TOO_LARGE: ErrorSpec(
+        413, "This batch has more events than allowed: send them in smaller batches."
+    ),
+    # 429 with Retry-After: the batch is refused whole, nothing of it is stored.
+    ErrorCode.ANALYTICS_RATE_LIMITED: ErrorSpec(
+        429, "This app is sending events too fast for you: send the batch again later."
+    ),
+    ErrorCode.EVENT_INVALID: ErrorSpec(
+        400, "The event needs an `id` (UUID), a `type` and an `occurred_at` (ISO 8601 with zone)."
+    ),
+    ErrorCode.EVENT_TYPE_UNKNOWN: ErrorSpec(400, "There is no event type with this name."),
+    ErrorCode.EVENT_TYPE_SERVER_ONLY: ErrorSpec(
+        400, "Only the server records events of this type."
+    ),
+    ErrorCode.EVENT_PROPERTIES_INVALID: ErrorSpec(
+        400, "The event's properties do not match its type in the catalog."
+    ),
+    ErrorCode.EVENT_LESSON_REQUIRED: ErrorSpec(400, "Events of this type name their lesson."),
+    ErrorCode.EVENT_LESSON_UNKNOWN: ErrorSpec(400, "There is no lesson with this id."),
+    ErrorCode.EVENT_COURSE_UNKNOWN: ErrorSpec(400, "There is no course with this id."),
+    ErrorCode.EVENT_TOO_OLD: ErrorSpec(400, "The event is older than the server accepts."),
 }
 
 
