@@ -1,42 +1,38 @@
-"""Writing events: the server's own (from `lms.events.server_event`) and, later, client
-batches."""
+"""Writing the server's own events (from `lms.events.server_event`). Client batches are
+`analytics.services.ingest`."""
 
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from analytics.models import Event
+from lms.events import ServerEvent
 
 # Server events get a UUID derived from their key, so writing the same fact twice (a
 # replayed webhook, a retried task) stores it once.
 SERVER_EVENT_NAMESPACE = uuid.UUID("5b0d3c52-7f1e-4b8e-9a51-6f3a2f0c9e11")
 
 
-def server_event_store(
-    *,
-    sender: Any,
-    type: str,
-    key: str,
-    user_id: uuid.UUID | None,
-    occurred_at: datetime,
-    course_id: uuid.UUID | None = None,
-    lesson_id: uuid.UUID | None = None,
-    properties: dict | None = None,
-    **_: Any,
-) -> None:
+def server_event_id(*, type: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(SERVER_EVENT_NAMESPACE, f"{type}:{key}")
+
+
+def server_event_store(*, sender: Any, events: Sequence[ServerEvent], **_: Any) -> None:
+    """Insert the events in the caller's transaction, one INSERT; known keys are skipped."""
     Event.objects.bulk_create(
         [
             Event(
-                event_id=uuid.uuid5(SERVER_EVENT_NAMESPACE, f"{type}:{key}"),
-                type=type,
+                event_id=server_event_id(type=event.type, key=event.key),
+                type=event.type,
                 source=Event.Source.SERVER,
-                user_id=user_id,
+                user_id=event.user_id,
                 app="server",
-                course_id=course_id,
-                lesson_id=lesson_id,
-                occurred_at=occurred_at,
-                properties=properties or {},
+                course_id=event.course_id,
+                lesson_id=event.lesson_id,
+                occurred_at=event.occurred_at,
+                properties=event.properties or {},
             )
+            for event in events
         ],
         ignore_conflicts=True,
     )

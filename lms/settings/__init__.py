@@ -6,6 +6,7 @@ media files and console email. Each real part is switched on by its variable;
 integration, never by environment. Later modules import what they need from earlier ones.
 """
 
+from lms.settings.analytics import *  # noqa: F403
 from lms.settings.api import *  # noqa: F403
 from lms.settings.base import *  # noqa: F403
 from lms.settings.logs import *  # noqa: F403
