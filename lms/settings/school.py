@@ -57,5 +57,16 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
     raise ImproperlyConfigured(
         f"LMS_ANALYTICS_TIME_ZONE {LMS_ANALYTICS_TIME_ZONE!r} is not a known time zone."
     ) from error
+# Incremental rollups (beat, LMS_ANALYTICS_ROLLUP_SECONDS apart) read at most this many new
+# events per run, queueing the next run at once when more wait.
+LMS_ANALYTICS_ROLLUP_BATCH = env.int("LMS_ANALYTICS_ROLLUP_BATCH", default=100_000)
+# Events received this recently may still have earlier-numbered ones in open transactions:
+# they are folded in, and read again on the next run. Longer than any transaction that
+# writes events.
+LMS_ANALYTICS_ROLLUP_SETTLE_SECONDS = env.int("LMS_ANALYTICS_ROLLUP_SETTLE_SECONDS", default=300)
+if LMS_ANALYTICS_ROLLUP_BATCH < 1 or LMS_ANALYTICS_ROLLUP_SETTLE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "LMS_ANALYTICS_ROLLUP_BATCH must be positive, _SETTLE_SECONDS not negative."
+    )
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.
 LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER

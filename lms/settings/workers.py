@@ -134,4 +134,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.notification_emails_sweep",
         "schedule": 300.0,
     },
+    # Analytics rollups (README "Analytics › Rollups"): each run folds the events received
+    # since the last one into their days; dashboards lag by at most this.
+    "analytics-rollups-refresh": {
+        "task": "analytics.tasks.rollups.rollups_refresh",
+        "schedule": env.float("LMS_ANALYTICS_ROLLUP_SECONDS", default=600.0),
+    },
 }
