@@ -302,10 +302,13 @@ def test_instructor_admin_index_lists_the_catalog_their_learners_progress_and_an
 ):
     app_list = ana_client.get(ADMIN_INDEX).context["app_list"]
 
-    assert [app["app_label"] for app in app_list] == ["catalog", "community", "progress"]
-    community_models = [model["object_name"] for model in app_list[1]["models"]]
+    labels = [app["app_label"] for app in app_list]
+    assert labels == ["analytics", "catalog", "community", "progress"]
+    analytics_models = [model["object_name"] for model in app_list[0]["models"]]
+    assert analytics_models == ["CourseDashboard"]  # their courses' dashboards
+    community_models = [model["object_name"] for model in app_list[2]["models"]]
     assert community_models == ["Announcement"]
-    progress_models = [model["object_name"] for model in app_list[2]["models"]]
+    progress_models = [model["object_name"] for model in app_list[3]["models"]]
     assert sorted(progress_models) == [
         "Certificate",
         "Enrollment",
