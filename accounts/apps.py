@@ -44,7 +44,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401 - connects the receivers
+        from accounts import (
+            personal_data,  # noqa: F401 - the registry and its first section
+            signals,  # noqa: F401 - connects the receivers
+        )
 
         post_migrate.connect(
             _role_groups_after_migrate, sender=self, dispatch_uid="accounts.role_groups"

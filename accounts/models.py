@@ -27,6 +27,10 @@ def validate_person_name(value: str) -> None:
         raise ValidationError(_("Enter your name, not an email address."), code="name_is_email")
 
 
+# How a deleted account reads wherever its name used to show (posts, chat, certificates).
+DELETED_USER_NAME = _("Deleted learner")
+
+
 def avatar_path(instance: "User", filename: str) -> str:
     # A fresh name per upload, so caches and CDNs never serve an old picture.
     return f"avatars/{instance.pk}/{uuid.uuid4().hex}.webp"
@@ -86,6 +90,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Set when the person deleted their account: the row stays as an anonymous tombstone
+    # (no email, name, password or sessions), so progress, billing records and dashboards
+    # keep their numbers (`accounts.deletion`, README "Your data").
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -104,6 +112,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         # For staff (admin lists, audit entries), who need to tell people apart; pages that
         # other people see use `public_name`, which never shows the email.
+        if self.deleted_at is not None:
+            return str(DELETED_USER_NAME)
         return self.display_name or self.email
 
     def clean(self) -> None:
@@ -122,7 +132,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def public_name(self) -> str:
         """The name shown to other people: the display name, or a neutral word; never the
         email address nor a part of it."""
+        if self.deleted_at is not None:
+            return str(DELETED_USER_NAME)
         return self.display_name or str(_("Learner"))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     def get_full_name(self) -> str:
         # Empty without a display name, as Django's own User does without first/last name.
@@ -147,6 +163,10 @@ class AuditLog(models.Model):
         # issue 13: moderation of lesson discussions (details say what: pin, lock, hide...).
         POST_MODERATED = "community.post_moderated", _("Discussion post moderated")
         REPORT_HANDLED = "community.report_handled", _("Discussion report handled")
+        # issue 14: learners' own data (README "Your data").
+        ACCOUNT_DELETED = "account.deleted", _("Account deleted")
+        DATA_EXPORT_REQUESTED = "data_export.requested", _("Data export requested")
+        DATA_EXPORT_DOWNLOADED = "data_export.downloaded", _("Data export downloaded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

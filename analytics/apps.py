@@ -13,7 +13,8 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         # The dashboards and the data exports register beside the event store.
         import analytics.admin_dashboards
-        import analytics.admin_exports  # noqa: F401
+        import analytics.admin_exports
+        import analytics.personal_data  # noqa: F401 - its section of a person's data
 
         # The server's own events (enrollments, completions, quiz attempts, subscription
         # changes) arrive through `lms.events.server_event`, sent inside the writer's

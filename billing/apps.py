@@ -9,3 +9,6 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # Registers the Stripe webhook handlers with the inbox (lms.webhooks).
         from billing import webhooks  # noqa: F401
+
+        # This app's section of a person's data (export and account deletion).
+        from billing import personal_data  # noqa: F401

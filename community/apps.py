@@ -12,6 +12,7 @@ class CommunityConfig(AppConfig):
     def ready(self) -> None:
         # Discussions' admin (threads, replies, the reports queue) beside the others'.
         import community.admin_discussions  # noqa: F401
+        import community.personal_data  # noqa: F401 - its section of a person's data
 
         # Chat: a change of a user's entitlements makes their open chat sockets re-check
         # access (a cancelled subscription drops them).

@@ -9,3 +9,6 @@ class MediaConfig(AppConfig):
     def ready(self) -> None:
         # Registers the Mux webhook handlers with the inbox (lms.webhooks).
         from media import webhooks  # noqa: F401
+
+        # This app's section of a person's data (export and account deletion).
+        from media import personal_data  # noqa: F401

@@ -10,3 +10,6 @@ class NotificationsConfig(AppConfig):
         from notifications.kinds import kinds_register_builtin
 
         kinds_register_builtin()
+
+        # This app's section of a person's data (export and account deletion).
+        from notifications import personal_data  # noqa: F401

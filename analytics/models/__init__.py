@@ -3,6 +3,7 @@
 
 from analytics.models.dashboards import CourseDashboard
 from analytics.models.events import Event
+from analytics.models.exports import DataExport
 from analytics.models.rollups import CourseDay, RollupCursor, SchoolDay
 
-__all__ = ["CourseDashboard", "CourseDay", "Event", "RollupCursor", "SchoolDay"]
+__all__ = ["CourseDashboard", "CourseDay", "DataExport", "Event", "RollupCursor", "SchoolDay"]

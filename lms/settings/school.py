@@ -70,3 +70,13 @@ if LMS_ANALYTICS_ROLLUP_BATCH < 1 or LMS_ANALYTICS_ROLLUP_SETTLE_SECONDS < 0:
     )
 # Where `/readyz` looks: the broker is only checked when Celery is not eager.
 LMS_READYZ_CHECK_BROKER = not CELERY_TASK_ALWAYS_EAGER
+# --- Learners' own data (README "Your data: export and account deletion") -----------------
+# A data export's download link, and its file, live this many hours after it is ready; then
+# the hourly purge deletes the file.
+LMS_DATA_EXPORT_TTL_HOURS = env.int("LMS_DATA_EXPORT_TTL_HOURS", default=72)
+if LMS_DATA_EXPORT_TTL_HOURS < 1:
+    raise ImproperlyConfigured("LMS_DATA_EXPORT_TTL_HOURS must be at least 1.")
+# When a learner deletes their account: true keeps their certificates verifiable by code
+# (without the name: "issued to a learner who has since deleted their account"); false
+# deletes them.
+LMS_CERTIFICATES_KEEP_ON_DELETION = env.bool("LMS_CERTIFICATES_KEEP_ON_DELETION", default=False)

@@ -141,3 +141,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("LMS_ANALYTICS_ROLLUP_SECONDS", default=600.0),
     },
 }
+# Learners' data exports (README "Your data"): files past LMS_DATA_EXPORT_TTL_HOURS are
+# deleted, and exports whose build task was lost are queued again.
+CELERY_BEAT_SCHEDULE["analytics-data-exports-purge"] = {
+    "task": "analytics.tasks.exports.data_exports_purge",
+    "schedule": 3600.0,
+}

@@ -1,0 +1,29 @@
+"""catalog's part of a person's data (`accounts.personal_data`): the courses they teach.
+Deleting the account takes them off those courses' instructors; the courses stay."""
+
+from typing import Any
+
+from accounts.models import User
+from accounts.personal_data import Section, personal_data_register
+from catalog.models import Course
+
+
+def _export(user: User) -> dict[str, Any]:
+    return {"courses_taught": list(user.taught_courses.values("title", "slug"))}
+
+
+def _erase(user: User) -> None:
+    for course in Course.objects.filter(instructors=user):
+        course.instructors.remove(user)
+
+
+personal_data_register(
+    Section(
+        name="teaching",
+        title="The courses you teach, if any.",
+        export=_export,
+        erase=_erase,
+        on_deletion="If you teach courses, you are taken off their instructors; the courses stay.",
+        covers=("catalog.Course.instructors",),
+    )
+)
