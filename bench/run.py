@@ -4,14 +4,14 @@ gunicorn on PostgreSQL, then chat fan-out over WebSockets (bench/chat_bench.py).
 Prepares a PostgreSQL database (created when missing), migrates it, seeds the demo school
 with a 200-lesson course, collects static files, starts gunicorn on a free loopback port
 with production settings, and measures each URL with a bounded number of requests from a
-few client threads: the pages with GETs, then lesson completion and offline sync with POSTs
-from freshly created learners signed in with JWTs (one learner per client thread). Every
-figure is also shown as a ratio to `/healthz` measured in the same run, which cancels out
+few client threads: the pages with GETs, then lesson completion, offline sync and analytics
+event batches with POSTs from freshly created learners signed in with JWTs (one learner per
+client thread). Every figure is also shown as a ratio to `/healthz` measured in the same run, which cancels out
 most of the machine's speed. A benchmark, not a test: it prints figures and never fails on
 them; gunicorn is stopped at the end, even on errors.
 
     python bench/run.py [--requests 300] [--concurrency 4] [--workers 3] [--sync-batch 100]
-                        [--skip-setup]
+                        [--ingest-batch 100] [--skip-setup]
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ SYNC_PATH = "/api/v1/progress/sync/"
 # heartbeats, 10 seconds apart, as a player sends them.
 SYNC_COMPLETE_EVERY = 10
 HEARTBEAT_SECONDS = 10
+INGEST_PATH = "/api/v1/analytics/events/"
+# What the web player sends, in turn, about the course's videos.
+INGEST_MIX = ("lesson.viewed", "video.play", "video.seek", "video.rate", "video.pause")
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,16 @@ def write_targets(
                 start=sync_start(requests=args.requests, size=args.sync_batch),
             ),
         ),
+        (
+            f"POST {INGEST_PATH} x{args.ingest_batch}",
+            ingest_calls(
+                tokens=tokens,
+                size=args.ingest_batch,
+                videos=videos,
+                threads=min(len(tokens), args.concurrency),
+                batches=args.requests,
+            ),
+        ),
     ]
 
 
@@ -336,6 +349,65 @@ def sync_start(*, requests: int, size: int) -> datetime:
     """Early enough that the longest timeline one learner can send still ends in the past
     (the engine refuses events from the future)."""
     return datetime.now(UTC) - timedelta(seconds=HEARTBEAT_SECONDS * (requests + 1) * size + 600)
+
+
+# --- Analytics ingestion: batches of client events from the web player ---------------------
+
+
+def ingest_events(*, number: int, size: int, videos: list[tuple[str, int]], now: datetime) -> list:
+    """The `number`-th batch of one learner: `size` player events with fresh ids, about the
+    course's videos, dated in the last minutes (so none is too old or in the future)."""
+    events = []
+    for offset in range(size):
+        index = number * size + offset
+        lesson, duration = videos[index % len(videos)]
+        kind = INGEST_MIX[index % len(INGEST_MIX)]
+        position = float(index % max(duration, 1))
+        properties: dict = {
+            "lesson.viewed": {},
+            "video.play": {"position": position},
+            "video.pause": {"position": position},
+            "video.seek": {"from": position, "to": position / 2},
+            "video.rate": {"position": position, "rate": 1.5},
+        }[kind]
+        events.append(
+            {
+                "id": str(uuid.uuid4()),
+                "type": kind,
+                "occurred_at": (now - timedelta(seconds=size - offset)).isoformat(),
+                "lesson": lesson,
+                "properties": properties,
+            }
+        )
+    return events
+
+
+def ingest_calls(
+    *, tokens: list[str], size: int, videos: list[tuple[str, int]], threads: int, batches: int
+) -> CallFor:
+    """Each client thread is one learner's web player sending `size`-event batches. The
+    bodies are built here, before the measurement, so the figure is the server's."""
+    now = datetime.now(UTC)
+    bodies = [
+        [
+            json.dumps(
+                {
+                    "app": {"name": "web", "version": "bench"},
+                    "events": ingest_events(
+                        number=thread * batches + number, size=size, videos=videos, now=now
+                    ),
+                }
+            ).encode()
+            for number in range(batches)
+        ]
+        for thread in range(threads)
+    ]
+
+    def call_for(thread: int, number: int) -> Call:
+        body = bodies[thread % threads][number % batches]
+        return Call("POST", INGEST_PATH, body, api_headers(tokens[thread % len(tokens)]))
+
+    return call_for
 
 
 # --- Setup --------------------------------------------------------------------------------
@@ -439,6 +511,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sync-batch", type=int, default=100, help="events per offline-sync request (1-500)"
     )
     parser.add_argument(
+        "--ingest-batch", type=int, default=100, help="events per analytics batch (1-500)"
+    )
+    parser.add_argument(
         "--skip-setup", action="store_true", help="reuse the database as it is (no migrate/seed)"
     )
     args = parser.parse_args(argv)
@@ -446,6 +521,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.concurrency = min(max(args.concurrency, 1), 16)
     args.workers = min(max(args.workers, 2), 4)
     args.sync_batch = min(max(args.sync_batch, 1), 500)
+    args.ingest_batch = min(max(args.ingest_batch, 1), 500)
     return args
 
 
@@ -468,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         # (per learner) requests a minute.
         "API_THROTTLE_ANON": "1000000/min",
         "API_THROTTLE_USER": "1000000/min",
+        # The analytics endpoint's own limit, per learner and app, counted in events.
+        "LMS_ANALYTICS_RATE_PER_MINUTE": "100000000",
         # The learners sign in once, before the API is measured.
         "JWT_ACCESS_TOKEN_EXPIRES_IN": "3600",
         "LOG_LEVEL": "WARNING",
@@ -579,10 +657,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{lesson_count} lessons."
     )
     print(table(results))
-    sync = results[-1]
+    sync, ingest = results[-2], results[-1]
     print(
         f"Offline sync: {args.sync_batch} events per request (1 in {SYNC_COMPLETE_EVERY} a "
         f"completion, the rest heartbeats) -> {sync.rps * args.sync_batch:.0f} events/s."
+    )
+    print(
+        f"Analytics ingestion: {args.ingest_batch} player events per request -> "
+        f"{ingest.rps * args.ingest_batch:.0f} events/s."
     )
     failing = [result for result in results if not result.all_ok]
     if failing:
