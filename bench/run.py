@@ -6,9 +6,9 @@ with a 200-lesson course, collects static files, starts gunicorn on a free loopb
 with production settings, and measures each URL with a bounded number of requests from a
 few client threads: the pages with GETs, then lesson completion, offline sync and analytics
 event batches with POSTs from freshly created learners signed in with JWTs (one learner per
-client thread). Every figure is also shown as a ratio to `/healthz` measured in the same run, which cancels out
-most of the machine's speed. A benchmark, not a test: it prints figures and never fails on
-them; gunicorn is stopped at the end, even on errors.
+client thread). Every figure is also shown as a ratio to `/healthz` measured in the same
+run, which cancels out most of the machine's speed. A benchmark, not a test: it prints
+figures and never fails on them; gunicorn is stopped at the end, even on errors.
 
     python bench/run.py [--requests 300] [--concurrency 4] [--workers 3] [--sync-batch 100]
                         [--ingest-batch 100] [--skip-setup]
