@@ -19,7 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.deletion import user_account_delete
 from accounts.devices import device_name
+from accounts.forms import AccountDeleteForm
 from accounts.models import User
 from accounts.selectors import user_sessions_list
 from accounts.services import (
@@ -30,6 +32,7 @@ from accounts.services import (
 )
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
+from lms.http import client_ip
 
 TAG = "accounts"
 
@@ -250,8 +253,54 @@ class MeSessionRevokeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MeDeletionApi(APIView):
+    """Delete my account, from an app: the same rules and consequences as /profile/delete/
+    (README "Your data")."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="AccountDeletion")
+    class InputSerializer(serializers.Serializer):
+        confirm_email = serializers.CharField(
+            help_text="The account's email address, typed by the person as a confirmation."
+        )
+        password = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="Required when the account has a password (re-authentication).",
+        )
+
+    @extend_schema(
+        operation_id="me_deletion_create",
+        tags=[TAG],
+        summary="Delete my account",
+        description=(
+            "Anonymises the account for good: email, name, picture and sign-in removed, every "
+            "session (browsers and apps) ended, a confirmation emailed to the address it had. "
+            "Learning records stay as anonymous numbers; billing records are kept. A wrong "
+            "`confirm_email` or `password` is 400 `VALIDATION_ERROR` with `fields`; 409 "
+            "`ACCOUNT_DELETION_BLOCKED` (the message says why) for the school's last "
+            "superuser or a subscription still billed."
+        ),
+        request=InputSerializer,
+        responses={204: None, **error_responses(400, 401, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = AccountDeleteForm(serializer.validated_data, user=request.user)
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+            )
+        user_account_delete(user=request.user, ip_address=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
+    path("me/deletion/", MeDeletionApi.as_view(), name="deletion"),
     path("me/avatar/", MeAvatarApi.as_view(), name="avatar"),
     path("me/sessions/", MeSessionListApi.as_view(), name="session-list"),
     path("me/sessions/<int:session_id>/", MeSessionRevokeApi.as_view(), name="session-revoke"),

@@ -91,3 +91,39 @@ class ProfileForm(forms.Form):
         self.fields["avatar"].help_text = _(
             "JPEG, PNG or WebP, at least %(min)s×%(min)s pixels, up to %(size)s."
         ) % {"min": MIN_SIDE, "size": filesizeformat(settings.LMS_AVATAR_MAX_BYTES)}
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting the account: the email address typed out, and the password when the account
+    has one (re-authentication; accounts without one go through allauth's reauthentication
+    flow instead, see `accounts.views.account_delete`)."""
+
+    confirm_email = forms.CharField(
+        label=_("Type your email address to confirm"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not user.has_usable_password():
+            del self.fields["password"]
+
+    def clean_confirm_email(self) -> str:
+        typed = self.cleaned_data["confirm_email"].strip()
+        if typed.lower() != self.user.email.lower():
+            raise forms.ValidationError(
+                _("This is not your account's email address."), code="email_mismatch"
+            )
+        return typed
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("This is not your password."), code="password_wrong")
+        return password

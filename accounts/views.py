@@ -1,6 +1,8 @@
 """The profile page: name, time zone, picture, and the sessions signed in to this account;
-and allauth's "too many requests" answer in the site's words (`handler429`)."""
+deleting the account (/profile/delete/); and allauth's "too many requests" answer in the
+site's words (`handler429`)."""
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -11,9 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from accounts.forms import ProfileForm
+from accounts.deletion import user_account_delete, user_deletion_blockers
+from accounts.forms import AccountDeleteForm, ProfileForm
+from accounts.personal_data import personal_data_sections
 from accounts.selectors import user_sessions_list
 from accounts.services import (
     user_avatar_remove,
@@ -21,7 +25,8 @@ from accounts.services import (
     user_profile_update,
     user_session_revoke,
 )
-from lms.errors import ErrorCode
+from lms.errors import ApplicationError, ErrorCode
+from lms.http import client_ip
 from lms.views import error_page
 
 RESEND_TOO_SOON = gettext_lazy(
@@ -104,3 +109,40 @@ def session_revoke(request: HttpRequest, session_id: int) -> HttpResponse:
         return redirect("account_login")
     messages.success(request, _("That session is signed out."))
     return redirect("accounts:profile")
+
+
+def _reauthentication_by_allauth(request: HttpRequest) -> bool:
+    # With a password, the form asks for it; without one (a Google sign-in), allauth's
+    # reauthentication flow decides (a two-factor code when the account has one).
+    return request.user.is_authenticated and not request.user.has_usable_password()
+
+
+@login_required
+@reauthentication_required(allow_get=True, enabled=_reauthentication_by_allauth)
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete my account: a clear warning, the consequences per part of the data, and a
+    confirmation (email typed out, password). Deleted, the user is signed out everywhere."""
+    user = request.user
+    blockers = user_deletion_blockers(user=user)
+    form = AccountDeleteForm(request.POST or None, user=user)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if blockers:
+            status = 409
+        elif form.is_valid():
+            try:
+                user_account_delete(user=user, ip_address=client_ip(request))
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+                status = error.status
+            else:
+                logout(request)
+                return redirect("accounts:deleted")
+    context = {"form": form, "blockers": blockers, "sections": personal_data_sections()}
+    return render(request, "accounts/delete.html", context, status=status)
+
+
+@require_safe
+def account_deleted(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/deleted.html")

@@ -54,7 +54,11 @@ def _certificate_context(
         "is_owner": is_owner,
         "name_max_length": PERSON_NAME_MAX_LENGTH,
     }
-    if not certificate.name_pending:
+    # The learner deleted their account and the school keeps certificates verifiable
+    # (LMS_CERTIFICATES_KEEP_ON_DELETION): the page vouches for it without the name.
+    holder_deleted = certificate.user.deleted_at is not None
+    context["holder_deleted"] = holder_deleted
+    if not certificate.name_pending or holder_deleted:
         issued_on = certificate_issued_on(certificate)
         context.update(issued_on=issued_on, issued_on_text=issue_date_format(issued_on))
     if is_owner:
@@ -88,6 +92,13 @@ def certificate_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The certificate as a PDF download. Public by code, like the page: whoever may see the
     page may download what it shows, and nothing more (no email, no other certificate)."""
     certificate = certificate_get(code=code)
+    if certificate.user.deleted_at is not None:
+        # Verifiable on its page; a printable copy without a name would certify no one.
+        return error_page(
+            request,
+            ErrorCode.CERTIFICATE_NOT_FOUND,
+            _("This certificate's holder has deleted their account: verify it on its page."),
+        )
     if certificate.name_pending:
         return error_page(request, ErrorCode.CERTIFICATE_NAME_PENDING)
     pdf = certificate_pdf_render(

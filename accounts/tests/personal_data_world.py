@@ -48,7 +48,7 @@ def learner_with_data(
 ) -> World:
     user = UserFactory(email=email, display_name=name, verified_email=True)
     if course is None:
-        course = CourseFactory(title=f"Rhythm for {name}")
+        course = CourseFactory(title="Rhythm basics")
         LessonFactory(section=SectionFactory(course=course), title="The beat")
     lesson = course.lessons.get()
     enrollment_enroll(user=user, course=course)
