@@ -10,16 +10,18 @@ README "Analytics › Rollups" defines every metric.
 
 import bisect
 import datetime as dt
+import json
 import math
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, FloatField, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Floor, Greatest, Least
@@ -390,68 +392,108 @@ def quiz_lessons(*, course_id: UUID) -> list[QuizLessonRef]:
     ]
 
 
-def _wrong_answer_label(result: dict[str, Any]) -> str:
+# The attempts' stored results, one row per (question, kind, correct, answer) with its count:
+# the JSON arrays are unnested and grouped by the database, so the page reads a few hundred
+# rows, not every attempt's JSON. `answer` comes back as text (a short answer as given, a choice
+# list as JSON).
+_RESULTS_GROUPED = {
+    "postgresql": (
+        "SELECT r.value->>'question_id', r.value->>'kind', r.value->>'correct', "
+        "r.value->>'answer', COUNT(*) "
+        "FROM {table} a CROSS JOIN LATERAL jsonb_array_elements("
+        "CASE WHEN jsonb_typeof(a.results) = 'array' THEN a.results ELSE '[]'::jsonb END) r "
+        "WHERE a.lesson_id = %s AND a.created_at >= %s AND a.created_at < %s "
+        "AND jsonb_typeof(r.value) = 'object' "
+        "GROUP BY 1, 2, 3, 4"
+    ),
+    "sqlite": (
+        "SELECT json_extract(r.value, '$.question_id'), json_extract(r.value, '$.kind'), "
+        "json_extract(r.value, '$.correct'), json_extract(r.value, '$.answer'), COUNT(*) "
+        "FROM {table} a, json_each(CASE WHEN json_type(a.results) = 'array' "
+        "THEN a.results ELSE '[]' END) r "
+        "WHERE a.lesson_id = %s AND a.created_at >= %s AND a.created_at < %s "
+        "AND r.type = 'object' "
+        "GROUP BY 1, 2, 3, 4"
+    ),
+}
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def _answer_label(kind: str | None, answer: Any, choices: dict[str, str]) -> str:
     """What a learner answered, readable: the chosen choices' texts, or the short answer as
     normalized for grading. "" for no answer."""
-    answer = result.get("answer")
-    if isinstance(answer, str):
-        return " ".join(answer.split()).casefold()
-    if isinstance(answer, list) and answer:
-        texts = {str(c.get("id")): c.get("text", "") for c in result.get("choices") or []}
-        return ", ".join(sorted(texts.get(str(choice), str(choice)) for choice in answer))
-    return ""
+    if answer is None or answer == "":
+        return ""
+    if kind == Question.Kind.SHORT:
+        return " ".join(str(answer).split()).casefold()
+    try:
+        chosen = json.loads(answer) if isinstance(answer, str) else answer
+    except ValueError:
+        return ""
+    if not isinstance(chosen, list) or not chosen:
+        return ""
+    return ", ".join(sorted(choices.get(str(choice), _REMOVED_CHOICE) for choice in chosen))
+
+
+_REMOVED_CHOICE = "(a removed choice)"
+_REMOVED_QUESTION = "(a question since removed from the quiz)"
 
 
 @dataclass
 class _ItemTally:
-    prompt: str = ""
     attempts: int = 0
     correct: int = 0
-    wrong: Counter = None  # type: ignore[assignment]
+    wrong: Counter = field(default_factory=Counter)
 
-    def __post_init__(self) -> None:
-        self.wrong = Counter()
+
+def _grouped_results(lesson_id: UUID, period: Period) -> list[tuple]:
+    sql = _RESULTS_GROUPED[connection.vendor].format(table=QuizAttempt._meta.db_table)
+    lesson = lesson_id.hex if connection.vendor == "sqlite" else lesson_id
+    params = [lesson, period.start_at, period.end_before]
+    if connection.vendor == "sqlite":
+        params[1:] = [connection.ops.adapt_datetimefield_value(v) for v in params[1:]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def quiz_items(*, lesson_id: UUID, period: Period) -> list[QuizItem]:
     """Item analysis of a quiz from its attempts submitted during the period: for each
     question, the attempts graded on it, the share correct, and the wrong answer given most
-    (unanswered questions count as wrong but name no answer). Every attempt counts, retries
-    included. Questions in the quiz's current order, then ones since deleted. Two queries;
-    linear in the attempts' results."""
-    tallies: dict[str, _ItemTally] = defaultdict(_ItemTally)
-    attempts = QuizAttempt.objects.filter(
-        lesson_id=lesson_id,
-        created_at__gte=period.start_at,
-        created_at__lt=period.end_before,
-    ).values_list("results", flat=True)
-    for results in attempts.iterator(chunk_size=2000):
-        for result in results if isinstance(results, list) else ():
-            if not isinstance(result, dict) or not result.get("question_id"):
-                continue
-            tally = tallies[str(result["question_id"])]
-            tally.prompt = tally.prompt or str(result.get("prompt", ""))
-            tally.attempts += 1
-            if result.get("correct"):
-                tally.correct += 1
-            elif label := _wrong_answer_label(result):
-                tally.wrong[label] += 1
-    current = list(
+    (unanswered questions count as wrong but name no answer; choices by their current text).
+    Every attempt counts, retries included. Questions in the quiz's current order, then ones
+    since deleted. Three queries: the stored results are grouped in SQL."""
+    questions = list(
         Question.objects.filter(quiz__lesson_id=lesson_id)
         .order_by("order")
-        .values_list("pk", "prompt")
+        .prefetch_related("choices")
     )
-    order = [str(pk) for pk, _prompt in current]
-    prompts = {str(pk): prompt for pk, prompt in current}
+    choices = {str(c.pk): c.text for q in questions for c in q.choices.all()}
+    tallies: dict[str, _ItemTally] = defaultdict(_ItemTally)
+    for question_id, kind, correct, answer, count in _grouped_results(lesson_id, period):
+        if not question_id:
+            continue
+        tally = tallies[str(question_id)]
+        tally.attempts += count
+        if _truthy(correct):
+            tally.correct += count
+        elif label := _answer_label(kind, answer, choices):
+            tally.wrong[label] += count
+    order = [str(q.pk) for q in questions]
+    prompts = {str(q.pk): q.prompt for q in questions}
     order += sorted(set(tallies) - set(order))
     items = []
     for question_id in order:
         tally = tallies.get(question_id) or _ItemTally()
-        top, count = (tally.wrong.most_common(1) or [("", 0)])[0]
+        # The most frequent wrong answer; ties go to the alphabetically first, for stable pages.
+        top, count = min(tally.wrong.items(), key=lambda kv: (-kv[1], kv[0]), default=("", 0))
         items.append(
             QuizItem(
                 question_id=question_id,
-                prompt=prompts.get(question_id, tally.prompt),
+                prompt=prompts.get(question_id, _REMOVED_QUESTION),
                 attempts=tally.attempts,
                 correct_share=_share(tally.correct, tally.attempts),
                 top_wrong_answer=top,
