@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -262,6 +263,8 @@ class CourseDashboardAdmin(admin.ModelAdmin):
             "form": form,
             "period": period,
             "period_label": period_label(period),
+            "max_days": dashboards.MAX_PERIOD_DAYS,
+            "time_zone": settings.LMS_ANALYTICS_TIME_ZONE,
             "panels": shown,
             "index_url": reverse("admin:analytics_coursedashboard_changelist"),
             "school_dashboard_url": reverse("admin:analytics_coursedashboard_school")

@@ -233,10 +233,13 @@ def bar_chart(
             parts.append(
                 f'<rect class="chart-bar {css}" x="{BAR_LEFT}" y="{_fmt(y + 0.5)}" '
                 f'width="{_fmt(width)}" height="{_fmt(bar_h - 1)}"/>'
-                f'<text class="chart-value" x="{_fmt(BAR_LEFT + width + 4)}" '
-                f'y="{_fmt(y + bar_h / 2)}" dominant-baseline="middle">'
-                f"{escape(value_format(value))}</text>"
             )
+            if value or len(series) == 1:  # zeros of several series would only clutter
+                parts.append(
+                    f'<text class="chart-value" x="{_fmt(BAR_LEFT + width + 4)}" '
+                    f'y="{_fmt(y + bar_h / 2)}" dominant-baseline="middle">'
+                    f"{escape(value_format(value))}</text>"
+                )
     if not labels or not any(values):
         _empty_note(parts, x=BAR_LEFT + plot_w / 2, y=TOP + plot_h / 2)
     parts += _axes(left=BAR_LEFT, right=BAR_LEFT + plot_w, top=TOP, baseline=baseline)

@@ -55,8 +55,6 @@ class DateRangeForm(forms.Form):
         label=gettext_lazy("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=gettext_lazy("Custom dates: both days included, at most %(days)d days.")
-        % {"days": MAX_PERIOD_DAYS},
     )
 
     def __init__(
