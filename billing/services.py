@@ -37,6 +37,7 @@ from billing.selectors import subscription_blocks_checkout
 from billing.signals import entitlements_changed
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
+from lms.events import server_event_record
 from notifications.services import notification_send
 
 logger = logging.getLogger(__name__)
@@ -304,6 +305,7 @@ def subscription_sync(
         return None
     subscription = Subscription.objects.filter(stripe_id=subscription_id).first()
     fields = _subscription_fields(remote)
+    before = _subscription_facts(subscription) if subscription else None
     if subscription is None:
         subscription = Subscription(
             stripe_id=subscription_id, customer=customer, user=customer.user
@@ -316,12 +318,48 @@ def subscription_sync(
         setattr(subscription, name, value)
     subscription.synced_at = timezone.now()
     subscription.save()
+    _subscription_changed_record(subscription=subscription, before=before)
     _entitlements_changed(user=customer.user)
     if subscription.status in Subscription.ENTITLED_STATUSES and subscription.plan is not None:
         _notify(subscription=subscription, kind=BillingNotice.Kind.STARTED)
     elif subscription.status == Subscription.Status.CANCELED:
         _notify(subscription=subscription, kind=BillingNotice.Kind.CANCELED)
     return subscription
+
+
+def _subscription_facts(subscription: Subscription) -> tuple:
+    """What a `subscription.changed` event is about: a change in any of these is one."""
+    return (
+        subscription.status,
+        subscription.plan_id,
+        subscription.interval,
+        subscription.amount_cents,
+        subscription.currency,
+    )
+
+
+def _subscription_changed_record(*, subscription: Subscription, before: tuple | None) -> None:
+    """The analytics event of a new or changed subscription, in the sync's transaction. A
+    sync that changes none of the facts (a replayed webhook, the reconciliation) records
+    nothing; the key (the row and the sync's time) keeps a retried write to one event."""
+    if before is not None and before == _subscription_facts(subscription):
+        return
+    plan = subscription.plan
+    server_event_record(
+        type="subscription.changed",
+        key=f"{subscription.stripe_id}:{subscription.synced_at.isoformat()}",
+        user_id=subscription.user_id,
+        occurred_at=subscription.synced_at,
+        properties={
+            "tier": plan.tier.slug if plan else None,
+            "plan": plan.slug if plan else None,
+            "status": subscription.status,
+            "previous_status": before[0] if before else None,
+            "interval": subscription.interval,
+            "amount_cents": subscription.amount_cents,
+            "currency": subscription.currency,
+        },
+    )
 
 
 def subscription_refresh(*, subscription_id: str) -> Subscription | None:

@@ -1,5 +1,7 @@
 """Enrollments: one click, by join code, by invite or by staff; unenrolling keeps history."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -7,6 +9,7 @@ from accounts.models import User
 from catalog.access import course_access
 from catalog.models import Course, Lesson
 from lms.errors import ApplicationError, ErrorCode
+from lms.events import ServerEvent, server_events_record
 from progress.models import Enrollment
 
 
@@ -24,10 +27,31 @@ def enrollment_create(*, user: User, course: Course, source: str) -> Enrollment:
     enrollment, created = Enrollment.objects.select_for_update().get_or_create(
         user=user, course=course, defaults={"source": source}
     )
-    if not created and enrollment.unenrolled_at is not None:
+    revived = not created and enrollment.unenrolled_at is not None
+    if revived:
         enrollment.unenrolled_at = None
         enrollment.save(update_fields=["unenrolled_at"])
+    if created or revived:
+        server_events_record(
+            events=[enrollment_event(enrollment=enrollment, revived=revived, at=timezone.now())]
+        )
     return enrollment
+
+
+def enrollment_event(
+    *, enrollment: Enrollment, revived: bool, at: datetime | None = None
+) -> ServerEvent:
+    """The analytics event of an enrollment: created once per row; coming back after
+    unenrolling is a new one, keyed by its time."""
+    key = f"{enrollment.pk}:{at.isoformat()}" if revived and at else str(enrollment.pk)
+    return ServerEvent(
+        type="enrollment.created",
+        key=key,
+        user_id=enrollment.user_id,
+        occurred_at=(at if revived else enrollment.created_at) or timezone.now(),
+        course_id=enrollment.course_id,
+        properties={"source": enrollment.source},
+    )
 
 
 def _check_enrollable(*, user: User, course: Course) -> None:

@@ -33,6 +33,7 @@ from catalog.access import Access, course_access, lesson_access, lesson_is_visib
 from catalog.models import Course, Lesson
 from lms.codes import readable_codes_generate
 from lms.errors import ApplicationError, ErrorCode
+from lms.events import ServerEvent, server_events_record
 from progress.models import (
     ActivityDay,
     Certificate,
@@ -43,6 +44,7 @@ from progress.models import (
     XPAward,
 )
 from progress.services.certificates import certificate_name_for, certificates_notify
+from progress.services.enrollments import enrollment_event
 
 # Clocks drift: an offline event may be dated a little after the server's "now".
 CLOCK_SKEW = timedelta(minutes=2)
@@ -343,7 +345,7 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
         enrollment.course_id: enrollment
         for enrollment in Enrollment.objects.filter(user=user, course_id__in=courses)
     }
-    new_enrollments, changed_enrollments = [], []
+    new_enrollments, changed_enrollments, revived = [], [], []
     for course_id, (at, lesson) in batch.last_lesson.items():
         enrollment = enrollments.get(course_id)
         if enrollment is None:
@@ -356,6 +358,8 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
             changed_enrollments.append(enrollment)
             if enrollment.last_activity_at and enrollment.last_activity_at > at:
                 continue  # an older offline event does not move "continue" back
+        if enrollment.unenrolled_at is not None:
+            revived.append(enrollment)
         enrollment.unenrolled_at = None
         enrollment.last_lesson = lesson
         enrollment.last_activity_at = at
@@ -411,6 +415,9 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
         transaction.on_commit(lambda: certificates_notify(user=user, certificates=issued))
         outcome.completed_courses = [courses[course_id] for course_id in completed_course_ids]
 
+    _server_events_record(
+        batch, enrolled=new_enrollments, revived=revived, completed_courses=completed_course_ids
+    )
     if batch.days:
         _streak_update(user=user, stats=stats, days=batch.days)
     stats.updated_at = now
@@ -422,6 +429,43 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
                 outcome.xp_by_lesson.get(award.lesson_id, 0) + award.amount
             )
     return outcome
+
+
+def _server_events_record(
+    batch: _Batch,
+    *,
+    enrolled: list[Enrollment],
+    revived: list[Enrollment],
+    completed_courses: set[uuid.UUID],
+) -> None:
+    """The batch's analytics events (enrollments, lesson and course completions), in its
+    transaction and one INSERT; each fact's key makes a replayed batch store nothing twice."""
+    user_id, now = batch.user.pk, batch.now
+    events = [enrollment_event(enrollment=enrollment, revived=False) for enrollment in enrolled] + [
+        enrollment_event(enrollment=enrollment, revived=True, at=now) for enrollment in revived
+    ]
+    events += [
+        ServerEvent(
+            type="lesson.completed",
+            key=f"{user_id}:{lesson.pk}",
+            user_id=user_id,
+            occurred_at=batch.rows[lesson.pk].completed_at or now,
+            course_id=lesson.course_id,
+            lesson_id=lesson.pk,
+        )
+        for lesson in batch.newly_completed.values()
+    ]
+    events += [
+        ServerEvent(
+            type="course.completed",
+            key=f"{user_id}:{course_id}",
+            user_id=user_id,
+            occurred_at=now,
+            course_id=course_id,
+        )
+        for course_id in completed_courses
+    ]
+    server_events_record(events=events)
 
 
 def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:

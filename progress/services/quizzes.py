@@ -25,6 +25,7 @@ from catalog.access import lesson_access, lesson_is_visible
 from catalog.models import Lesson, Quiz
 from catalog.quizzes import quiz_get, quiz_grade
 from lms.errors import AccessDeniedError, ApplicationError, ErrorCode, NotFoundError
+from lms.events import server_event_record
 from progress.models import LessonProgress, QuizAttempt, QuizAttemptGrant
 from progress.selectors import QuizRecord, quiz_record_get
 from progress.services.learning import ProgressOutcome, learner_stats_lock, lesson_quiz_passed
@@ -141,6 +142,15 @@ def quiz_attempt_submit(
         pass_mark=grade.pass_mark,
         passed=grade.passed,
         created_at=now,
+    )
+    server_event_record(
+        type="quiz.attempted",
+        key=str(attempt.pk),
+        user_id=user.pk,
+        occurred_at=attempt.created_at,
+        course_id=lesson.course_id,
+        lesson_id=lesson.pk,
+        properties={"score": grade.score, "passed": grade.passed, "attempt_id": str(attempt.pk)},
     )
     record = record.after_attempt(quiz=quiz, score=grade.score, passed=grade.passed, at=now)
     if not grade.passed or lesson.is_preview_only:
