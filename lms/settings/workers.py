@@ -147,3 +147,9 @@ CELERY_BEAT_SCHEDULE["analytics-data-exports-purge"] = {
     "task": "analytics.tasks.exports.data_exports_purge",
     "schedule": 3600.0,
 }
+# Raw analytics events past LMS_ANALYTICS_RETENTION_DAYS are deleted in bounded batches
+# (README "Analytics › Events"); a full batch queues the next one at once.
+CELERY_BEAT_SCHEDULE["analytics-events-purge"] = {
+    "task": "analytics.tasks.events.events_purge",
+    "schedule": 3600.0,
+}
