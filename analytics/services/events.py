@@ -3,7 +3,12 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.db.models import Subquery
+from django.utils import timezone
 
 from analytics.models import Event
 from lms.events import ServerEvent
@@ -36,3 +41,17 @@ def server_event_store(*, sender: Any, events: Sequence[ServerEvent], **_: Any) 
         ],
         ignore_conflicts=True,
     )
+
+
+def events_purge_expired(*, batch_size: int, now: datetime | None = None) -> int:
+    """Delete up to `batch_size` of the oldest events received more than
+    LMS_ANALYTICS_RETENTION_DAYS ago (0: keep forever), oldest first. The rows are in arrival
+    order, so the batch is the start of the primary key: a short index range scan, however
+    big the table. Returns how many were deleted."""
+    days = settings.LMS_ANALYTICS_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    oldest = Event.objects.filter(received_at__lt=cutoff).order_by("id").values("id")
+    deleted, _ = Event.objects.filter(id__in=Subquery(oldest[:batch_size])).delete()
+    return deleted
