@@ -1,5 +1,6 @@
 """`make bench`: requests/s and latency of the main pages and the progress API under
-gunicorn on PostgreSQL, then chat fan-out over WebSockets (bench/chat_bench.py).
+gunicorn on PostgreSQL, then chat fan-out over WebSockets (bench/chat_bench.py) and the
+course dashboard's page time for 10,000 learners' data (bench/dashboard_bench.py).
 
 Prepares a PostgreSQL database (created when missing), migrates it, seeds the demo school
 with a 200-lesson course, collects static files, starts gunicorn on a free loopback port
@@ -501,6 +502,25 @@ def chat_figures(env: dict[str, str]) -> dict | None:
         return json.loads(out.read_text())
 
 
+def dashboard_figures(env: dict[str, str]) -> dict | None:
+    """The course dashboard's page time for a course with 10,000 learners' data
+    (bench/dashboard_bench.py: seeds it once, then times the page in its own process); it
+    prints its line. None if it stopped early."""
+    print()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "dashboard.json"
+        completed = subprocess.run(
+            [sys.executable, "bench/dashboard_bench.py", "--skip-setup", "--json-out", str(out)],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            timeout=300,
+        )
+        if completed.returncode != 0 or not out.exists():
+            return None
+        return json.loads(out.read_text())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per URL (max 5000)")
@@ -676,10 +696,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         os.unlink(log.name)
     chat = chat_figures(base_env)
+    dashboard = dashboard_figures(base_env)
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
     saved = results_dir / time.strftime("bench-%Y%m%d-%H%M%S.json")
-    figures = [as_json(result) for result in results] + ([chat] if chat else [])
+    figures = [as_json(result) for result in results] + [f for f in (chat, dashboard) if f]
     saved.write_text(json.dumps(figures, indent=2))
     print(f"\nSaved to {saved.relative_to(ROOT)}")
     return 0
