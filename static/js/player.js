@@ -389,6 +389,56 @@
     }
   });
 
+  // --- Analytics: what the learner does with the video (static/js/analytics.js) ------------
+  // Play, pause, seek (from where to where: back is a rewatch, forward a skip) and speed, as
+  // client events; nothing while a file switches URL, and no seek before the first play
+  // (resuming where the learner left off is not a skip).
+  function track(type, properties) {
+    if (window.lmsAnalytics && !switching) {
+      window.lmsAnalytics.track(type, properties);
+    }
+  }
+  function here() {
+    var time = player.currentTime;
+    return typeof time === "number" && isFinite(time) ? Math.max(0, time) : 0;
+  }
+  var played = false;
+  var lastTime = 0;
+  var seekFrom = null;
+  player.addEventListener("timeupdate", function () {
+    if (!player.seeking && !switching) {
+      lastTime = here();
+    }
+  });
+  player.addEventListener("play", function () {
+    played = true;
+    track("video.play", { position: here() });
+  });
+  player.addEventListener("pause", function () {
+    if (!player.ended) {
+      track("video.pause", { position: here() });
+    }
+  });
+  player.addEventListener("seeking", function () {
+    if (played && seekFrom === null && !switching) {
+      seekFrom = lastTime;
+    }
+  });
+  player.addEventListener("seeked", function () {
+    var to = here();
+    if (seekFrom !== null && Math.abs(to - seekFrom) >= 1) {
+      track("video.seek", { from: seekFrom, to: to });
+    }
+    seekFrom = null;
+    lastTime = to;
+  });
+  player.addEventListener("ratechange", function () {
+    var rate = Number(player.playbackRate);
+    if (rate >= 0.1 && rate <= 16) {
+      track("video.rate", { position: here(), rate: rate });
+    }
+  });
+
   // --- Moments from the lesson's discussion ----------------------------------------------
   // A thread's timestamp links here as `#t=<seconds>` (from its own page) or carries
   // `data-seek` (in the lesson page's discussion section): both move the player there.
