@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Floor, Greatest, Least
+from django.db.models.functions import Cast, Ceil, Floor, Greatest, Least
 
 from analytics.models import CourseDay, Event, SchoolDay
 from billing.models import Subscription
@@ -337,7 +337,8 @@ def video_segments(*, lesson_id: UUID, period: Period, segments: int = 20) -> li
         .annotate(
             backward=Q(seek_to__lt=F("seek_from")),
             first=Floor(Least("seek_from", "seek_to") / length),
-            last=Floor(Greatest("seek_from", "seek_to") / length),
+            # A seek ending exactly on a boundary does not reach into the next segment.
+            last=Ceil(Greatest("seek_from", "seek_to") / length) - 1,
         )
         .values("backward", "first", "last")
         .annotate(seeks=Count("id"))

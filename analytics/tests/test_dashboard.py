@@ -170,7 +170,8 @@ def test_the_course_dashboard_shows_every_chart_with_its_table_and_csv_link(clie
     assert retention[0] == 1.0 and retention[60] == 0.5
     # Everybody rewatched 40-50 s once.
     segments = {(row[0], row[1]): row[3] for row in panels["segments"].rows}
-    assert segments[(40.0, 45.0)] == 4 and segments[(0.0, 5.0)] == 0
+    assert segments[(40.0, 45.0)] == segments[(45.0, 50.0)] == 4
+    assert segments[(0.0, 5.0)] == segments[(50.0, 55.0)] == 0  # 50 s is where it ends
     # Quiz: the first question right for half, "Three" the wrong answer chosen most.
     first = panels["quiz"].rows[0]
     assert first[0] == "Beats in a bar?"
