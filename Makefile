@@ -95,7 +95,8 @@ schemathesis: install ## Fuzz the API from its schema against a live server (fai
 # The journey test takes them (viewport-sized, stable names); without Chromium it fails.
 screenshots: install ## Retake the README screenshots (docs/screenshots/) in headless Chromium
 	@LMS_SCREENSHOT_DIR=docs/screenshots LMS_REQUIRE_SERVICES=1 \
-		$(VENV)/bin/pytest progress/tests/test_browser_demo_journey.py -q -p no:cacheprovider
+		$(VENV)/bin/pytest progress/tests/test_browser_demo_journey.py \
+		analytics/tests/test_dashboard_browser.py -q -p no:cacheprovider
 
 check-deploy: install ## Run Django's deployment checks with production-like settings
 	@DEBUG=false ALLOWED_HOSTS="$${ALLOWED_HOSTS:-lms.example.com}" \
