@@ -14,12 +14,14 @@ from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import PERSON_NAME_MAX_LENGTH, User, validate_person_name
 from accounts.services import user_avatar_set
 from lms.email import email_layout_context, email_queue
+from lms.events import server_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,22 @@ CODE_ATTEMPTS_EXHAUSTED = _(
 )
 
 
+def _signed_up_record(user: User) -> None:
+    """The analytics event of a new account (lms.events: accounts knows nothing of
+    analytics), keyed by the user, so it is stored once."""
+    server_event_record(
+        type="user.signed_up", key=str(user.pk), user_id=user.pk, occurred_at=user.date_joined
+    )
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: HttpRequest, user: User, form, commit: bool = True) -> User:
+        with transaction.atomic():
+            user = super().save_user(request, user, form, commit=commit)
+            if commit:
+                _signed_up_record(user)
+        return user
+
     # --- Email (every allauth email: codes, reset links, notifications) -----------------
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request, as allauth does, then deliver through the email task.
@@ -124,6 +141,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             return super().get_app(request, provider, client_id=client_id)
         except SocialApp.DoesNotExist:
             raise ProviderNotConfigured(f"{provider} sign-in is not configured.") from None
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form=None) -> User:
+        with transaction.atomic():
+            user = super().save_user(request, sociallogin, form=form)
+            _signed_up_record(user)
+        return user
 
     def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: dict):
         user = super().populate_user(request, sociallogin, data)

@@ -166,3 +166,28 @@ def test_subscription_changes_are_recorded_and_resyncs_without_change_are_not(
     }
     assert cancelled["status"] == "canceled"
     assert cancelled["previous_status"] == "active"
+
+
+def test_signing_up_records_one_event(client, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("account_signup"),
+            {
+                "email": "bo@example.com",
+                "name": "Bo Berg",
+                "password1": "a-long-and-unusual-passphrase",
+                "password2": "a-long-and-unusual-passphrase",
+            },
+        )
+
+    user = User.objects.get(email="bo@example.com")
+    [event] = server_events()
+    assert (event.type, event.user_id, event.occurred_at) == (
+        "user.signed_up",
+        user.pk,
+        user.date_joined,
+    )
