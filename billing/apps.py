@@ -7,8 +7,7 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        # Registers the Stripe webhook handlers with the inbox (lms.webhooks).
-        from billing import webhooks  # noqa: F401
-
-        # This app's section of a person's data (export and account deletion).
-        from billing import personal_data  # noqa: F401
+        # Register the Stripe webhook handlers with the inbox (lms.webhooks), and this
+        # app's section of a person's data (export and account deletion).
+        import billing.personal_data
+        import billing.webhooks  # noqa: F401

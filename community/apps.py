@@ -10,9 +10,10 @@ class CommunityConfig(AppConfig):
     verbose_name = _("Community")
 
     def ready(self) -> None:
-        # Discussions' admin (threads, replies, the reports queue) beside the others'.
-        import community.admin_discussions  # noqa: F401
-        import community.personal_data  # noqa: F401 - its section of a person's data
+        # Discussions' admin (threads, replies, the reports queue) beside the others', and
+        # this app's section of a person's data.
+        import community.admin_discussions
+        import community.personal_data  # noqa: F401
 
         # Chat: a change of a user's entitlements makes their open chat sockets re-check
         # access (a cancelled subscription drops them).

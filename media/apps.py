@@ -7,8 +7,7 @@ class MediaConfig(AppConfig):
     verbose_name = _("Media")
 
     def ready(self) -> None:
-        # Registers the Mux webhook handlers with the inbox (lms.webhooks).
-        from media import webhooks  # noqa: F401
-
-        # This app's section of a person's data (export and account deletion).
-        from media import personal_data  # noqa: F401
+        # Register the Mux webhook handlers with the inbox (lms.webhooks), and this app's
+        # section of a person's data (export and account deletion).
+        import media.personal_data
+        import media.webhooks  # noqa: F401
