@@ -226,9 +226,12 @@ def user_first_superuser_ensure(*, email: str, password: str) -> User | None:
 
 
 @transaction.atomic
-def user_learner_ensure(*, email: str, password: str, display_name: str) -> tuple[User, bool]:
+def user_learner_ensure(
+    *, email: str, password: str | None, display_name: str
+) -> tuple[User, bool]:
     """Create a learner with a verified address, or update the one with this email: its
-    password and name are set again (roles are left alone). Returns (user, created)."""
+    password and name are set again (roles are left alone). Returns (user, created).
+    `password=None` makes an account that cannot sign in with a password (demo learners)."""
     email = User.objects.normalize_email(email).lower()
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None

@@ -137,6 +137,10 @@ STAFF = DemoUser(
     picture="instructor-sam-rivera.webp",
 )
 LEARNER = DemoUser("learner@example.com", "demo-learner-2024", "Lee Park")
+# An instructor without staff rights: in /admin/ they see only the courses they teach (and
+# those courses' analytics dashboards).
+INSTRUCTOR = DemoUser("instructor@example.com", "demo-instructor-2024", "Noor Haddad")
+INSTRUCTOR_COURSES = ("salsa-foundations",)
 
 
 SALSA = DemoCourse(

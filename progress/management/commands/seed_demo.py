@@ -9,8 +9,10 @@ Each tier gets a plan with placeholder Stripe price ids (`price_demo_<plan>_mont
 Plans are created once and then left to the admin (like quizzes).
 Besides the courses it gives every demo quiz lesson its questions, one members course a join
 code, and the demo learner a few completed lessons, so "My learning" is not empty.
-Then, when the app is installed, `seed_demo_community` adds a course chat, a lesson
-discussion and an announcement (called by name: `progress` imports nothing above it).
+An instructor (no staff rights) teaches Salsa Foundations, to see the admin as instructors do.
+Then, when the apps are installed, `seed_demo_community` adds a course chat, a lesson
+discussion and an announcement, and `seed_demo_analytics` a month of demo learners' activity
+for the dashboards (called by name: `progress` imports nothing above it).
 """
 
 import math
@@ -28,7 +30,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.services import user_avatar_set, user_profile_update
+from accounts.roles import Role
+from accounts.services import user_avatar_set, user_profile_update, user_role_set
 from billing.gateway import billing_enabled
 from billing.models import Plan, Tier
 from billing.services import plan_ensure, tier_ensure
@@ -165,12 +168,26 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--analytics-learners",
+            type=int,
+            default=None,
+            metavar="N",
+            help="How many demo learners seed_demo_analytics adds (its default: 40).",
+        )
+        parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Run even with DEBUG off (it creates a superuser with a published password).",
         )
 
-    def handle(self, *args, large_course: int, allow_production: bool, **options) -> None:
+    def handle(
+        self,
+        *args,
+        large_course: int,
+        allow_production: bool,
+        analytics_learners: int | None,
+        **options,
+    ) -> None:
         if not settings.DEBUG and not allow_production:
             raise CommandError(
                 "DEBUG is off: seed_demo creates a superuser with a published password. "
@@ -195,6 +212,7 @@ class Command(BaseCommand):
                 self._course_ensure(demo, tiers=tiers, instructor=staff)
                 for demo in demo_school.COURSES
             ]
+            self._instructor_ensure(self._user_ensure(demo_school.INSTRUCTOR))
             quizzes = self._quizzes_ensure()
             join_course = self._join_code_ensure()
             self._learner_progress_ensure(learner)
@@ -203,15 +221,32 @@ class Command(BaseCommand):
 
         self._report(tiers=list(tiers.values()), plans=plans, courses=courses)
         self._report_learning(quizzes=quizzes, join_course=join_course, learner=learner)
-        self._community_ensure(allow_production=allow_production)
+        self._apps_above_ensure(
+            allow_production=allow_production, analytics_learners=analytics_learners
+        )
 
-    def _community_ensure(self, *, allow_production: bool) -> None:
+    def _apps_above_ensure(self, *, allow_production: bool, analytics_learners: int | None) -> None:
         """The apps above `progress` seed their own part of the demo school, by command name
-        (this app imports none of them): the community's chat, discussion and announcement."""
-        if apps.is_installed("community"):
-            call_command(
-                "seed_demo_community", allow_production=allow_production, stdout=self.stdout
-            )
+        (this app imports none of them): the community's chat, discussion and announcement,
+        then the analytics' demo learners and their month of activity."""
+        learners = {} if analytics_learners is None else {"learners": analytics_learners}
+        for app, command, options in (
+            ("community", "seed_demo_community", {}),
+            ("analytics", "seed_demo_analytics", learners),
+        ):
+            if apps.is_installed(app):
+                call_command(
+                    command, allow_production=allow_production, stdout=self.stdout, **options
+                )
+
+    def _instructor_ensure(self, instructor: User) -> None:
+        """The demo instructor: the instructor role (a rerun finds it and records nothing)
+        and a teacher of INSTRUCTOR_COURSES, next to the courses' other instructors."""
+        user_role_set(user=instructor, role=Role.INSTRUCTOR, actor=None)
+        for course in Course.objects.filter(slug__in=demo_school.INSTRUCTOR_COURSES):
+            teachers = list(course.instructors.all())
+            if instructor not in teachers:
+                course_update(course=course, data={"instructors": [*teachers, instructor]})
 
     def _user_ensure(self, demo: DemoUser) -> User:
         user = User.objects.filter(email__iexact=demo.email).first()
@@ -456,7 +491,12 @@ class Command(BaseCommand):
             )
         out(f"Lessons created in this run: {self.created_lessons}")
         out("Sign in at /accounts/login/ with:")
-        for demo, role in ((demo_school.STAFF, "staff, /admin/"), (demo_school.LEARNER, "learner")):
+        people = (
+            (demo_school.STAFF, "staff, /admin/"),
+            (demo_school.INSTRUCTOR, "instructor of Salsa Foundations, /admin/"),
+            (demo_school.LEARNER, "learner"),
+        )
+        for demo, role in people:
             out(f"  {demo.email} / {demo.password}  ({role})")
         out(
             "Paid courses stay locked for the learner until they hold a tier (a plan from "
