@@ -106,6 +106,8 @@ class Journey:
         return uuid.uuid5(NAMESPACE, f"{self.user.email}:{kind}:{count}")
 
     def event(self, type: str, at: dt.datetime, *, lesson: Lesson | None = None, **props) -> None:
+        if at > self.now:  # a long lesson started late today: what is still to come is not
+            return
         self.client.append(
             {
                 "id": str(self._id("event")),
@@ -117,6 +119,8 @@ class Journey:
         )
 
     def step(self, kind: str, lesson: Lesson, at: dt.datetime, position: float | None = None):
+        if at > self.now:
+            return
         self.progress.append(
             ProgressEventIn(
                 kind=kind,
