@@ -26,6 +26,7 @@ api_v1 = [
     path("", include(("notifications.api", "notifications-api"))),
     path("", include(("community.api.urls", "community-api"))),
     path("", include(("analytics.api.urls", "analytics-api"))),
+    path("", include(("assistant.api.urls", "assistant-api"))),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("community.urls")),
     path("", include("analytics.urls")),
+    path("", include("assistant.urls")),
     path("webhooks/", include("media.urls")),
     path("video-files/", include("media.file_urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "progress",
     "community",  # top of the chain: discussions, chat, announcements
     "analytics",  # top of the chain too: events, rollups, dashboards, data export
+    "assistant",  # top of the chain too: LLM calls, drafts for approval, the lesson tutor
 ]
 
 MIDDLEWARE = [

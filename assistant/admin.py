@@ -1,0 +1,1 @@
+"""Provider calls in the admin (filled in by its slice)."""

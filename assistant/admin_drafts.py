@@ -1,0 +1,1 @@
+"""Drafts in the admin (filled in by its slice)."""

@@ -1,0 +1,1 @@
+"""calls models (filled in by its slice)."""

@@ -1,0 +1,1 @@
+"""drafts models (filled in by its slice)."""

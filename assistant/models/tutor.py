@@ -1,0 +1,1 @@
+"""tutor models (filled in by its slice)."""

@@ -1,0 +1,3 @@
+"""Draft tasks (filled in by its slice)."""
+
+__all__: list[str] = []
