@@ -126,6 +126,11 @@ class ErrorCode(StrEnum):
     EVENT_LESSON_UNKNOWN = "EVENT_LESSON_UNKNOWN"
     EVENT_COURSE_UNKNOWN = "EVENT_COURSE_UNKNOWN"
     EVENT_TOO_OLD = "EVENT_TOO_OLD"
+    # issue 15 (AI assistant): the provider boundary (assistant.llm).
+    AI_NOT_CONFIGURED = "AI_NOT_CONFIGURED"
+    AI_BUDGET_EXHAUSTED = "AI_BUDGET_EXHAUSTED"
+    AI_PROVIDER_ERROR = "AI_PROVIDER_ERROR"
+    AI_TIMEOUT = "AI_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,17 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.EVENT_LESSON_UNKNOWN: ErrorSpec(400, "There is no lesson with this id."),
     ErrorCode.EVENT_COURSE_UNKNOWN: ErrorSpec(400, "There is no course with this id."),
     ErrorCode.EVENT_TOO_OLD: ErrorSpec(400, "The event is older than the server accepts."),
+    # issue 15 (AI assistant). Nothing is sent to a provider for the first two.
+    ErrorCode.AI_NOT_CONFIGURED: ErrorSpec(
+        503, "AI features are not configured on this site: set LLM_BASE_URL and LLM_MODEL."
+    ),
+    ErrorCode.AI_BUDGET_EXHAUSTED: ErrorSpec(
+        503, "This month's AI budget is used up: AI features open again next month."
+    ),
+    ErrorCode.AI_PROVIDER_ERROR: ErrorSpec(
+        502, "The AI provider could not answer. Try again in a moment."
+    ),
+    ErrorCode.AI_TIMEOUT: ErrorSpec(504, "The AI provider took too long to answer. Try again."),
 }
 
 

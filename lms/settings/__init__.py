@@ -8,6 +8,7 @@ integration, never by environment. Later modules import what they need from earl
 
 from lms.settings.analytics import *  # noqa: F403
 from lms.settings.api import *  # noqa: F403
+from lms.settings.assistant import *  # noqa: F403
 from lms.settings.base import *  # noqa: F403
 from lms.settings.logs import *  # noqa: F403
 from lms.settings.mail import *  # noqa: F403
