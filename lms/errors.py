@@ -131,6 +131,11 @@ class ErrorCode(StrEnum):
     AI_BUDGET_EXHAUSTED = "AI_BUDGET_EXHAUSTED"
     AI_PROVIDER_ERROR = "AI_PROVIDER_ERROR"
     AI_TIMEOUT = "AI_TIMEOUT"
+    # issue 15 (the lesson tutor): its daily quota per tier, conversations and answers.
+    TUTOR_NOT_IN_PLAN = "TUTOR_NOT_IN_PLAN"
+    TUTOR_QUOTA_EXHAUSTED = "TUTOR_QUOTA_EXHAUSTED"
+    TUTOR_CONVERSATION_NOT_FOUND = "TUTOR_CONVERSATION_NOT_FOUND"
+    TUTOR_MESSAGE_NOT_FOUND = "TUTOR_MESSAGE_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -316,6 +321,17 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         502, "The AI provider could not answer. Try again in a moment."
     ),
     ErrorCode.AI_TIMEOUT: ErrorSpec(504, "The AI provider took too long to answer. Try again."),
+    ErrorCode.TUTOR_NOT_IN_PLAN: ErrorSpec(
+        403, "The tutor is not part of your plan: upgrade to ask it about lessons."
+    ),
+    # 429 with Retry-After; `retry_at` is the learner's next local midnight.
+    ErrorCode.TUTOR_QUOTA_EXHAUSTED: ErrorSpec(
+        429, "You have asked all of today's tutor questions: ask again after midnight."
+    ),
+    ErrorCode.TUTOR_CONVERSATION_NOT_FOUND: ErrorSpec(
+        404, "You have no tutor conversation with this id."
+    ),
+    ErrorCode.TUTOR_MESSAGE_NOT_FOUND: ErrorSpec(404, "You have no tutor answer with this id."),
 }
 
 
