@@ -357,6 +357,11 @@ class ChatStream:
         try:
             return next(self._deltas)
         except StopIteration:
+            if not self._finish_reason:
+                # The connection closed without the last chunk: the answer is cut short.
+                error = AIProviderError("The AI provider's answer broke off.", retryable=True)
+                self._finish(error=error)
+                raise error from None
             self._finish(error=None)
             raise
         except Exception as exc:

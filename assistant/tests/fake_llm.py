@@ -18,6 +18,7 @@ settings at it, which the live server's threads see too; `env()` gives the same 
 variables for a subprocess.
 """
 
+import contextlib
 import json
 import re
 import threading
@@ -56,9 +57,11 @@ class Reply:
     # An HTTP error status (400, 401, 429, 500, ...) with OpenAI's error body.
     status: int = 200
     error_message: str = "The fake provider refused."
-    # Seconds before the response starts, and between two streamed chunks.
+    # Seconds before the response starts, and between two streamed chunks (only before the
+    # text chunk numbered `stall_at`, counting from 0, when set: a stall mid-answer).
     delay: float = 0.0
     chunk_delay: float = 0.0
+    stall_at: int | None = None
     # A body (or for a stream, a chunk after the first) that is not JSON.
     malformed: bool = False
     # A JSON body without `choices` (valid JSON, not a chat completion).
@@ -73,7 +76,7 @@ class Reply:
 class Recorded:
     path: str
     body: Any
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -181,7 +184,8 @@ class FakeLLM:
         except ValueError:
             body = raw.decode(errors="replace")
         with self._lock:
-            self.requests.append(Recorded(handler.path, body, dict(handler.headers.items())))
+            headers = {name.lower(): value for name, value in handler.headers.items()}
+            self.requests.append(Recorded(handler.path, body, headers))
         if handler.path.rstrip("/") != "/v1/chat/completions":
             self._send_json(handler, 404, {"error": {"message": "Unknown path", "code": None}})
             return
@@ -220,10 +224,8 @@ class FakeLLM:
         # The SDK waits this long before a retry (tests keep LLM_MAX_RETRIES at 0 anyway).
         handler.send_header("retry-after-ms", "10")
         handler.end_headers()
-        try:
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            handler.wfile.write(data)  # unless the client gave up (a timeout test)
 
     def _send_error(self, handler: BaseHTTPRequestHandler, reply: Reply) -> None:
         error = {
@@ -281,7 +283,9 @@ class FakeLLM:
                 if reply.malformed and number == 2:
                     self._write(handler, "data: {this is not json\n\n")
                     return
-                if reply.chunk_delay and number:
+                # events[0] is the role chunk; text chunk i is events[i + 1].
+                stalls = number > 0 if reply.stall_at is None else number == reply.stall_at + 1
+                if reply.chunk_delay and stalls:
                     time.sleep(reply.chunk_delay)
                 self._write(handler, f"data: {json.dumps(event)}\n\n")
             self._write(handler, f"data: {json.dumps(self._chunk({}, reply.finish_reason))}\n\n")
