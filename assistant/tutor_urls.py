@@ -1,3 +1,5 @@
-"""Tutor pages (filled in by its slice)."""
+"""Tutor pages: the learner's conversations and the lesson panel's no-JS form posts."""
 
-urlpatterns: list = []
+from assistant.tutor_views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -8,7 +8,7 @@
  * API's JSON error envelope instead.
  *
  * The model's text is only ever set with textContent (never innerHTML); citation links
- * keep only same-site paths. Without JS (or fetch streams) the form posts to the page,
+ * keep only this site's pages. Without JS (or fetch streams) the form posts to the page,
  * which shows the whole answer after a reload.
  */
 (function () {
@@ -62,8 +62,16 @@
     return { li: li, body: body };
   }
 
+  // A citation's link as a path on this site (the API gives absolute URLs); null for any
+  // other origin or scheme, which is never linked.
   function sameSitePath(url) {
-    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";
+    if (typeof url !== "string") return null;
+    try {
+      var parsed = new URL(url, window.location.href);
+      return parsed.origin === window.location.origin ? parsed.pathname + parsed.search + parsed.hash : null;
+    } catch (e) {
+      return null;
+    }
   }
 
   function showCitations(answer, citations) {
@@ -79,7 +87,7 @@
     shown.forEach(function (citation) {
       var li = document.createElement("li");
       var link = document.createElement("a");
-      link.href = citation.url;
+      link.href = sameSitePath(citation.url);
       link.textContent = citation.title;
       li.append(link);
       list.append(li);

@@ -1,0 +1,1 @@
+"""Assistant reads, one module per concern (services write, these read)."""
