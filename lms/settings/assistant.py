@@ -4,11 +4,24 @@ Unset (LLM_BASE_URL or LLM_MODEL empty), every AI feature says "not configured" 
 leaves the server (README "AI assistant").
 """
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
 from lms.settings.base import env
+
+
+def _usd(name: str) -> Decimal:
+    """A USD amount from the environment ("0.15"), refused at start when it is not a number."""
+    raw = env.str(name, default="0")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number of USD, not {raw!r}.") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number of USD (or 0).")
+    return value
+
 
 # --- Provider (any OpenAI-compatible chat completions endpoint) ----------------------------
 # The API root the `openai` SDK talks to, ending in /v1 (OpenAI https://api.openai.com/v1,
@@ -27,13 +40,11 @@ LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 # --- Cost and budget ----------------------------------------------------------------------
 # The model's list prices in USD per million tokens (input = prompt, output = completion);
 # each call's cost is recorded from its tokens. 0 records calls at no cost (self-hosted).
-LLM_PRICE_INPUT_PER_MILLION = Decimal(env.str("LLM_PRICE_INPUT_PER_MILLION", default="0"))
-LLM_PRICE_OUTPUT_PER_MILLION = Decimal(env.str("LLM_PRICE_OUTPUT_PER_MILLION", default="0"))
+LLM_PRICE_INPUT_PER_MILLION = _usd("LLM_PRICE_INPUT_PER_MILLION")
+LLM_PRICE_OUTPUT_PER_MILLION = _usd("LLM_PRICE_OUTPUT_PER_MILLION")
 # The school's spend per calendar month (USD, TIME_ZONE): once the month's calls cost this
 # much, new calls are refused (AI_BUDGET_EXHAUSTED) until the 1st. 0 means no budget.
-LLM_MONTHLY_BUDGET_USD = Decimal(env.str("LLM_MONTHLY_BUDGET_USD", default="0"))
-if min(LLM_PRICE_INPUT_PER_MILLION, LLM_PRICE_OUTPUT_PER_MILLION, LLM_MONTHLY_BUDGET_USD) < 0:
-    raise ImproperlyConfigured("LLM prices and LLM_MONTHLY_BUDGET_USD cannot be negative.")
+LLM_MONTHLY_BUDGET_USD = _usd("LLM_MONTHLY_BUDGET_USD")
 if LLM_TIMEOUT_SECONDS <= 0 or LLM_CONNECT_TIMEOUT_SECONDS <= 0 or LLM_MAX_RETRIES < 0:
     raise ImproperlyConfigured("LLM timeouts must be positive and LLM_MAX_RETRIES at least 0.")
 
