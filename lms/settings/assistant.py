@@ -24,10 +24,10 @@ def _usd(name: str) -> Decimal:
 
 
 # --- Provider (any OpenAI-compatible chat completions endpoint) ----------------------------
-# The API root the `openai` SDK talks to, ending in /v1 (OpenAI https://api.openai.com/v1,
-# Gemini https://generativelanguage.googleapis.com/v1beta/openai, vLLM/Ollama
-# http://localhost:8000/v1 / http://localhost:11434/v1), the key (empty for servers without
-# one) and the model name as that endpoint spells it.
+# The API root the `openai` SDK talks to, usually ending in /v1 (OpenAI
+# https://api.openai.com/v1, Gemini https://generativelanguage.googleapis.com/v1beta/openai/,
+# vLLM http://vllm:8000/v1, Ollama http://localhost:11434/v1), the key (empty for servers
+# without one) and the model name as that endpoint spells it.
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="")
