@@ -167,6 +167,9 @@ class AuditLog(models.Model):
         ACCOUNT_DELETED = "account.deleted", _("Account deleted")
         DATA_EXPORT_REQUESTED = "data_export.requested", _("Data export requested")
         DATA_EXPORT_DOWNLOADED = "data_export.downloaded", _("Data export downloaded")
+        # issue 15: AI drafts of lesson notes and quizzes, approved (or discarded) by a person.
+        DRAFT_APPROVED = "assistant.draft_approved", _("AI draft approved")
+        DRAFT_DISCARDED = "assistant.draft_discarded", _("AI draft discarded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

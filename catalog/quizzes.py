@@ -4,7 +4,8 @@ grading a set of answers.
 Grading is pure: it takes a loaded quiz and the learner's answers and returns the result,
 so the API, the page and the tests all grade the same way and storing the attempt is
 `progress.services.quiz_attempt_submit`'s business. The writes at the end (`quiz_create`,
-`quiz_rules_update`) are for code that authors quizzes outside the admin (the demo school).
+`quiz_questions_add`, `quiz_rules_update`) are for code that authors quizzes outside the admin
+(the demo school, approved quiz drafts).
 
 Answers, as clients send them (question ids as keys):
 - single choice: `[choice_id]` (exactly one);
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -287,7 +288,15 @@ def quiz_create(
     )
     quiz.full_clean()
     quiz.save()
-    for order, spec in enumerate(questions):
+    _questions_create(quiz=quiz, questions=questions, first_order=0)
+    return quiz
+
+
+def _questions_create(
+    *, quiz: Quiz, questions: Sequence[QuestionSpec], first_order: int
+) -> list[Question]:
+    created = []
+    for index, spec in enumerate(questions):
         problems = question_problems(
             kind=spec.kind,
             accepted_answers=spec.accepted_answers,
@@ -296,7 +305,7 @@ def quiz_create(
         if problems:
             raise ApplicationError(
                 ErrorCode.VALIDATION_ERROR,
-                fields={f"questions.{order}.{name}": list(msgs) for name, msgs in problems.items()},
+                fields={f"questions.{index}.{name}": list(msgs) for name, msgs in problems.items()},
             )
         question = Question(
             quiz=quiz,
@@ -305,15 +314,28 @@ def quiz_create(
             explanation=spec.explanation,
             accepted_answers=spec.accepted_answers,
             points=spec.points,
-            order=order,
+            order=first_order + index,
         )
         question.full_clean()
         question.save()
         Choice.objects.bulk_create(
-            Choice(question=question, text=text, is_correct=correct, order=index)
-            for index, (text, correct) in enumerate(spec.choices)
+            Choice(question=question, text=text, is_correct=correct, order=order)
+            for order, (text, correct) in enumerate(spec.choices)
         )
-    return quiz
+        created.append(question)
+    return created
+
+
+@transaction.atomic
+def quiz_questions_add(*, quiz: Quiz, questions: Sequence[QuestionSpec]) -> list[Question]:
+    """Add questions after the quiz's own, each checked by the authoring rules
+    (VALIDATION_ERROR names what to fix, and nothing is added). Learners' past attempts keep
+    their snapshot (`QuestionResult.as_json`), so adding questions never rewrites them."""
+    Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # one writer of the orders
+    last = Question.objects.filter(quiz=quiz).aggregate(last=Max("order"))["last"]
+    return _questions_create(
+        quiz=quiz, questions=questions, first_order=0 if last is None else last + 1
+    )
 
 
 def quiz_rules_update(

@@ -131,6 +131,9 @@ class ErrorCode(StrEnum):
     AI_BUDGET_EXHAUSTED = "AI_BUDGET_EXHAUSTED"
     AI_PROVIDER_ERROR = "AI_PROVIDER_ERROR"
     AI_TIMEOUT = "AI_TIMEOUT"
+    # issue 15 (AI drafts): review of a draft, and a model answer that is no usable draft.
+    DRAFT_NOT_REVIEWABLE = "DRAFT_NOT_REVIEWABLE"
+    DRAFT_OUTPUT_INVALID = "DRAFT_OUTPUT_INVALID"
     # issue 15 (the lesson tutor): its daily quota per tier, conversations and answers.
     TUTOR_NOT_IN_PLAN = "TUTOR_NOT_IN_PLAN"
     TUTOR_QUOTA_EXHAUSTED = "TUTOR_QUOTA_EXHAUSTED"
@@ -321,6 +324,14 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         502, "The AI provider could not answer. Try again in a moment."
     ),
     ErrorCode.AI_TIMEOUT: ErrorSpec(504, "The AI provider took too long to answer. Try again."),
+    ErrorCode.DRAFT_NOT_REVIEWABLE: ErrorSpec(
+        409,
+        "This draft is not waiting for review: it is still being written, or was already "
+        "approved or discarded.",
+    ),
+    ErrorCode.DRAFT_OUTPUT_INVALID: ErrorSpec(
+        502, "The model's answer could not be used as a draft."
+    ),
     ErrorCode.TUTOR_NOT_IN_PLAN: ErrorSpec(
         403, "The tutor is not part of your plan: upgrade to ask it about lessons."
     ),

@@ -3,6 +3,7 @@ cost), `drafts` (generated lesson notes and quizzes awaiting approval), `tutor`
 (conversations, quotas, usage)."""
 
 from assistant.models.calls import LLMCall
+from assistant.models.drafts import Draft
 from assistant.models.tutor import Conversation, Message, TutorQuota, TutorUsage
 
-__all__ = ["LLMCall", "Conversation", "Message", "TutorQuota", "TutorUsage"]
+__all__ = ["LLMCall", "Draft", "Conversation", "Message", "TutorQuota", "TutorUsage"]
