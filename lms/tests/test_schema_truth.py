@@ -24,6 +24,7 @@ SAMPLE_PATH_VALUES = {
     "channel_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "message_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "export_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "conversation_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
