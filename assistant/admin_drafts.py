@@ -46,7 +46,7 @@ from assistant.services.drafts import (
     quiz_output_read,
 )
 from catalog.admin import InstructorScopeMixin, _saved, _take_identity
-from catalog.models import Lesson, Quiz
+from catalog.models import Course, Lesson, Quiz
 
 LESSON_CHANGE = "catalog.change_lesson"
 QUESTION_ADD = "catalog.add_question"
@@ -180,6 +180,9 @@ class DraftAdmin(InstructorScopeMixin, admin.ModelAdmin):
         "llm_call_display",
         "decision_display",
     )
+
+    def course_of(self, obj: Model) -> Course:
+        return obj.lesson.course
 
     # Permissions follow the catalog's: drafting is editing lessons, on one's own courses.
     def has_module_permission(self, request: HttpRequest) -> bool:
