@@ -96,7 +96,8 @@ schemathesis: install ## Fuzz the API from its schema against a live server (fai
 screenshots: install ## Retake the README screenshots (docs/screenshots/) in headless Chromium
 	@LMS_SCREENSHOT_DIR=docs/screenshots LMS_REQUIRE_SERVICES=1 \
 		$(VENV)/bin/pytest progress/tests/test_browser_demo_journey.py \
-		analytics/tests/test_dashboard_browser.py -q -p no:cacheprovider
+		analytics/tests/test_dashboard_browser.py assistant/tests/test_tutor_browser.py \
+		-q -p no:cacheprovider
 
 check-deploy: install ## Run Django's deployment checks with production-like settings
 	@DEBUG=false ALLOWED_HOSTS="$${ALLOWED_HOSTS:-lms.example.com}" \

@@ -15,7 +15,7 @@ from assistant.tests.fake_llm import Reply
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from lms.tests.browser import DESKTOP, axe_serious_violations, screenshot, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-battery"
 CHUNKS = ["Step forward ", "with your left foot ", "on one [1], ", "and keep counting [2]."]

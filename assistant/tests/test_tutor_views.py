@@ -270,3 +270,29 @@ def test_nobody_reports_someone_elses_answer(client, learner, lesson):
     assert response.status_code == 404
     answer.refresh_from_db()
     assert answer.flagged_at is None
+
+
+def test_the_panel_costs_the_same_queries_however_long_the_conversation(
+    client, learner, lesson, fake_llm
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    conversation, _ = _conversation(user=learner, lesson=lesson)
+
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(lesson.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    short = page_queries()
+    for number in range(10):
+        for role in (Message.Role.USER, Message.Role.ASSISTANT):
+            Message.objects.create(
+                conversation=conversation, role=role, text=f"{role} {number} [1]"
+            )
+        _conversation(user=learner, lesson=LessonFactory(section=lesson.section))
+
+    panel_html = client.get(lesson.get_absolute_url()).content.decode()
+    assert panel_html.count('class="tutor-message tutor-message--') == 22
+    assert page_queries() == short
