@@ -55,10 +55,14 @@ class Source:
         }
 
 
+# Words websearch syntax reads as operators.
+_OPERATORS = {"or", "and", "not"}
+
+
 def _question_words(question: str) -> list[str]:
     seen: list[str] = []
     for word in _WORD.findall(question.lower()):
-        if word not in seen:
+        if word not in seen and word not in _OPERATORS:
             seen.append(word)
     return seen[:MAX_QUERY_WORDS]
 
