@@ -35,12 +35,15 @@ def lesson_tutor(context: template.Context, lesson: Lesson) -> dict:
     if not user.is_authenticated or lesson.is_preview_only:
         return {"show": False}
     configured = llm_configured()
-    conversation = conversation_latest_get(user=user, lesson=lesson) if configured else None
+    quota = tutor_quota_get(user=user) if configured else None
+    # Past messages show beside the form only: not when the plan has no tutor.
+    shown = quota is not None and quota.in_plan
+    conversation = conversation_latest_get(user=user, lesson=lesson) if shown else None
     return {
         "show": True,
         "lesson": lesson,
         "configured": configured,
-        "quota": tutor_quota_get(user=user) if configured else None,
+        "quota": quota,
         "conversation": conversation,
         "messages": list(conversation.messages.all()) if conversation else [],
         "error": context.get("tutor_error"),

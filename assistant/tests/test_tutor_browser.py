@@ -13,7 +13,14 @@ from accounts.tests.factories import UserFactory
 from assistant.models import Message
 from assistant.tests.fake_llm import Reply
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from lms.tests.browser import DESKTOP, axe_serious_violations, screenshot, sign_in
+from lms.tests.browser import (
+    DESKTOP,
+    PHONE,
+    assert_fits,
+    axe_serious_violations,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +84,9 @@ def test_a_learner_asks_the_tutor_and_sees_the_answer_stream_in_with_its_sources
     expect(tutor.get_by_text("Which foot first, and how do I keep counting?")).to_be_visible()
     screenshot(page, "tutor-answer-desktop")
     found = {"lesson": axe_serious_violations(page)}
+    page.set_viewport_size(PHONE)
+    assert_fits(page)  # the answer, its sources and the form fit a phone
+    page.set_viewport_size(DESKTOP)
 
     # The answer is kept: after a reload it is on the page, and in the learner's list.
     page.reload()
