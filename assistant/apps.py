@@ -13,4 +13,5 @@ class AssistantConfig(AppConfig):
     def ready(self) -> None:
         # Drafts' and the tutor's admin beside the provider calls' (admin.py).
         import assistant.admin_drafts
-        import assistant.admin_tutor  # noqa: F401
+        import assistant.admin_tutor
+        import assistant.personal_data  # noqa: F401 - its section of a person's data

@@ -47,6 +47,7 @@ def test_every_app_holding_personal_data_has_its_section():
         "progress",
         "community",
         "activity",
+        "assistant",
     ]
     assert len(set(names)) == len(names)
 

@@ -5,6 +5,8 @@ server-sent events, "not configured", errors, conversations and reports."""
 import pytest
 from django.test import Client
 
+from accounts.deletion import user_account_delete
+from accounts.personal_data import personal_data_export
 from accounts.tests.factories import UserFactory
 from assistant.models import Conversation, LLMCall, Message, TutorQuota, TutorUsage
 from assistant.tests.fake_llm import Reply
@@ -492,3 +494,23 @@ def test_reading_a_conversation_costs_the_same_queries_however_long(
         response = learner_client.get(f"/api/v1/tutor/conversations/{conversation_id}/")
 
     assert len(response.json()["messages"]) == 12
+
+
+# --- The learner's own data ----------------------------------------------------------------
+
+
+def test_the_data_export_holds_the_conversations_and_deleting_the_account_erases_them(
+    school, learner, learner_client, fake_llm
+):
+    fake_llm.reply("Break on one [1].")
+    ask(learner_client, school.preview)
+
+    exported = personal_data_export(user=learner)["assistant"]
+    user_account_delete(user=learner)
+
+    [conversation] = exported["tutor_conversations"]
+    assert [m["text"] for m in conversation["messages"]] == [QUESTION, "Break on one [1]."]
+    assert exported["tutor_questions_per_day"][0]["count"] == 1
+    assert [call["purpose"] for call in exported["ai_calls"]] == ["tutor"]
+    assert not Conversation.objects.exists() and not TutorUsage.objects.exists()
+    assert LLMCall.objects.get().user is None  # the spend stays, unlinked
