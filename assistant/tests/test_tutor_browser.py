@@ -99,3 +99,27 @@ def test_a_learner_asks_the_tutor_and_sees_the_answer_stream_in_with_its_sources
     assert stored.text == "".join(_cited_reply(fake_llm.requests[0].body).chunks)
     assert {name: items for name, items in found.items() if items} == {}
     page.close()
+
+
+def test_an_answer_that_breaks_midway_says_so_and_gives_the_question_back(
+    browser, live_server, fake_llm, settings
+):
+    settings.LMS_TUTOR_QUESTIONS_PER_DAY = 3
+    fake_llm.reply(chunks=["Step forward ", "with your left foot."], break_after=1)
+    learner = UserFactory(email="ana@example.com", display_name="Ana", verified_email=True)
+    lesson = LessonFactory(section=SectionFactory(course=CourseFactory()), title="Basic step")
+    base = live_server.url
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, base, email=learner.email, password=PASSWORD)
+    page.goto(f"{base}{lesson.get_absolute_url()}")
+    tutor = page.get_by_role("region", name="Ask the tutor")
+
+    tutor.get_by_label("Your question about this lesson").fill("Which foot first?")
+    tutor.get_by_role("button", name="Ask").click()
+
+    expect(tutor.get_by_role("alert")).to_be_visible(timeout=10_000)
+    expect(tutor.get_by_text("Questions left today: 3 of 3")).to_be_visible()
+    expect(tutor.get_by_label("Your question about this lesson")).to_have_value("Which foot first?")
+    expect(tutor.get_by_role("button", name="Ask")).to_be_enabled()
+    assert not Message.objects.exists()
+    page.close()

@@ -115,6 +115,7 @@
   }
 
   function fail(answer, message) {
+    if (!question.value && answer.asked) question.value = answer.asked; // to try again
     answer.li.classList.add("tutor-message--error");
     var error = document.createElement("p");
     error.className = "tutor-message__error";
@@ -145,6 +146,7 @@
     var data = event.data;
     if (event.name === "conversation") {
       if (data.id) conversationInput.value = data.id;
+      state.quota = data.quota;
       showQuota(data.quota);
     } else if (event.name === "delta") {
       answer.body.textContent += data.text || "";
@@ -160,6 +162,8 @@
       setStatus(text.textAnswered);
     } else if (event.name === "error") {
       state.failed = true;
+      // The server gave the question back: so does the counter.
+      if (state.quota) showQuota({ remaining: state.quota.remaining + 1, limit: state.quota.limit });
       fail(answer, data.message);
     }
   }
@@ -198,8 +202,11 @@
       .catch(function () { return {}; })
       .then(function (body) {
         var error = (body && body.error) || {};
-        if (error.code === "TUTOR_QUOTA_EXHAUSTED") showQuota({ remaining: 0, limit: quota ? quota.dataset.limit : 0 });
-        fail(answer, error.message || text.textFailed);
+        if (error.code === "TUTOR_QUOTA_EXHAUSTED" && quota) {
+          showQuota({ remaining: 0, limit: quota.dataset.limit });
+        }
+        var fields = error.fields && error.fields.question;
+        fail(answer, (fields && fields.join(" ")) || error.message || text.textFailed);
       });
   }
 
@@ -212,6 +219,7 @@
     var mine = item("user");
     mine.body.textContent = asked;
     var answer = item("assistant");
+    answer.asked = asked;
     answer.body.setAttribute("aria-busy", "true");
     setStatus(text.textAnswering);
     question.value = "";
