@@ -94,6 +94,7 @@ def test_a_learner_asks_the_tutor_and_sees_the_answer_stream_in_with_its_sources
     expect(tutor.locator(".tutor-message--assistant")).to_contain_text("keep counting")
     tutor.get_by_role("link", name="Your conversations").click()
     expect(page.get_by_role("heading", name="Basic step")).to_be_visible()
+    screenshot(page, "tutor-conversations-desktop")
     found["list"] = axe_serious_violations(page)
 
     assert stored.text == "".join(_cited_reply(fake_llm.requests[0].body).chunks)
