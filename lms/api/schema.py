@@ -46,7 +46,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     retry_at = serializers.DateTimeField(
         required=False,
         help_text=(
-            "Only with QUIZ_RETRY_NOT_YET (429): when the next attempt opens; the "
+            "Only with QUIZ_RETRY_NOT_YET (429): when the next attempt opens, and "
+            "TUTOR_QUOTA_EXHAUSTED (429): the learner's next local midnight; the "
             "`Retry-After` header gives the same in seconds."
         ),
     )
