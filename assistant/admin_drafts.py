@@ -320,6 +320,7 @@ class DraftAdmin(InstructorScopeMixin, admin.ModelAdmin):
                 if draft.status in (Draft.Status.QUEUED, Draft.Status.RUNNING)
                 else None,
                 redraft_url=self._redraft_url(draft),
+                title=gettext("Review the draft") if draft.is_reviewable else gettext("Draft"),
             )
         return super().change_view(request, object_id, form_url, context)
 

@@ -243,3 +243,23 @@ def test_the_draft_page_runs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(12):
         assert staff_client.get(draft_url(draft)).status_code == 200
+
+
+def test_the_lesson_search_offers_an_instructor_only_their_lessons(ana, lesson, client):
+    LessonFactory(section=SectionFactory(course=CourseFactory(title="Bo bachata")), title="Hips")
+    client.force_login(ana)
+
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "assistant", "model_name": "draft", "field_name": "lesson", "term": ""},
+    ).json()
+
+    assert [result["text"] for result in found["results"]] == ["Timing"]
+
+
+def test_a_staff_member_without_superuser_rights_reviews_drafts(lesson, client):
+    sam = user_role_set(user=UserFactory(email="sam@example.com"), role=Role.STAFF, actor=None)
+    client.force_login(sam)
+
+    assert client.get(LIST_URL).status_code == 200
+    assert client.get(f"{ADD_URL}?lesson={lesson.pk}&kind=notes").status_code == 200
