@@ -6,4 +6,4 @@ from assistant.models.calls import LLMCall
 from assistant.models.drafts import Draft
 from assistant.models.tutor import Conversation, Message, TutorQuota, TutorUsage
 
-__all__ = ["LLMCall", "Draft", "Conversation", "Message", "TutorQuota", "TutorUsage"]
+__all__ = ["Conversation", "Draft", "LLMCall", "Message", "TutorQuota", "TutorUsage"]
