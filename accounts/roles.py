@@ -55,6 +55,8 @@ STAFF_APP_LABELS = (
     "catalog",
     "progress",
     "community",
+    "analytics",
+    "assistant",
 )
 # The community models moderators work on in the admin (hiding, resolving reports): no adds
 # and no hard deletes; deleting a post is a soft delete through the services.
