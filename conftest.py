@@ -6,6 +6,7 @@ except with LMS_REQUIRE_SERVICES=1 (CI), where a missing service fails it.
 
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,18 @@ def _fast_and_isolated(settings, tmp_path: Path) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _llm_not_configured(settings) -> None:
+    """No test, of any app, reaches a real LLM provider, whatever a developer's .env says:
+    unconfigured unless a test asks for `fake_llm` (assistant/tests/conftest.py)."""
+    settings.LLM_BASE_URL = ""
+    settings.LLM_API_KEY = ""
+    settings.LLM_MODEL = ""
+    settings.LLM_MONTHLY_BUDGET_USD = Decimal("0")
+    settings.LLM_PRICE_INPUT_PER_MILLION = Decimal("0")
+    settings.LLM_PRICE_OUTPUT_PER_MILLION = Decimal("0")
 
 
 # --- Celery: tasks run in-process in tests, except with a real worker ---------------------

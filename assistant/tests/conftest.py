@@ -1,23 +1,11 @@
-"""Fixtures for the assistant's tests: the loopback LLM provider (`fake_llm`)."""
+"""Fixtures for the assistant's tests: the loopback LLM provider (`fake_llm`; every test
+starts unconfigured, see `_llm_not_configured` in the root conftest)."""
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 
 from assistant.tests.fake_llm import FakeLLM
-
-
-@pytest.fixture(autouse=True)
-def _llm_not_configured(settings) -> None:
-    """No test reaches a real provider, whatever a developer's .env says: unconfigured unless
-    a test asks for `fake_llm`."""
-    settings.LLM_BASE_URL = ""
-    settings.LLM_API_KEY = ""
-    settings.LLM_MODEL = ""
-    settings.LLM_MONTHLY_BUDGET_USD = Decimal("0")
-    settings.LLM_PRICE_INPUT_PER_MILLION = Decimal("0")
-    settings.LLM_PRICE_OUTPUT_PER_MILLION = Decimal("0")
 
 
 @pytest.fixture
