@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.catalog import EVENT_TYPES
 from analytics.models import Event
+from lms.admin import ReadOnlyAdminMixin
 
 # The app filter lists the apps seen this recently (a range the BRIN index reads quickly),
 # not every value the table ever held.
@@ -67,7 +68,7 @@ class AppFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The raw event store, to look at what apps and the server send: read only (events are
     only ever appended, and purged past LMS_ANALYTICS_RETENTION_DAYS)."""
 
@@ -94,12 +95,3 @@ class EventAdmin(admin.ModelAdmin):
         "properties",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -4,10 +4,11 @@ fail?"). Exports are made by their owners only; the admin never opens one."""
 from django.contrib import admin
 
 from analytics.models import DataExport
+from lms.admin import ReadOnlyAdminMixin
 
 
 @admin.register(DataExport)
-class DataExportAdmin(admin.ModelAdmin):
+class DataExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "status", "requested_at", "ready_at", "expires_at", "size_bytes"]
     list_filter = ["status"]
     list_select_related = ["user"]
@@ -27,12 +28,3 @@ class DataExportAdmin(admin.ModelAdmin):
         "error",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -23,6 +23,7 @@ caller's atomic block raises RuntimeError (tests' own transactions excepted).
 
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,8 +187,8 @@ def _record(
     *,
     purpose: str,
     user: "User | None",
-    course_id: int | None,
-    lesson_id: int | None,
+    course_id: uuid.UUID | None,
+    lesson_id: uuid.UUID | None,
     model: str,
     streamed: bool,
     started: float,
@@ -233,8 +234,8 @@ def chat_complete(
     messages: list[dict[str, str]],
     purpose: str,
     user: "User | None",
-    course_id: int | None = None,
-    lesson_id: int | None = None,
+    course_id: uuid.UUID | None = None,
+    lesson_id: uuid.UUID | None = None,
     max_tokens: int,
     temperature: float = 0.2,
 ) -> ChatResult:
@@ -423,8 +424,8 @@ def chat_stream(
     messages: list[dict[str, str]],
     purpose: str,
     user: "User | None",
-    course_id: int | None = None,
-    lesson_id: int | None = None,
+    course_id: uuid.UUID | None = None,
+    lesson_id: uuid.UUID | None = None,
     max_tokens: int,
     temperature: float = 0.2,
 ) -> ChatStream:

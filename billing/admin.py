@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.gateway import BillingNotConfiguredError, stripe_dashboard_url
 from billing.models import BillingNotice, Customer, Plan, Subscription, Tier, TierGrant
 from billing.services import subscription_sync, tier_grant_create
+from lms.admin import ReadOnlyAdminMixin
 
 
 def _stripe_link(path: str) -> str:
@@ -26,19 +27,6 @@ def _stripe_link(path: str) -> str:
         stripe_dashboard_url(path),
         _("View in Stripe"),
     )
-
-
-class ReadOnlyAdminMixin:
-    """Viewable by whoever may view the model; nobody adds, edits or deletes a row here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 # --- Tiers and plans: the catalogue of what can be bought --------------------------------

@@ -14,8 +14,23 @@ from lms.models import OutboundEmail, WebhookEvent
 from lms.webhooks import webhook_event_replay
 
 
+class ReadOnlyAdminMixin:
+    """For records only our services write (ledgers, inboxes, event stores): viewable by
+    whoever may view the model; nobody adds, edits or deletes a row by hand (a deleted
+    ledger row would silently change a learner's XP, an edited event a dashboard)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events are written by the providers' views only: nobody adds, edits or deletes one
     (the inbox is the record of what the provider told us). Staff who may change events can
     replay them."""
@@ -50,15 +65,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
-        return False
-
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("lms.change_webhookevent")
 
@@ -92,7 +98,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox: what was sent, what waits, what failed and why. Read only, and without
     the messages' text or addresses (sign-in codes, reset links, personal data); staff who
     may change outbound emails can send one again."""
@@ -125,15 +131,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "sent_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("lms.change_outboundemail")

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from catalog.admin import InstructorScopeMixin
 from catalog.models import Course, Lesson, Quiz
+from lms.admin import ReadOnlyAdminMixin
 from lms.http import client_ip
 from progress.models import (
     Certificate,
@@ -450,20 +451,6 @@ class InviteAdmin(admin.ModelAdmin):
 
 
 # --- The learning records: written by the engine only, read here ------------------------------
-
-
-class ReadOnlyAdminMixin:
-    """Rows written only by `progress.services`: nobody adds, changes or deletes them by
-    hand (a deleted ledger row would silently change a learner's XP)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LessonProgress)

@@ -95,6 +95,7 @@ def test_a_learner_asks_gets_the_email_and_downloads_all_their_data_and_nobody_e
         "progress.json",
         "community.json",
         "activity.json",
+        "assistant.json",
         "files/avatar.webp",
     }
     account = json.loads(files["account.json"])
