@@ -481,17 +481,14 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
-def chat_figures(env: dict[str, str]) -> dict | None:
-    """Chat fan-out through a real ASGI server (bench/chat_bench.py: its own uvicorn on the
-    same database, 50 clients on one channel); it prints its line. None without Redis or if
-    it stopped early."""
+def side_bench(script: str, env: dict[str, str]) -> dict | None:
+    """Run a benchmark of its own (`bench/<script>`, on the same database) that prints its
+    line and writes its figures as JSON; None if it stopped early."""
     print()
-    if not (env.get("CHANNEL_LAYER_URL") or env.get("REDIS_URL")):
-        env = {**env, "CHANNEL_LAYER_URL": DEFAULT_CHANNEL_LAYER_URL}
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "chat.json"
+        out = Path(folder) / "figures.json"
         completed = subprocess.run(
-            [sys.executable, "bench/chat_bench.py", "--skip-setup", "--json-out", str(out)],
+            [sys.executable, f"bench/{script}", "--skip-setup", "--json-out", str(out)],
             cwd=ROOT,
             env=env,
             check=False,
@@ -500,25 +497,20 @@ def chat_figures(env: dict[str, str]) -> dict | None:
         if completed.returncode != 0 or not out.exists():
             return None
         return json.loads(out.read_text())
+
+
+def chat_figures(env: dict[str, str]) -> dict | None:
+    """Chat fan-out through a real ASGI server (bench/chat_bench.py: its own uvicorn, 50
+    clients on one channel). None without Redis or if it stopped early."""
+    if not (env.get("CHANNEL_LAYER_URL") or env.get("REDIS_URL")):
+        env = {**env, "CHANNEL_LAYER_URL": DEFAULT_CHANNEL_LAYER_URL}
+    return side_bench("chat_bench.py", env)
 
 
 def dashboard_figures(env: dict[str, str]) -> dict | None:
     """The course dashboard's page time for a course with 10,000 learners' data
-    (bench/dashboard_bench.py: seeds it once, then times the page in its own process); it
-    prints its line. None if it stopped early."""
-    print()
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "dashboard.json"
-        completed = subprocess.run(
-            [sys.executable, "bench/dashboard_bench.py", "--skip-setup", "--json-out", str(out)],
-            cwd=ROOT,
-            env=env,
-            check=False,
-            timeout=300,
-        )
-        if completed.returncode != 0 or not out.exists():
-            return None
-        return json.loads(out.read_text())
+    (bench/dashboard_bench.py: seeds it once, then times the page in its own process)."""
+    return side_bench("dashboard_bench.py", env)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
