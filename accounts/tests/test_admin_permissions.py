@@ -303,12 +303,15 @@ def test_instructor_admin_index_lists_the_catalog_their_learners_progress_and_an
     app_list = ana_client.get(ADMIN_INDEX).context["app_list"]
 
     labels = [app["app_label"] for app in app_list]
-    assert labels == ["analytics", "catalog", "community", "progress"]
+    assert labels == ["analytics", "assistant", "catalog", "community", "progress"]
     analytics_models = [model["object_name"] for model in app_list[0]["models"]]
     assert analytics_models == ["CourseDashboard"]  # their courses' dashboards
-    community_models = [model["object_name"] for model in app_list[2]["models"]]
+    # Drafts of their lessons; not the provider calls, quotas or the tutor's review queue.
+    assistant_models = [model["object_name"] for model in app_list[1]["models"]]
+    assert assistant_models == ["Draft"]
+    community_models = [model["object_name"] for model in app_list[3]["models"]]
     assert community_models == ["Announcement"]
-    progress_models = [model["object_name"] for model in app_list[3]["models"]]
+    progress_models = [model["object_name"] for model in app_list[4]["models"]]
     assert sorted(progress_models) == [
         "Certificate",
         "Enrollment",

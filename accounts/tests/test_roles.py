@@ -83,6 +83,8 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
         "accounts.view_auditlog",
         "billing.change_tier",
         "progress.add_invite",
+        "analytics.view_event",
+        "assistant.change_tutorquota",
     ):
         assert expected in permissions
     assert {name.split(".")[0] for name in permissions} <= {
@@ -94,6 +96,8 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
         "catalog",
         "progress",
         "community",
+        "analytics",
+        "assistant",
     }
 
 
