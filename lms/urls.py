@@ -17,7 +17,9 @@ admin.site.site_title = settings.SITE_NAME
 admin.site.index_title = "Courses, learners and settings"
 
 api_v1 = [
-    # progress first: its `courses/join/` must win over catalog's `courses/<slug>/`.
+    # Event ingestion first: the busiest endpoint resolves without trying the others.
+    path("", include(("analytics.api.urls", "analytics-api"))),
+    # progress before catalog: its `courses/join/` must win over catalog's `courses/<slug>/`.
     path("", include(("progress.api", "progress-api"))),
     path("", include(("catalog.api", "catalog-api"))),
     path("", include(("accounts.api", "accounts-api"))),
@@ -25,11 +27,13 @@ api_v1 = [
     path("", include(("billing.api", "billing-api"))),
     path("", include(("notifications.api", "notifications-api"))),
     path("", include(("community.api.urls", "community-api"))),
-    path("", include(("analytics.api.urls", "analytics-api"))),
     path("", include(("assistant.api.urls", "assistant-api"))),
 ]
 
 urlpatterns = [
+    # The API ahead of the pages' catch-all-free "" includes: an API call resolves without
+    # trying every page pattern first (no page path starts with api/).
+    path("api/v1/", include(api_v1)),
     path("", include("catalog.urls")),
     path("", include("progress.urls")),
     path("", include("billing.urls")),
@@ -47,7 +51,6 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("profile/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # API docs under the site's CSP: the split view serves Swagger UI's init script from
     # /api/docs/?script instead of inline, and both pages use our CSP-clean templates.
