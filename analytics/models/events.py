@@ -53,14 +53,9 @@ class Event(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         indexes = [
+            # A learner's own events (their data export, account deletion). Nothing else:
+            # every index slows each insert, and time ranges have the BRIN indexes.
             models.Index(fields=["user", "occurred_at"], name="event_user_occurred"),
-            # The dashboards' rewatch/skip segments read one video's seeks in a period; the
-            # rollups read whole days (BRIN). Every other index would slow each insert.
-            models.Index(
-                fields=["lesson_id", "occurred_at"],
-                condition=models.Q(type="video.seek"),
-                name="event_seek_lesson_occurred",
-            ),
         ]
 
     def __str__(self) -> str:
