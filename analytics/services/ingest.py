@@ -32,6 +32,7 @@ from lms.errors import CATALOG, ApplicationError, ErrorCode
 ACCEPTED, DUPLICATE, REFUSED = "accepted", "duplicate", "refused"
 APP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 APP_VERSION = re.compile(r"[0-9A-Za-z._+-]{0,32}")
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # How long a lesson's course (or a course's existence) is trusted per process: lessons
 # move between courses rarely, and a learner cannot know the id of a lesson yet to exist.
 REF_CACHE_SECONDS = 300.0
@@ -51,10 +52,10 @@ class _RefMap:
 
     def __init__(self, load) -> None:
         self._load = load
-        self._entries: dict[uuid.UUID, tuple[float, Any]] = {}
+        self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get_many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    def get_many(self, ids: set[str]) -> dict[str, Any]:
         now = time.monotonic()
         found, missing = {}, set()
         entries = self._entries
@@ -81,12 +82,14 @@ class _RefMap:
             self._entries.clear()
 
 
-def _lesson_courses_load(ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    return dict(Lesson.objects.filter(pk__in=ids).values_list("pk", "course_id"))
+def _lesson_courses_load(ids: set[str]) -> dict[str, str]:
+    rows = Lesson.objects.filter(pk__in=ids).values_list("pk", "course_id")
+    return {str(pk): str(course_id) for pk, course_id in rows}
 
 
-def _courses_load(ids: set[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    return dict.fromkeys(Course.objects.filter(pk__in=ids).values_list("pk", flat=True), True)
+def _courses_load(ids: set[str]) -> dict[str, bool]:
+    pks = Course.objects.filter(pk__in=ids).values_list("pk", flat=True)
+    return {str(pk): True for pk in pks}
 
 
 lesson_courses = _RefMap(_lesson_courses_load)
@@ -132,11 +135,16 @@ def _rate_take(*, user_id: uuid.UUID, app: str, count: int, now: float) -> None:
 # --- One event ---------------------------------------------------------------------------
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def _uuid(value: Any) -> str | None:
+    """The UUID in its canonical text (lower case, hyphens), or None. Ids stay text from
+    the request body to the INSERT: parsing 300 UUID objects a batch and printing them back
+    cost more than checking them."""
     if type(value) is not str or len(value) > 45:
         return None
+    if CANONICAL_UUID.fullmatch(value):
+        return value
     try:
-        return uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
         return None
 
@@ -157,7 +165,7 @@ class _Refused(Exception):
 
 
 # (event id, type, occurred_at, lesson id, course id, properties)
-_Row = tuple[uuid.UUID, str, datetime, uuid.UUID | None, uuid.UUID | None, dict[str, Any]]
+_Row = tuple[str, str, datetime, str | None, str | None, dict[str, Any]]
 
 
 def _event_clean(raw: Any, *, oldest: datetime, newest: datetime) -> _Row:
@@ -224,7 +232,7 @@ def _refs_fill(rows: dict[int, _Row], results: list) -> None:
             code = ErrorCode.EVENT_COURSE_UNKNOWN
         if code is not None:
             del rows[index]
-            results[index] = _refusal(str(row[0]), code)
+            results[index] = _refusal(row[0], code)
 
 
 def _refusal(event_id: str | None, code: ErrorCode) -> dict[str, Any]:
@@ -238,21 +246,21 @@ _INSERT_SQL = (
     "course_id, lesson_id, occurred_at, received_at, properties) "
     "SELECT e.i, e.t, %s, %s, %s, %s, e.c, e.l, e.o, %s, e.p "
     "FROM json_to_recordset(%s::json) AS e(i uuid, t varchar, o timestamptz, l uuid, c uuid, "
-    "p jsonb) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    "p jsonb) ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
 )
 
 
 def _insert_postgres(
     rows: list[_Row], *, user_id: uuid.UUID, app: str, version: str, now: datetime
-) -> set[uuid.UUID]:
+) -> set[str]:
     payload = json.dumps(
         [
             {
-                "i": str(event_id),
+                "i": event_id,
                 "t": name,
                 "o": occurred_at.isoformat(),
-                "l": lesson_id and str(lesson_id),
-                "c": course_id and str(course_id),
+                "l": lesson_id,
+                "c": course_id,
                 "p": properties,
             }
             for event_id, name, occurred_at, lesson_id, course_id, properties in rows
@@ -267,10 +275,13 @@ def _insert_postgres(
 
 def _insert_portable(
     rows: list[_Row], *, user_id: uuid.UUID, app: str, version: str, now: datetime
-) -> set[uuid.UUID]:
+) -> set[str]:
     """SQLite (the demo school): which ids are new, then one INSERT that skips conflicts."""
     ids = [row[0] for row in rows]
-    stored = set(Event.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+    stored = {
+        str(event_id)
+        for event_id in Event.objects.filter(event_id__in=ids).values_list("event_id", flat=True)
+    }
     Event.objects.bulk_create(
         [
             Event(
@@ -324,7 +335,7 @@ def events_ingest(
     newest = now + timedelta(seconds=settings.LMS_ANALYTICS_FUTURE_SECONDS)
     results: list[Any] = [None] * len(events)
     rows: dict[int, _Row] = {}
-    seen: set[uuid.UUID] = set()
+    seen: set[str] = set()
     for index, raw in enumerate(events):
         try:
             row = _event_clean(raw, oldest=oldest, newest=newest)
@@ -332,19 +343,19 @@ def events_ingest(
             results[index] = _refusal(_echo_id(raw), refused.code)
             continue
         if row[0] in seen:  # the same id twice in one batch: the first one counts
-            results[index] = {"id": str(row[0]), "status": DUPLICATE}
+            results[index] = {"id": row[0], "status": DUPLICATE}
             continue
         seen.add(row[0])
         rows[index] = row
     if rows:
         _refs_fill(rows, results)
-    inserted: set[uuid.UUID] = set()
+    inserted: set[str] = set()
     if rows:
         insert = _insert_postgres if connection.vendor == "postgresql" else _insert_portable
         inserted = insert(list(rows.values()), user_id=user_id, app=name, version=version, now=now)
     for index, row in rows.items():
         status = ACCEPTED if row[0] in inserted else DUPLICATE
-        results[index] = {"id": str(row[0]), "status": status}
+        results[index] = {"id": row[0], "status": status}
     accepted = len(inserted)
     refused = sum(1 for result in results if result["status"] == REFUSED)
     return IngestOutcome(results, accepted, len(events) - accepted - refused, refused)
