@@ -4,8 +4,7 @@ form posts for browsers without JavaScript (ask, report an answer). The panel it
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from assistant.tutor_forms import TutorQuestionForm
 from catalog.models import Lesson
 from catalog.selectors import lesson_get_by_id
 from lms.errors import AccessDeniedError, ApplicationError
+from lms.paging import page_get
 from progress.views import render_lesson_page
 
 PAGE_SIZE = 20
@@ -24,18 +24,14 @@ PAGE_SIZE = 20
 
 @login_required
 def tutor_list(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(conversations_of(user=request.user), PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, PageNotAnInteger):
-        raise Http404("No such page") from None
+    page = page_get(request=request, items=conversations_of(user=request.user), per_page=PAGE_SIZE)
     return render(
         request,
         "assistant/tutor_list.html",
         {
             "page": page,
             "conversations": page.object_list,
-            "page_numbers": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+            "page_numbers": page.numbers,
         },
     )
 

@@ -2,7 +2,6 @@
 learner's progress too, so `progress.views` serves them."""
 
 from django.conf import settings
-from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -10,7 +9,7 @@ from catalog import selectors
 from catalog.forms import CatalogFilterForm
 from catalog.models import Course
 from catalog.search import lesson_hits_for
-from lms.errors import ErrorCode, NotFoundError
+from lms.paging import page_get
 
 HOME_COURSE_COUNT = 6
 
@@ -35,11 +34,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
         difficulty=form.cleaned_data["difficulty"],
         user=request.user,
     )
-    paginator = Paginator(courses, settings.LMS_CATALOG_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage as error:
-        raise NotFoundError(ErrorCode.PAGE_NOT_FOUND) from error
+    page = page_get(request=request, items=courses, per_page=settings.LMS_CATALOG_PAGE_SIZE)
     # The lessons found in each course of this page, one query for the page.
     page.object_list = list(page.object_list)
     hits = lesson_hits_for(courses=page.object_list, user=request.user, text=search)
@@ -52,6 +47,6 @@ def course_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "courses": page.object_list,
-            "page_numbers": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+            "page_numbers": page.numbers,
         },
     )

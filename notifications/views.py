@@ -2,8 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -11,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lms.errors import ApplicationError
+from lms.paging import page_get
 from notifications.emails import unsubscribe_read
 from notifications.forms import PreferencesForm
 from notifications.kinds import kind_get
@@ -27,18 +27,14 @@ PAGE_SIZE = 20
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(notifications_for(user=request.user), PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, PageNotAnInteger):
-        raise Http404("No such page") from None
+    page = page_get(request=request, items=notifications_for(user=request.user), per_page=PAGE_SIZE)
     return render(
         request,
         "notifications/list.html",
         {
             "page": page,
             "notifications": page.object_list,
-            "page_numbers": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+            "page_numbers": page.numbers,
         },
     )
 
