@@ -170,6 +170,23 @@ class AuditLog(models.Model):
         # issue 15: AI drafts of lesson notes and quizzes, approved (or discarded) by a person.
         DRAFT_APPROVED = "assistant.draft_approved", _("AI draft approved")
         DRAFT_DISCARDED = "assistant.draft_discarded", _("AI draft discarded")
+        # issue 16: course authoring (admin and /api/v1/manage/, through the same services);
+        # the target is the course, section, lesson or question, the details say what changed.
+        CONTENT_CREATED = "catalog.created", _("Course content created")
+        CONTENT_CHANGED = "catalog.changed", _("Course content changed")
+        CONTENT_DELETED = "catalog.deleted", _("Course content deleted")
+        CONTENT_REORDERED = "catalog.reordered", _("Course content reordered")
+        COURSE_STATUS_CHANGED = (
+            "catalog.status_changed",
+            _("Course published, unpublished or archived"),
+        )
+        COURSE_IMPORTED = "catalog.imported", _("Course imported")
+        COURSE_EXPORTED = "catalog.exported", _("Course exported")
+        # issue 16: the projects showcase (submissions reviewed by staff).
+        PROJECT_APPROVED = "showcase.approved", _("Project approved")
+        PROJECT_REJECTED = "showcase.rejected", _("Project rejected")
+        PROJECT_DELETED = "showcase.deleted", _("Project deleted")
+        PROJECT_RESTORED = "showcase.restored", _("Project restored")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

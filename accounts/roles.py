@@ -57,6 +57,7 @@ STAFF_APP_LABELS = (
     "community",
     "analytics",
     "assistant",
+    "showcase",
 )
 # The community models moderators work on in the admin (hiding, resolving reports): no adds
 # and no hard deletes; deleting a post is a soft delete through the services.

@@ -61,6 +61,17 @@ class Course(models.Model):
     slug = models.SlugField(
         _("slug"), max_length=80, unique=True, validators=[validate_course_slug]
     )
+    client_id = models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
+    )
     title = models.CharField(_("title"), max_length=200)
     subtitle = models.CharField(_("subtitle"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
@@ -132,6 +143,12 @@ class Course(models.Model):
                 name="course_published_has_date",
                 violation_error_message=_("A published or archived course needs a date."),
             ),
+            models.UniqueConstraint(
+                fields=["client_id"],
+                condition=~Q(client_id=""),
+                name="course_unique_client_id",
+                violation_error_message=_("Another course has this client id."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,6 +168,17 @@ class Section(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), on_delete=models.CASCADE, related_name="sections"
     )
+    client_id = models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
+    )
     title = models.CharField(_("title"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=0)
 
@@ -163,6 +191,12 @@ class Section(models.Model):
                 fields=["course", "order"],
                 name="section_unique_order_per_course",
                 violation_error_message=_("Another section of this course has this order."),
+            ),
+            models.UniqueConstraint(
+                fields=["course", "client_id"],
+                condition=~Q(client_id=""),
+                name="section_unique_client_id",
+                violation_error_message=_("Another section of this course has this client id."),
             ),
         ]
 
@@ -185,6 +219,17 @@ class Lesson(models.Model):
     )
     section = models.ForeignKey(
         Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="lessons"
+    )
+    client_id = models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
     )
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, validators=[validate_lesson_slug])
@@ -245,6 +290,12 @@ class Lesson(models.Model):
                 fields=["course", "slug"],
                 name="lesson_unique_slug_per_course",
                 violation_error_message=_("Another lesson of this course has this slug."),
+            ),
+            models.UniqueConstraint(
+                fields=["course", "client_id"],
+                condition=~Q(client_id=""),
+                name="lesson_unique_client_id",
+                violation_error_message=_("Another lesson of this course has this client id."),
             ),
         ]
 
@@ -390,6 +441,17 @@ class Question(models.Model):
     quiz = models.ForeignKey(
         Quiz, verbose_name=_("quiz"), on_delete=models.CASCADE, related_name="questions"
     )
+    client_id = models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.SINGLE)
     prompt = models.TextField(_("question"), help_text=_("Markdown."))
     explanation = models.TextField(
@@ -416,6 +478,12 @@ class Question(models.Model):
                 name="question_unique_order_per_quiz",
                 violation_error_message=_("Another question of this quiz has this order."),
             ),
+            models.UniqueConstraint(
+                fields=["quiz", "client_id"],
+                condition=~Q(client_id=""),
+                name="question_unique_client_id",
+                violation_error_message=_("Another question of this quiz has this client id."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -431,6 +499,17 @@ class Choice(models.Model):
     question = models.ForeignKey(
         Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices"
     )
+    client_id = models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
+    )
     text = models.CharField(
         _("text"), max_length=300, help_text=_("Markdown, on one line: `code`, *emphasis*.")
     )
@@ -441,6 +520,18 @@ class Choice(models.Model):
         ordering = ["question", "order"]
         verbose_name = _("choice")
         verbose_name_plural = _("choices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "client_id"],
+                condition=~Q(client_id=""),
+                name="choice_unique_client_id",
+                violation_error_message=_("Another choice of this question has this client id."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text
+
+
+# The offline bundles' tables live beside the code that builds them.
+from catalog.bundles.models import *  # noqa: E402, F403

@@ -139,6 +139,11 @@ class ErrorCode(StrEnum):
     TUTOR_QUOTA_EXHAUSTED = "TUTOR_QUOTA_EXHAUSTED"
     TUTOR_CONVERSATION_NOT_FOUND = "TUTOR_CONVERSATION_NOT_FOUND"
     TUTOR_MESSAGE_NOT_FOUND = "TUTOR_MESSAGE_NOT_FOUND"
+    # issue 16 (authoring API, helper A).
+    # issue 16 (course documents, helper B).
+    # issue 16 (offline bundles, helper C).
+    # issue 16 (showcase, helper D).
+    # issue 16 (media downloads, helper E).
 
 
 @dataclass(frozen=True)
@@ -343,6 +348,11 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         404, "You have no tutor conversation with this id."
     ),
     ErrorCode.TUTOR_MESSAGE_NOT_FOUND: ErrorSpec(404, "You have no tutor answer with this id."),
+    # issue 16 (authoring API, helper A).
+    # issue 16 (course documents, helper B).
+    # issue 16 (offline bundles, helper C).
+    # issue 16 (showcase, helper D).
+    # issue 16 (media downloads, helper E).
 }
 
 

@@ -22,12 +22,15 @@ api_v1 = [
     # progress before catalog: its `courses/join/` must win over catalog's `courses/<slug>/`.
     path("", include(("progress.api", "progress-api"))),
     path("", include(("catalog.api", "catalog-api"))),
+    path("manage/", include(("catalog.manage.urls", "manage-api"))),
+    path("", include(("catalog.bundles.api", "bundles-api"))),
     path("", include(("accounts.api", "accounts-api"))),
     path("", include(("media.api", "media-api"))),
     path("", include(("billing.api", "billing-api"))),
     path("", include(("notifications.api", "notifications-api"))),
     path("", include(("community.api.urls", "community-api"))),
     path("", include(("assistant.api.urls", "assistant-api"))),
+    path("", include(("showcase.api.urls", "showcase-api"))),
 ]
 
 urlpatterns = [
@@ -40,6 +43,7 @@ urlpatterns = [
     path("", include("community.urls")),
     path("", include("analytics.urls")),
     path("", include("assistant.urls")),
+    path("", include("showcase.urls")),
     path("webhooks/", include("media.urls")),
     path("video-files/", include("media.file_urls")),
     path("healthz", health.healthz, name="healthz"),

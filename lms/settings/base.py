@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "community",  # top of the chain: discussions, chat, announcements
     "analytics",  # top of the chain too: events, rollups, dashboards, data export
     "assistant",  # top of the chain too: LLM calls, drafts for approval, the lesson tutor
+    "showcase",  # top of the chain too: projects, staff-authored or learner-submitted
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""The apps' update check and bundle downloads under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Course documents: import, export, bulk create of sections and lessons."""
+
+urlpatterns: list = []

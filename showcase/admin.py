@@ -1,0 +1,1 @@
+"""Projects in the admin: authoring, review of learners' submissions, restore."""

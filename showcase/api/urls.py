@@ -1,0 +1,3 @@
+"""The showcase API under /api/v1/projects/."""
+
+urlpatterns: list = []

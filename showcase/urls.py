@@ -1,0 +1,5 @@
+"""Showcase pages: /projects/ and /projects/<slug>/."""
+
+app_name = "showcase"
+
+urlpatterns: list = []
