@@ -140,6 +140,7 @@ class ErrorCode(StrEnum):
     TUTOR_CONVERSATION_NOT_FOUND = "TUTOR_CONVERSATION_NOT_FOUND"
     TUTOR_MESSAGE_NOT_FOUND = "TUTOR_MESSAGE_NOT_FOUND"
     # issue 16 (authoring API, helper A).
+    SECTION_NOT_FOUND = "SECTION_NOT_FOUND"
     # issue 16 (course documents, helper B).
     # issue 16 (offline bundles, helper C).
     # issue 16 (showcase, helper D).
@@ -349,6 +350,9 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.TUTOR_MESSAGE_NOT_FOUND: ErrorSpec(404, "You have no tutor answer with this id."),
     # issue 16 (authoring API, helper A).
+    ErrorCode.SECTION_NOT_FOUND: ErrorSpec(
+        404, "There is no section with this id that you can edit."
+    ),
     # issue 16 (course documents, helper B).
     # issue 16 (offline bundles, helper C).
     # issue 16 (showcase, helper D).
