@@ -3,12 +3,14 @@
 Builds a fresh database (SQLite in a temporary folder, or the PostgreSQL database named by
 SCHEMATHESIS_DATABASE_URL, dropped and created anew), migrates it, seeds the demo school,
 starts gunicorn on a free loopback port with production settings, and runs schemathesis
-(https://schemathesis.readthedocs.io) over every operation of `/api/schema/` twice: once
+(https://schemathesis.readthedocs.io) over every operation of `/api/schema/`: once
 anonymous, once as the demo learner signed in through allauth's app sign-in (a JWT bearer
-token). The checks are: no server error, responses matching their documented schema, status
-codes and content types the schema documents. Any finding fails the run, and so does a pass
-with fewer than `--min-calls` requests (counted in gunicorn's access log, so they are the
-calls the server really answered). gunicorn is stopped at the end, even on errors.
+token), then as the demo instructor over the authoring, update and showcase operations. The
+checks are: no server error, responses matching their documented schema, status codes and
+content types the schema documents. Any finding fails the run, and so does a pass with fewer
+than `--min-calls` requests (a tenth of it for the instructor's narrower pass; counted in
+gunicorn's access log, so they are the calls the server really answered). gunicorn is
+stopped at the end, even on errors.
 
 The live server lifts the API's throttles (API_THROTTLE_ANON / API_THROTTLE_USER) so the
 run is not all 429s, and gives the learner an hour-long access token.
@@ -36,6 +38,10 @@ sys.path.insert(0, str(ROOT))
 from bench.run import HOST, free_port, manage, sign_in, step, stop, wait_until_up  # noqa: E402
 
 LEARNER = ("learner@example.com", "demo-learner-2024")  # the demo school's (README)
+INSTRUCTOR = ("instructor@example.com", "demo-instructor-2024")
+# The instructor's pass: what an author reaches (the authoring API on their own course and
+# everyone else's, the update check, the showcase), after the learner's pass has run.
+AUTHOR_PATHS = r"^/api/v1/(manage|updates|bundles|projects)/"
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -187,12 +193,25 @@ def main(argv: list[str] | None = None) -> int:
             token=sign_in(port, *LEARNER),
             extra=("--exclude-operation-id", "me_sessions_destroy"),
         )
-        results = [("anonymous", *anonymous), ("as the demo learner", *learner)]
+        instructor = run_pass(
+            "as the demo instructor",
+            port=port,
+            log=log,
+            args=args,
+            token=sign_in(port, *INSTRUCTOR),
+            extra=("--include-path-regex", AUTHOR_PATHS),
+        )
+        results = [
+            ("anonymous", *anonymous, args.min_calls),
+            ("as the demo learner", *learner, args.min_calls),
+            # Fewer operations, so fewer calls: a tenth of the floor of the full passes.
+            ("as the demo instructor", *instructor, args.min_calls // 10),
+        ]
     finally:
         stop(process)
     failed = False
-    for label, code, calls in results:
-        short = calls < args.min_calls
+    for label, code, calls, min_calls in results:
+        short = calls < min_calls
         failed |= bool(code) or short
         verdict = "findings" if code else ("too few calls" if short else "clean")
         print(f"schemathesis {label}: {calls} calls, {verdict}")
