@@ -66,6 +66,12 @@ class Video(models.Model):
     error = models.TextField(_("error"), blank=True, editable=False)
     # The provider time of the newest event applied: an older event never overwrites it.
     state_at = models.DateTimeField(_("state as of"), null=True, blank=True, editable=False)
+    # Mux static renditions (MP4 downloads), as Mux reports them (`media.renditions`): a list
+    # of {"name", "ext", "resolution", "width", "height", "bitrate", "size_bytes", "status",
+    # "id", "at"}, one per name, each at the provider time of its newest report.
+    static_renditions = models.JSONField(
+        _("static renditions"), default=list, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -131,6 +137,8 @@ class StoredFile(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
+    # The stored bytes' SHA-256 (hex), computed once by `media.downloads.file_sha256_ensure`.
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),

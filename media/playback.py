@@ -55,30 +55,40 @@ def _private_key_pem(encoded: str) -> bytes:
         raise PlaybackNotConfiguredError("MUX_SIGNING_KEY_PRIVATE is not base64") from error
 
 
-def playback_tokens_issue(*, playback_id: str, now: dt.datetime | None = None) -> PlaybackTokens:
-    """Tokens for one signed playback id, valid for settings LMS_PLAYBACK_TOKEN_TTL seconds.
+def playback_token_sign(*, playback_id: str, audience: str, expires_at: dt.datetime) -> str:
+    """One RS256 token for a signed playback id and audience, valid until `expires_at`.
 
     Raises PlaybackNotConfiguredError when no signing key is configured or it is unusable.
     """
     if not playback_configured():
         raise PlaybackNotConfiguredError("MUX_SIGNING_KEY_ID/MUX_SIGNING_KEY_PRIVATE are not set")
+    key_id = settings.MUX_SIGNING_KEY_ID
+    key = _private_key_pem(settings.MUX_SIGNING_KEY_PRIVATE)
+    claims = {
+        "sub": playback_id,
+        "aud": audience,
+        "exp": int(expires_at.timestamp()),
+        "kid": key_id,
+    }
+    try:
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id})
+    except (ValueError, TypeError, jwt.PyJWTError) as error:
+        raise PlaybackNotConfiguredError("MUX_SIGNING_KEY_PRIVATE is not an RSA key") from error
+
+
+def playback_tokens_issue(*, playback_id: str, now: dt.datetime | None = None) -> PlaybackTokens:
+    """Tokens for one signed playback id, valid for settings LMS_PLAYBACK_TOKEN_TTL seconds.
+
+    Raises PlaybackNotConfiguredError when no signing key is configured or it is unusable.
+    """
     now = now or timezone.now()
     ttl = int(getattr(settings, "LMS_PLAYBACK_TOKEN_TTL", 3600))
     expires_at = now + dt.timedelta(seconds=ttl)
-    key_id = settings.MUX_SIGNING_KEY_ID
-    key = _private_key_pem(settings.MUX_SIGNING_KEY_PRIVATE)
 
     def sign(audience: str) -> str:
-        claims = {
-            "sub": playback_id,
-            "aud": audience,
-            "exp": int(expires_at.timestamp()),
-            "kid": key_id,
-        }
-        try:
-            return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id})
-        except (ValueError, TypeError, jwt.PyJWTError) as error:
-            raise PlaybackNotConfiguredError("MUX_SIGNING_KEY_PRIVATE is not an RSA key") from error
+        return playback_token_sign(
+            playback_id=playback_id, audience=audience, expires_at=expires_at
+        )
 
     return PlaybackTokens(
         video=sign(VIDEO_AUDIENCE),

@@ -57,12 +57,17 @@ def video_file_ttl() -> int:
     return int(settings.LMS_PLAYBACK_TOKEN_TTL)
 
 
-def video_file_url(*, video: Video, signed: bool, now: dt.datetime | None = None) -> VideoFileUrl:
-    """Where the browser fetches this file video's bytes. Access is the caller's decision."""
+def video_file_url(
+    *, video: Video, signed: bool, now: dt.datetime | None = None, ttl: int | None = None
+) -> VideoFileUrl:
+    """Where the browser fetches this file video's bytes. Access is the caller's decision.
+
+    `ttl` (seconds) overrides settings LMS_PLAYBACK_TOKEN_TTL for a signed URL (downloads).
+    """
     if not video.is_file or not video.file.name:
         raise ValueError("video_file_url is for file videos")
     now = (now or timezone.now()).replace(microsecond=0)
-    ttl = video_file_ttl()
+    ttl = ttl or video_file_ttl()
     if s3_configured():
         storage = storages["default"]
         presigned = object_presigned_get(

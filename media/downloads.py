@@ -1,0 +1,178 @@
+"""Downloads for apps that keep content offline: video files to fetch, and files' hashes.
+
+`video_downloads(video=, expires=)` lists what a client may download of one video, each with a
+URL valid for `expires` seconds:
+- a Mux video: its ready static renditions (MP4 files Mux made, `Video.static_renditions`),
+  at `https://stream.mux.com/<playback id>/<rendition name>`; for a signed playback policy
+  the URL carries a playback token (RS256, audience "v", the same key as streaming: Mux
+  checks download tokens like playback tokens). Nothing when the video has no ready
+  rendition, or it is signed and no signing key is configured.
+- a file video: its own file, through a presigned GET when the default storage is S3, else
+  through the signed local URL the file player uses (`media.video_files`), made absolute with
+  settings SITE_URL.
+Nothing for videos that are not ready or deleted.
+
+`file_sha256_ensure(file=)` is a stored file's SHA-256, read from storage once (streamed) and
+kept on the row; never recomputed (stored objects are not rewritten under the same key).
+
+Neither decides who may download: callers (catalog's offline bundles) ask `catalog.access`
+and the learner's tier first.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from lms.errors import ErrorCode
+from media.models import StoredFile, Video
+from media.playback import (
+    VIDEO_AUDIENCE,
+    PlaybackNotConfiguredError,
+    playback_configured,
+    playback_token_sign,
+)
+from media.storage import StorageError, _bucket, s3_configured
+from media.video_files import video_file_url
+
+logger = logging.getLogger(__name__)
+
+MUX_STREAM_URL = "https://stream.mux.com"
+CHUNK_SIZE = 1024 * 1024
+_CONTENT_TYPES = {"mp4": "video/mp4", "m4a": "audio/mp4"}
+
+__all__ = ["VideoDownload", "file_sha256_ensure", "video_downloads"]
+
+
+@dataclass(frozen=True)
+class VideoDownload:
+    name: str  # "highest.mp4", "720p.mp4", "audio.m4a"; a file video's is "file.mp4"/"file.webm"
+    url: str
+    content_type: str
+    size_bytes: int | None
+    width: int | None
+    height: int | None
+    expires_at: dt.datetime | None  # None: a stable URL (public Mux playback ids)
+
+
+def video_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
+    """What of this video can be downloaded, with URLs valid for `expires` seconds (largest
+    first). Empty when nothing is. Access is the caller's decision."""
+    if not video.is_ready:
+        return []
+    if video.is_file:
+        return _file_downloads(video=video, expires=expires)
+    return _mux_downloads(video=video, expires=expires)
+
+
+def ready_renditions(*, video: Video) -> list[dict]:
+    """The video's ready static renditions, largest first (no query)."""
+    ready = [
+        rendition
+        for rendition in video.static_renditions or []
+        if isinstance(rendition, dict) and rendition.get("status") == "ready"
+    ]
+    return sorted(ready, key=lambda r: (-(r.get("height") or 0), -(r.get("bitrate") or 0)))
+
+
+def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
+    renditions = ready_renditions(video=video)
+    if not renditions or not video.playback_id:
+        return []
+    signed = video.playback_policy == Video.PlaybackPolicy.SIGNED
+    expires_at = None
+    query = ""
+    if signed:
+        if not playback_configured():
+            return []
+        expires_at = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=expires)
+        try:
+            token = playback_token_sign(
+                playback_id=video.playback_id, audience=VIDEO_AUDIENCE, expires_at=expires_at
+            )
+        except PlaybackNotConfiguredError:
+            logger.warning("Cannot sign downloads of video %s: no usable signing key", video.pk)
+            return []
+        query = "?" + urlencode({"token": token})
+    return [
+        VideoDownload(
+            name=rendition["name"],
+            url=f"{MUX_STREAM_URL}/{video.playback_id}/{rendition['name']}{query}",
+            content_type=_CONTENT_TYPES.get(rendition.get("ext") or "", "video/mp4"),
+            size_bytes=rendition.get("size_bytes"),
+            width=rendition.get("width"),
+            height=rendition.get("height"),
+            expires_at=expires_at,
+        )
+        for rendition in renditions
+    ]
+
+
+def _file_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
+    if not video.file.name:
+        return []
+    signed = video_file_url(video=video, signed=True, ttl=expires)
+    url = signed.url
+    if url.startswith("/"):
+        url = settings.SITE_URL.rstrip("/") + url
+    extension = "webm" if video.file_content_type == "video/webm" else "mp4"
+    return [
+        VideoDownload(
+            name=f"file.{extension}",
+            url=url,
+            content_type=video.file_content_type or "video/mp4",
+            size_bytes=video.file_size,
+            width=None,
+            height=None,
+            expires_at=signed.expires_at,
+        )
+    ]
+
+
+def file_sha256_ensure(*, file: StoredFile) -> str:
+    """The stored file's SHA-256 (hex), computed from storage on the first call and kept on
+    the row; later calls read nothing. Raises StorageError UPLOAD_INCOMPLETE for a file not
+    yet uploaded, FILE_NOT_FOUND when storage has no object for it."""
+    if file.sha256:
+        return file.sha256
+    if file.status != StoredFile.Status.CONFIRMED:
+        raise StorageError(ErrorCode.UPLOAD_INCOMPLETE)
+    digest = hashlib.sha256()
+    for chunk in _object_chunks(key=file.key):
+        digest.update(chunk)
+    file.sha256 = digest.hexdigest()
+    # Two builds may hash the same file at once: both write the same value.
+    StoredFile.objects.filter(pk=file.pk, sha256="").update(sha256=file.sha256)
+    return file.sha256
+
+
+def _object_chunks(*, key: str) -> Iterator[bytes]:
+    """The object's bytes in chunks: from the bucket (by its key, as presigned URLs name it),
+    else from the default storage (local files)."""
+    if s3_configured():
+        client, bucket = _bucket()
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise StorageError(ErrorCode.FILE_NOT_FOUND) from None
+            raise
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+        return
+    storage = storages["default"]
+    try:
+        handle = storage.open(key, "rb")
+    except (FileNotFoundError, OSError):
+        raise StorageError(ErrorCode.FILE_NOT_FOUND) from None
+    with handle:
+        yield from iter(lambda: handle.read(CHUNK_SIZE), b"")
