@@ -3,9 +3,10 @@ grading a set of answers.
 
 Grading is pure: it takes a loaded quiz and the learner's answers and returns the result,
 so the API, the page and the tests all grade the same way and storing the attempt is
-`progress.services.quiz_attempt_submit`'s business. The writes at the end (`quiz_create`,
-`quiz_questions_add`, `quiz_rules_update`) are for code that authors quizzes outside the admin
-(the demo school, approved quiz drafts).
+`progress.services.quiz_attempt_submit`'s business. The writes at the end (quizzes and their
+questions with choices: create, update, delete) serve the admin, the authoring API, the demo
+school and approved quiz drafts. Like `catalog.services`, each runs in one transaction that
+calls `catalog.changes.course_content_changed` and, given an `actor`, writes the audit row.
 
 Answers, as clients send them (question ids as keys):
 - single choice: `[choice_id]` (exactly one);
@@ -21,11 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditLog, User
+from catalog.changes import course_content_changed
 from catalog.models import Choice, Lesson, Question, Quiz
+from catalog.services import content_audit
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 from lms.markdown import render_markdown
 
@@ -254,17 +258,56 @@ def quiz_grade(*, quiz: Quiz, answers: Any) -> Grade:
 
 
 # --- Authoring: writes ------------------------------------------------------------------------
+Action = AuditLog.Action
+
+
+@dataclass(frozen=True)
+class ChoiceSpec:
+    """A choice to write. With `id`, the question's existing choice of that id is kept (and
+    changed); without, a new one is made."""
+
+    text: str
+    is_correct: bool = False
+    id: uuid.UUID | None = None
+    client_id: str = ""
+
+
 @dataclass(frozen=True)
 class QuestionSpec:
-    """A question to create: `choices` are (text, correct) pairs; `accepted_answers` one per
-    line (short answer)."""
+    """A question to create: `choices` are (text, correct) pairs or ChoiceSpecs;
+    `accepted_answers` one per line (short answer)."""
 
     kind: str
     prompt: str
     explanation: str = ""
     accepted_answers: str = ""
     points: int = 1
-    choices: tuple[tuple[str, bool], ...] = ()
+    choices: tuple[tuple[str, bool] | ChoiceSpec, ...] = ()
+    client_id: str = ""
+
+
+def _choice_specs(choices: Sequence[tuple[str, bool] | ChoiceSpec]) -> list[ChoiceSpec]:
+    return [
+        choice
+        if isinstance(choice, ChoiceSpec)
+        else ChoiceSpec(text=choice[0], is_correct=choice[1])
+        for choice in choices
+    ]
+
+
+def _course_id(quiz: Quiz) -> uuid.UUID:
+    return quiz.lesson.course_id
+
+
+def _problems_raise(problems: dict[str, list[str]], prefix: str = "") -> None:
+    if problems:
+        raise ApplicationError(
+            ErrorCode.VALIDATION_ERROR,
+            fields={f"{prefix}{name}": list(messages) for name, messages in problems.items()},
+        )
+
+
+_QUIZ_FIELDS = ("pass_mark", "max_attempts", "retry_wait_minutes", "reveal_answers")
 
 
 @transaction.atomic
@@ -276,6 +319,7 @@ def quiz_create(
     retry_wait_minutes: int = Quiz.DEFAULT_RETRY_WAIT_MINUTES,
     reveal_answers: str = Quiz.Reveal.AFTER_LAST_ATTEMPT,
     questions: Sequence[QuestionSpec] = (),
+    actor: User | None = None,
 ) -> Quiz:
     """Create a quiz lesson's quiz with its rules and questions, each checked by the
     authoring rules (`question_problems`); VALIDATION_ERROR names what to fix."""
@@ -288,25 +332,79 @@ def quiz_create(
     )
     quiz.full_clean()
     quiz.save()
-    _questions_create(quiz=quiz, questions=questions, first_order=0)
+    content_audit(
+        action=Action.CONTENT_CREATED, actor=actor, target=quiz, course_id=lesson.course_id
+    )
+    _questions_create(quiz=quiz, questions=questions, first_order=0, actor=actor)
+    course_content_changed(course_id=lesson.course_id)
     return quiz
 
 
+def _question_write(
+    *, question: Question, choices: Sequence[ChoiceSpec] | None, prefix: str = ""
+) -> None:
+    """Check a question (its own fields, then the authoring rules against its choices) and
+    save it with its choices. `choices` None keeps the saved ones."""
+    question.full_clean()
+    kept = (
+        {} if question._state.adding else {choice.pk: choice for choice in question.choices.all()}
+    )
+    if choices is None:
+        flags = [choice.is_correct for choice in kept.values()]
+    else:
+        flags = [choice.is_correct for choice in choices]
+        unknown = [str(spec.id) for spec in choices if spec.id is not None and spec.id not in kept]
+        if unknown:
+            raise ApplicationError(
+                ErrorCode.VALIDATION_ERROR,
+                fields={
+                    f"{prefix}choices": [
+                        _("This question has no choice with id “%(id)s”.") % {"id": unknown[0]}
+                    ]
+                },
+            )
+    _problems_raise(
+        question_problems(
+            kind=question.kind, accepted_answers=question.accepted_answers, correct_flags=flags
+        ),
+        prefix,
+    )
+    question.save()
+    if choices is not None:
+        _choices_replace(question=question, choices=choices, saved=kept)
+
+
+def _choices_replace(
+    *, question: Question, choices: Sequence[ChoiceSpec], saved: dict[uuid.UUID, Choice]
+) -> None:
+    """The question's choices become `choices`, in that order: those with a saved id are
+    changed, the others created, the saved ones not listed deleted."""
+    listed = {spec.id for spec in choices if spec.id is not None}
+    Choice.objects.filter(question=question).exclude(pk__in=listed).delete()
+    # Orders of kept choices are not unique, so they can be written as they come.
+    rows = []
+    for order, spec in enumerate(choices):
+        choice = saved.get(spec.id) if spec.id is not None else None
+        if choice is None:
+            choice = Choice(question=question, client_id=spec.client_id)
+        choice.text, choice.is_correct, choice.order = spec.text, spec.is_correct, order
+        choice.full_clean(exclude=["question"])
+        rows.append(choice)
+    Choice.objects.bulk_create([row for row in rows if row._state.adding])
+    existing = [row for row in rows if not row._state.adding]
+    if existing:
+        Choice.objects.bulk_update(existing, ["text", "is_correct", "order"])
+
+
 def _questions_create(
-    *, quiz: Quiz, questions: Sequence[QuestionSpec], first_order: int
+    *,
+    quiz: Quiz,
+    questions: Sequence[QuestionSpec],
+    first_order: int,
+    actor: User | None = None,
 ) -> list[Question]:
     created = []
     for index, spec in enumerate(questions):
-        problems = question_problems(
-            kind=spec.kind,
-            accepted_answers=spec.accepted_answers,
-            correct_flags=[correct for _text, correct in spec.choices],
-        )
-        if problems:
-            raise ApplicationError(
-                ErrorCode.VALIDATION_ERROR,
-                fields={f"questions.{index}.{name}": list(msgs) for name, msgs in problems.items()},
-            )
         question = Question(
             quiz=quiz,
             kind=spec.kind,
@@ -315,27 +413,60 @@ def _questions_create(
             accepted_answers=spec.accepted_answers,
             points=spec.points,
             order=first_order + index,
+            client_id=spec.client_id,
         )
-        question.full_clean()
-        question.save()
-        Choice.objects.bulk_create(
-            Choice(question=question, text=text, is_correct=correct, order=order)
-            for order, (text, correct) in enumerate(spec.choices)
+        _question_write(
+            question=question, choices=_choice_specs(spec.choices), prefix=f"questions.{index}."
+        )
+        content_audit(
+            action=Action.CONTENT_CREATED, actor=actor, target=question, course_id=_course_id(quiz)
         )
         created.append(question)
     return created
 
 
+def _quiz_lock(quiz: Quiz) -> None:
+    Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # one writer of the orders
+
+
 @transaction.atomic
-def quiz_questions_add(*, quiz: Quiz, questions: Sequence[QuestionSpec]) -> list[Question]:
+def quiz_questions_add(
+    *, quiz: Quiz, questions: Sequence[QuestionSpec], actor: User | None = None
+) -> list[Question]:
     """Add questions after the quiz's own, each checked by the authoring rules
     (VALIDATION_ERROR names what to fix, and nothing is added). Learners' past attempts keep
     their snapshot (`QuestionResult.as_json`), so adding questions never rewrites them."""
-    Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # one writer of the orders
+    _quiz_lock(quiz)
     last = Question.objects.filter(quiz=quiz).aggregate(last=Max("order"))["last"]
-    return _questions_create(
-        quiz=quiz, questions=questions, first_order=0 if last is None else last + 1
+    created = _questions_create(
+        quiz=quiz, questions=questions, first_order=0 if last is None else last + 1, actor=actor
     )
+    course_content_changed(course_id=_course_id(quiz))
+    return created
+
+
+@transaction.atomic
+def quiz_update(*, quiz: Quiz, data: Mapping[str, Any], actor: User | None = None) -> Quiz:
+    """Change a quiz's pass mark and rules; `data` holds only what changes (checked like the
+    admin form)."""
+    unknown = set(data) - set(_QUIZ_FIELDS)
+    if unknown:
+        raise ValueError(f"quiz_update cannot change {', '.join(sorted(unknown))} this way.")
+    if not data:
+        return quiz
+    for name, value in data.items():
+        setattr(quiz, name, value)
+    quiz.full_clean()
+    quiz.save(update_fields=sorted(data))
+    content_audit(
+        action=Action.CONTENT_CHANGED,
+        actor=actor,
+        target=quiz,
+        course_id=_course_id(quiz),
+        fields=sorted(data),
+    )
+    course_content_changed(course_id=_course_id(quiz))
+    return quiz
 
 
 def quiz_rules_update(
@@ -344,11 +475,117 @@ def quiz_rules_update(
     max_attempts: int | None,
     retry_wait_minutes: int,
     reveal_answers: str,
+    actor: User | None = None,
 ) -> Quiz:
     """Set a quiz's attempt limit, wait and reveal policy (checked like the admin form)."""
-    quiz.max_attempts = max_attempts
-    quiz.retry_wait_minutes = retry_wait_minutes
-    quiz.reveal_answers = reveal_answers
-    quiz.full_clean()
-    quiz.save(update_fields=["max_attempts", "retry_wait_minutes", "reveal_answers"])
-    return quiz
+    return quiz_update(
+        quiz=quiz,
+        data={
+            "max_attempts": max_attempts,
+            "retry_wait_minutes": retry_wait_minutes,
+            "reveal_answers": reveal_answers,
+        },
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def quiz_delete(*, quiz: Quiz, actor: User | None = None) -> None:
+    """Delete a quiz and its questions (its lesson stays; learners' attempts keep their
+    snapshots)."""
+    course_id = _course_id(quiz)
+    content_audit(action=Action.CONTENT_DELETED, actor=actor, target=quiz, course_id=course_id)
+    quiz.delete()
+    course_content_changed(course_id=course_id)
+
+
+@transaction.atomic
+def question_create(
+    *,
+    quiz: Quiz,
+    kind: str,
+    prompt: str,
+    explanation: str = "",
+    accepted_answers: str = "",
+    points: int = 1,
+    choices: Sequence[tuple[str, bool] | ChoiceSpec] = (),
+    order: int | None = None,
+    client_id: str = "",
+    actor: User | None = None,
+) -> Question:
+    """Add one question with its choices (at the end unless `order` is given), checked by the
+    authoring rules: VALIDATION_ERROR with `fields` (accepted_answers, choices) otherwise."""
+    if order is None:
+        _quiz_lock(quiz)
+        last = Question.objects.filter(quiz=quiz).aggregate(last=Max("order"))["last"]
+        order = 0 if last is None else last + 1
+    question = Question(
+        quiz=quiz,
+        kind=kind,
+        prompt=prompt,
+        explanation=explanation,
+        accepted_answers=accepted_answers,
+        points=points,
+        order=order,
+        client_id=client_id,
+    )
+    _question_write(question=question, choices=_choice_specs(choices))
+    content_audit(
+        action=Action.CONTENT_CREATED, actor=actor, target=question, course_id=_course_id(quiz)
+    )
+    course_content_changed(course_id=_course_id(quiz))
+    return question
+
+
+_QUESTION_FIELDS = ("kind", "prompt", "explanation", "accepted_answers", "points", "order")
+
+
+@transaction.atomic
+def question_update(
+    *,
+    question: Question,
+    data: Mapping[str, Any],
+    choices: Sequence[tuple[str, bool] | ChoiceSpec] | None = None,
+    actor: User | None = None,
+) -> Question:
+    """Change a question; `choices`, when given, become its choices (see ChoiceSpec). The
+    result is checked by the authoring rules as a whole: VALIDATION_ERROR otherwise, and
+    nothing changes. Past attempts keep their snapshot."""
+    unknown = set(data) - set(_QUESTION_FIELDS)
+    if unknown:
+        raise ValueError(f"question_update cannot change {', '.join(sorted(unknown))} this way.")
+    if not data and choices is None:
+        return question
+    for name, value in data.items():
+        setattr(question, name, value)
+    _question_write(question=question, choices=None if choices is None else _choice_specs(choices))
+    fields = sorted({*data, *(["choices"] if choices is not None else [])})
+    course_id = _course_id(question.quiz)
+    content_audit(
+        action=Action.CONTENT_CHANGED,
+        actor=actor,
+        target=question,
+        course_id=course_id,
+        fields=fields,
+    )
+    course_content_changed(course_id=course_id)
+    return question
+
+
+@transaction.atomic
+def question_delete(*, question: Question, actor: User | None = None) -> None:
+    """Delete a question and its choices; learners' past attempts keep their snapshot."""
+    course_id = _course_id(question.quiz)
+    content_audit(action=Action.CONTENT_DELETED, actor=actor, target=question, course_id=course_id)
+    question.delete()
+    course_content_changed(course_id=course_id)
+
+
+def questions_of(*, quiz: Quiz) -> QuerySet[Question]:
+    """A quiz's questions in order with their choices (two queries), for authors: answers
+    included."""
+    return (
+        Question.objects.filter(quiz=quiz)
+        .order_by("order")
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("order", "text")))
+    )

@@ -141,9 +141,18 @@ class ErrorCode(StrEnum):
     TUTOR_MESSAGE_NOT_FOUND = "TUTOR_MESSAGE_NOT_FOUND"
     # issue 16 (authoring API, helper A).
     SECTION_NOT_FOUND = "SECTION_NOT_FOUND"
+    QUESTION_NOT_FOUND = "QUESTION_NOT_FOUND"
+    CLIENT_ID_CONFLICT = "CLIENT_ID_CONFLICT"
+    CONTENT_IN_USE = "CONTENT_IN_USE"
+    LESSON_NOT_A_QUIZ = "LESSON_NOT_A_QUIZ"
     # issue 16 (course documents, helper B).
     # issue 16 (offline bundles, helper C).
     # issue 16 (showcase, helper D).
+    PROJECT_NOT_FOUND = "PROJECT_NOT_FOUND"
+    PROJECT_NOT_YOURS = "PROJECT_NOT_YOURS"
+    PROJECT_LOCKED = "PROJECT_LOCKED"
+    PROJECT_NOT_REVIEWABLE = "PROJECT_NOT_REVIEWABLE"
+    PROJECT_RESTORE_EXPIRED = "PROJECT_RESTORE_EXPIRED"
     # issue 16 (media downloads, helper E).
 
 
@@ -353,9 +362,39 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.SECTION_NOT_FOUND: ErrorSpec(
         404, "There is no section with this id that you can edit."
     ),
+    ErrorCode.QUESTION_NOT_FOUND: ErrorSpec(
+        404, "There is no quiz question with this id that you can edit."
+    ),
+    # A retried create whose client_id names a row somewhere else (another course, section
+    # or quiz, or one the caller cannot edit): nothing is created.
+    ErrorCode.CLIENT_ID_CONFLICT: ErrorSpec(
+        409, "This client_id already names another item: use a new client_id for a new item."
+    ),
+    # `fields.records` lists what learners have on it (progress, attempts, enrollments...).
+    ErrorCode.CONTENT_IN_USE: ErrorSpec(
+        409,
+        "Learners have records on this (progress, attempts, certificates, invites...): "
+        "unpublish or archive it instead of deleting it.",
+    ),
+    ErrorCode.LESSON_NOT_A_QUIZ: ErrorSpec(
+        409, "Only a quiz lesson has a quiz: change the lesson's kind to quiz first."
+    ),
     # issue 16 (course documents, helper B).
     # issue 16 (offline bundles, helper C).
     # issue 16 (showcase, helper D).
+    ErrorCode.PROJECT_NOT_FOUND: ErrorSpec(404, "There is no project at this address."),
+    ErrorCode.PROJECT_NOT_YOURS: ErrorSpec(
+        403, "Only the person who wrote this project (or the school's staff) can change it."
+    ),
+    ErrorCode.PROJECT_LOCKED: ErrorSpec(
+        409, "This project is approved and public: ask the school's staff to change it."
+    ),
+    ErrorCode.PROJECT_NOT_REVIEWABLE: ErrorSpec(
+        409, "This project is deleted: restore it before reviewing it."
+    ),
+    ErrorCode.PROJECT_RESTORE_EXPIRED: ErrorSpec(
+        410, "This project was deleted too long ago to restore it yourself: ask the school's staff."
+    ),
     # issue 16 (media downloads, helper E).
 }
 

@@ -228,7 +228,7 @@ def test_lessons_reorder_refuses_a_list_that_is_not_the_sections_lessons(ids_for
     section = course.sections.get()
     before = orders(section.lessons)
 
-    with pytest.raises(ValueError, match="every lesson of the section exactly once"):
+    with pytest.raises(ValidationError, match="every lesson of the section exactly once"):
         lessons_reorder(
             section=section, lesson_ids=ids_for(list(section.lessons.values_list("pk", flat=True)))
         )
@@ -241,7 +241,7 @@ def test_lessons_reorder_refuses_a_lesson_of_another_section():
     first, second = course.sections.order_by("order")
     stranger = second.lessons.get()
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         lessons_reorder(section=first, lesson_ids=[first.lessons.get().pk, stranger.pk])
 
 
@@ -258,7 +258,7 @@ def test_sections_reorder_refuses_a_missing_section():
     course = course_with_lessons(2, sections=2)
     first = course.sections.get(order=0)
 
-    with pytest.raises(ValueError, match="every section of the course exactly once"):
+    with pytest.raises(ValidationError, match="every section of the course exactly once"):
         sections_reorder(course=course, section_ids=[first.pk])
 
 
