@@ -146,7 +146,14 @@ class ErrorCode(StrEnum):
     CONTENT_IN_USE = "CONTENT_IN_USE"
     LESSON_NOT_A_QUIZ = "LESSON_NOT_A_QUIZ"
     # issue 16 (course documents, helper B).
+    COURSE_DOCUMENT_TOO_LARGE = "COURSE_DOCUMENT_TOO_LARGE"
+    COURSE_DOCUMENT_CONFLICT = "COURSE_DOCUMENT_CONFLICT"
+    COURSE_DOCUMENT_DELETES_LEARNER_DATA = "COURSE_DOCUMENT_DELETES_LEARNER_DATA"
     # issue 16 (offline bundles, helper C).
+    APP_UPDATE_REQUIRED = "APP_UPDATE_REQUIRED"
+    BUNDLE_URL_INVALID = "BUNDLE_URL_INVALID"
+    BUNDLE_URL_EXPIRED = "BUNDLE_URL_EXPIRED"
+    BUNDLE_GONE = "BUNDLE_GONE"
     # issue 16 (showcase, helper D).
     PROJECT_NOT_FOUND = "PROJECT_NOT_FOUND"
     PROJECT_NOT_YOURS = "PROJECT_NOT_YOURS"
@@ -380,7 +387,33 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         409, "Only a quiz lesson has a quiz: change the lesson's kind to quiz first."
     ),
     # issue 16 (course documents, helper B).
+    ErrorCode.COURSE_DOCUMENT_TOO_LARGE: ErrorSpec(
+        413,
+        "This request has more sections or lessons than this site takes at once: "
+        "send them in parts.",
+    ),
+    ErrorCode.COURSE_DOCUMENT_CONFLICT: ErrorSpec(
+        409, "The course changed while this was being written: nothing was saved. Send it again."
+    ),
+    ErrorCode.COURSE_DOCUMENT_DELETES_LEARNER_DATA: ErrorSpec(
+        409,
+        "Replacing the course would delete lessons that learners have progress, attempts or "
+        "discussions in: nothing was changed. Keep those lessons in the document.",
+    ),
     # issue 16 (offline bundles, helper C).
+    # 426 Upgrade Required: the app's version is below LMS_APP_MIN_VERSIONS for its name.
+    ErrorCode.APP_UPDATE_REQUIRED: ErrorSpec(
+        426, "This version of the app is too old: update it to keep downloading courses."
+    ),
+    ErrorCode.BUNDLE_URL_INVALID: ErrorSpec(
+        403, "This download link is not valid: check for updates to get a new one."
+    ),
+    ErrorCode.BUNDLE_URL_EXPIRED: ErrorSpec(
+        410, "This download link has expired: check for updates to get a new one."
+    ),
+    ErrorCode.BUNDLE_GONE: ErrorSpec(
+        410, "This version of the section was replaced: check for updates to get the new one."
+    ),
     # issue 16 (showcase, helper D).
     ErrorCode.PROJECT_NOT_FOUND: ErrorSpec(404, "There is no project at this address."),
     ErrorCode.PROJECT_NOT_YOURS: ErrorSpec(

@@ -9,3 +9,14 @@ class ShowcaseConfig(AppConfig):
 
     name = "showcase"
     verbose_name = _("Showcase")
+
+    def ready(self) -> None:
+        # This app's section of a person's data, and the notification its reviews send.
+        import showcase.personal_data  # noqa: F401
+        from notifications.kinds import kind_register
+
+        kind_register(
+            "project_review",
+            label=_("Project reviews"),
+            description=_("Staff approved a project you submitted, or asked you to change it."),
+        )

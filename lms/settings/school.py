@@ -49,6 +49,11 @@ LMS_STREAK_MILESTONES = env.list(
 LMS_CERTIFICATE_NAME_CORRECTIONS = env.int("LMS_CERTIFICATE_NAME_CORRECTIONS", default=2)
 # Largest batch `POST /api/v1/progress/sync/` accepts.
 LMS_PROGRESS_SYNC_MAX_EVENTS = env.int("LMS_PROGRESS_SYNC_MAX_EVENTS", default=500)
+# Course documents (README "Course documents"): the most sections, and the most lessons, one
+# import or bulk create takes (more answers 413 COURSE_DOCUMENT_TOO_LARGE).
+LMS_COURSE_DOCUMENT_MAX_LESSONS = env.int("LMS_COURSE_DOCUMENT_MAX_LESSONS", default=500)
+if LMS_COURSE_DOCUMENT_MAX_LESSONS < 1:
+    raise ImproperlyConfigured("LMS_COURSE_DOCUMENT_MAX_LESSONS must be at least 1.")
 # Analytics: calendar days (rollups, dashboards' date ranges) are days in this time zone.
 LMS_ANALYTICS_TIME_ZONE = env.str("LMS_ANALYTICS_TIME_ZONE", default="UTC")
 try:
@@ -80,3 +85,8 @@ if LMS_DATA_EXPORT_TTL_HOURS < 1:
 # (without the name: "issued to a learner who has since deleted their account"); false
 # deletes them.
 LMS_CERTIFICATES_KEEP_ON_DELETION = env.bool("LMS_CERTIFICATES_KEEP_ON_DELETION", default=False)
+# --- Projects showcase (README "Projects showcase") ---------------------------------------
+# A learner may restore a project they deleted for this many days; staff restore at any time.
+LMS_SHOWCASE_RESTORE_DAYS = env.int("LMS_SHOWCASE_RESTORE_DAYS", default=30)
+if LMS_SHOWCASE_RESTORE_DAYS < 0:
+    raise ImproperlyConfigured("LMS_SHOWCASE_RESTORE_DAYS must not be negative.")
