@@ -20,6 +20,14 @@ class Tier(models.Model):
         _("rank"), unique=True, help_text=_("Higher ranks include everything lower ranks open.")
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
+    offline_video_downloads = models.BooleanField(
+        _("offline video downloads"),
+        default=False,
+        help_text=_(
+            "Learners holding this tier, or a higher one, may download lesson videos to watch "
+            "offline in the apps (notes, quizzes and files are offline for every learner)."
+        ),
+    )
 
     class Meta:
         ordering = ["rank"]
