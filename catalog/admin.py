@@ -2,8 +2,10 @@
 
 A two-level flow: a course page edits the course and its sections (inline); a section page
 edits its lessons (inline); a lesson page edits one lesson in full, notes included. Every
-write goes through `catalog.services`, so the admin follows the site's rules. Each page runs
-a fixed number of queries, however many lessons a course has.
+write goes through `catalog.services` (and `catalog.quizzes`), deletes and inline rows
+included, with the admin's user as the actor: the admin follows the site's rules, and every
+change is audited and rebuilds the course's offline bundles. Each page runs a fixed number of
+queries, however many lessons a course has.
 
 A course page also manages the course's join code (rotate it, turn joining off) and links to
 its learners' progress, which `progress.admin` lists.
@@ -41,14 +43,17 @@ from catalog.forms_admin import (
 from catalog.models import Course, Lesson, Quiz, Section
 from catalog.services import (
     course_create,
+    course_delete,
     course_join_code_clear,
     course_join_code_rotate,
     course_update,
     courses_set_status,
     lesson_create,
+    lesson_delete,
     lesson_move,
     lesson_update,
     section_create,
+    section_delete,
     section_move,
     section_update,
 )
@@ -121,10 +126,35 @@ def _move_buttons(obj: Model | None, url_name: str) -> str | None:
     )
 
 
+class ServiceWritesMixin:
+    """Deletes (one row, or the changelist's "delete selected") and inline saves go through
+    the services with the admin's user as the actor, like `save_model` does.
+
+    Django's delete confirmation page has listed everything that goes with the rows, so the
+    services delete them even when learners have records on them (`force`).
+    """
+
+    def delete_row(self, obj: Model, actor) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_row(obj, request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset.model.objects.filter(
+            pk__in=list(queryset.values_list("pk", flat=True))
+        ):
+            self.delete_row(obj, request.user)
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset, change: bool) -> None:
+        formset.actor = request.user
+        super().save_formset(request, form, formset, change)
+
+
 class MoveControlsMixin:
     """A POST-only "move up"/"move down" view for ordered rows, added through `get_urls`."""
 
-    def move(self, obj: Model, direction: str) -> bool:
+    def move(self, obj: Model, direction: str, actor) -> bool:
         raise NotImplementedError
 
     def move_return_url(self, obj: Model) -> str:
@@ -150,7 +180,7 @@ class MoveControlsMixin:
             raise Http404
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        if self.move(obj, direction):
+        if self.move(obj, direction, request.user):
             template = (
                 _("“%(name)s” moved up.") if direction == "up" else _("“%(name)s” moved down.")
             )
@@ -259,7 +289,7 @@ class SectionInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
+class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     form = CourseAdminForm
     inlines = (SectionInline,)
     list_display = (
@@ -459,20 +489,23 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Course, form: ModelForm, change: bool) -> None:
         if change:
-            course_update(course=obj, data=changed_values(form))
+            course_update(course=obj, data=changed_values(form), actor=request.user)
             return
         values = changed_values(form, list(form._meta.fields))
         create_args = {name: values.pop(name) for name in COURSE_CREATE_FIELDS if name in values}
         if self.scoped(request):
             create_args["instructors"] = [request.user]
-        created = course_create(**create_args)
+        created = course_create(**create_args, actor=request.user)
         if values.get("status") == Course.Status.DRAFT:
             values.pop("status")
         if not values.get("thumbnail"):
             values.pop("thumbnail", None)
         if values:
-            course_update(course=created, data=values)
+            course_update(course=created, data=values, actor=request.user)
         _take_identity(obj, created)
+
+    def delete_row(self, obj: Course, actor) -> None:
+        course_delete(course=obj, actor=actor, force=True)
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
@@ -482,7 +515,7 @@ class CourseAdmin(InstructorScopeMixin, admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Course], status: str) -> None:
-        count = courses_set_status(courses=queryset, status=status)
+        count = courses_set_status(courses=queryset, status=status, actor=request.user)
         templates = {
             Course.Status.PUBLISHED: ngettext(
                 "%(count)d course published.", "%(count)d courses published.", count
@@ -596,7 +629,7 @@ class LessonInline(admin.TabularInline):
 
 
 @admin.register(Section)
-class SectionAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
+class SectionAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
     course_path = "course"
     form = SectionAdminForm
     inlines = (LessonInline,)
@@ -627,17 +660,21 @@ class SectionAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Section, form: ModelForm, change: bool) -> None:
         if change:
-            section_update(section=obj, data=changed_values(form))
+            section_update(section=obj, data=changed_values(form), actor=request.user)
             return
         created = section_create(
             course=form.cleaned_data["course"],
             title=form.cleaned_data["title"],
             order=form.cleaned_data.get("order"),
+            actor=request.user,
         )
         _take_identity(obj, created)
 
-    def move(self, obj: Section, direction: str) -> bool:
-        return section_move(section=obj, direction=direction)
+    def delete_row(self, obj: Section, actor) -> None:
+        section_delete(section=obj, actor=actor, force=True)
+
+    def move(self, obj: Section, direction: str, actor) -> bool:
+        return section_move(section=obj, direction=direction, actor=actor)
 
     def move_return_url(self, obj: Section) -> str:
         return reverse("admin:catalog_course_change", args=[obj.course_id])
@@ -647,7 +684,7 @@ class SectionAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
 
 @admin.register(Lesson)
-class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
+class LessonAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
     course_path = "course"
     form = LessonAdminForm
     list_display = (
@@ -738,20 +775,31 @@ class LessonAdmin(InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Lesson, form: ModelForm, change: bool) -> None:
         section = form.cleaned_data["section"]
-        # The services leave many-to-many fields alone: `save_related` sets the attachments.
+        # The attachments (many-to-many) are saved by the same service call, audited with
+        # the rest, so `save_related` has nothing left to save.
         if change:
             data = changed_values(form)
-            data.pop("attachments", None)
             moved_to = section if data.pop("section", None) is not None else None
-            lesson_update(lesson=obj, data=data, section=moved_to)
+            lesson_update(lesson=obj, data=data, section=moved_to, actor=request.user)
             return
         values = changed_values(form, list(form._meta.fields))
         values.pop("section")
-        values.pop("attachments", None)
-        _take_identity(obj, lesson_create(section=section, **values))
+        if values.get("attachments") is not None:
+            values["attachments"] = list(values["attachments"])
+        created = lesson_create(section=section, **values, actor=request.user)
+        _take_identity(obj, created)
 
-    def move(self, obj: Lesson, direction: str) -> bool:
-        return lesson_move(lesson=obj, direction=direction)
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_row(self, obj: Lesson, actor) -> None:
+        lesson_delete(lesson=obj, actor=actor, force=True)
+
+    def move(self, obj: Lesson, direction: str, actor) -> bool:
+        return lesson_move(lesson=obj, direction=direction, actor=actor)
 
     def move_return_url(self, obj: Lesson) -> str:
         return reverse("admin:catalog_section_change", args=[obj.section_id])

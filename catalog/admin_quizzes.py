@@ -6,7 +6,8 @@ question has exactly one correct choice, a multiple-choice question at least one
 short-answer question accepted answers and no choices. Choices live on the question's page,
 so a new choice question is saved first and flagged on the quiz page until its choices are
 in. Instructors see only the quizzes of the courses they teach, as everywhere in the catalog
-admin.
+admin. Every write (quizzes, questions, choices, deletes) goes through `catalog.quizzes` with
+the admin's user as the actor, as in `catalog.admin`.
 """
 
 import copy
@@ -15,17 +16,27 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Model, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin import InstructorScopeMixin, _saved
-from catalog.forms_admin import OrderedInlineFormSet, _CatalogAdminForm
+from catalog.admin import InstructorScopeMixin, ServiceWritesMixin, _saved, _take_identity
+from catalog.forms_admin import OrderedInlineFormSet, _CatalogAdminForm, changed_values
 from catalog.models import Choice, Course, Lesson, Question, Quiz
-from catalog.quizzes import choice_html, question_problems
+from catalog.quizzes import (
+    ChoiceSpec,
+    choice_html,
+    question_create,
+    question_delete,
+    question_problems,
+    question_update,
+    quiz_create,
+    quiz_delete,
+    quiz_update,
+)
 
 # --- Forms ----------------------------------------------------------------------------------
 
@@ -83,19 +94,16 @@ class QuestionInlineForm(QuestionForm):
 class QuestionInlineFormSet(OrderedInlineFormSet):
     """A quiz's questions, whose orders may be swapped in one save."""
 
+    # A choice question is saved here before its choices, which come on its own page (and
+    # it is flagged here until they are in): `choices_pending`.
     def create_row(self, data: dict[str, Any]) -> Question:
-        if data.get("order") is None:
-            last = Question.objects.filter(quiz=self.instance).aggregate(last=Max("order"))["last"]
-            data["order"] = 0 if last is None else last + 1
-        question = Question(quiz=self.instance, **data)
-        question.full_clean()
-        question.save()
-        return question
+        return question_create(quiz=self.instance, **data, choices_pending=True, actor=self.actor)
 
     def update_row(self, obj: Question, data: dict[str, Any]) -> None:
-        for name, value in data.items():
-            setattr(obj, name, value)
-        obj.save(update_fields=list(data))
+        question_update(question=obj, data=data, choices_pending=True, actor=self.actor)
+
+    def delete_row(self, obj: Question) -> None:
+        question_delete(question=obj, actor=self.actor)
 
     def siblings(self) -> QuerySet[Question]:
         return Question.objects.filter(quiz=self.instance)
@@ -179,7 +187,7 @@ class QuizAdminForm(forms.ModelForm):
 
 
 @admin.register(Quiz)
-class QuizAdmin(InstructorScopeMixin, admin.ModelAdmin):
+class QuizAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     course_path = "lesson__course"
     form = QuizAdminForm
     inlines = (QuestionInline,)
@@ -230,6 +238,18 @@ class QuizAdmin(InstructorScopeMixin, admin.ModelAdmin):
         # A quiz stays with its lesson; a lesson has at most one quiz.
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "lesson") if obj else readonly
+
+    def save_model(
+        self, request: HttpRequest, obj: Quiz, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            quiz_update(quiz=obj, data=changed_values(form), actor=request.user)
+            return
+        values = changed_values(form, list(form._meta.fields))
+        _take_identity(obj, quiz_create(**values, actor=request.user))
+
+    def delete_row(self, obj: Quiz, actor) -> None:
+        quiz_delete(quiz=obj, actor=actor)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "lesson":
@@ -284,7 +304,7 @@ class QuestionAdminForm(QuestionForm):
 
 
 @admin.register(Question)
-class QuestionAdmin(InstructorScopeMixin, admin.ModelAdmin):
+class QuestionAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     course_path = "quiz__lesson__course"
     form = QuestionAdminForm
     inlines = (ChoiceInline,)
@@ -321,10 +341,26 @@ class QuestionAdmin(InstructorScopeMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Question, form: forms.ModelForm, change: bool
     ) -> None:
-        if obj.order is None:  # left empty: after the quiz's other questions
-            last = Question.objects.filter(quiz=obj.quiz).aggregate(last=Max("order"))["last"]
-            obj.order = 0 if last is None else last + 1
-        super().save_model(request, obj, form, change)
+        # The question and its choices are one write, checked as a whole: `save_related`.
+        pass
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list, change: bool
+    ) -> None:
+        choice_formsets = [formset for formset in formsets if formset.model is Choice]
+        choices = _choice_specs(choice_formsets[0]) if choice_formsets else None
+        if change:
+            data = changed_values(form)
+            data.pop("quiz", None)
+            question_update(question=form.instance, data=data, choices=choices, actor=request.user)
+            return
+        values = changed_values(form, list(form._meta.fields))
+        # An order left empty puts the question after the quiz's others.
+        created = question_create(**values, choices=choices or (), actor=request.user)
+        _take_identity(form.instance, created)
+
+    def delete_row(self, obj: Question, actor) -> None:
+        question_delete(question=obj, actor=actor)
 
     def get_form(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> type:
         form = super().get_form(request, obj, **kwargs)
@@ -345,3 +381,32 @@ class QuestionAdmin(InstructorScopeMixin, admin.ModelAdmin):
         return ngettext(
             "%(total)d (%(correct)d correct)", "%(total)d (%(correct)d correct)", total
         ) % {"total": total, "correct": correct}
+
+
+def _choice_specs(formset: BaseInlineFormSet) -> list[ChoiceSpec] | None:
+    """The choices a question page submits, in their order (rows without one last), or None
+    when the formset changes nothing. Records what it saves for the admin's history."""
+    rows, formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], [], []
+    initial = set(formset.initial_forms)
+    for position, row in enumerate(formset.forms):
+        data = getattr(row, "cleaned_data", None) or {}
+        if formset.can_delete and formset._should_delete_form(row):
+            if row in initial:
+                formset.deleted_objects.append(row.instance)
+            continue
+        if not data.get("text") or (row not in initial and not row.has_changed()):
+            continue
+        if row in initial and row.has_changed():
+            formset.changed_objects.append((row.instance, row.changed_data))
+        elif row not in initial:
+            formset.new_objects.append(row.instance)
+        order = data.get("order")
+        spec = ChoiceSpec(
+            text=data["text"],
+            is_correct=bool(data.get("is_correct")),
+            id=row.instance.pk if row in initial else None,
+        )
+        rows.append((order is None, order or 0, position, spec))
+    if not (formset.new_objects or formset.changed_objects or formset.deleted_objects):
+        return None
+    return [spec for *_key, spec in sorted(rows, key=lambda row: row[:3])]

@@ -10,7 +10,9 @@ They close two gaps that plain ModelAdmin forms leave open:
   database, each row would clash with the row it swaps with; saved row by row, the unique
   (parent, order) constraint would fail half-way. So inline rows skip the database check for
   `order`, the formset checks duplicates among the submitted rows itself, and saves every
-  order at once through `orders_apply`. All other writes go through the services too.
+  order at once through `orders_apply`. All other writes go through the services too,
+  deletions included, with the admin's user as the actor (`actor`, set by the admin) so every
+  row written is audited.
 """
 
 from collections import defaultdict
@@ -23,12 +25,15 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from catalog.models import Course, Lesson, Section
 from catalog.services import (
     lesson_create,
+    lesson_delete,
     lesson_update,
     orders_apply,
     section_create,
+    section_delete,
     section_update,
 )
 
@@ -193,13 +198,19 @@ class LessonInlineForm(_LessonFormMixin, _CatalogAdminForm):
 class OrderedInlineFormSet(BaseInlineFormSet):
     """The rows of one parent, whose orders may be swapped in one save.
 
-    Subclasses say how to create and update a row and which rows are siblings.
+    Subclasses say how to create, update and delete a row and which rows are siblings.
+    The admin sets `actor` (its user) before saving.
     """
+
+    actor: User | None = None
 
     def create_row(self, data: dict[str, Any]) -> models.Model:
         raise NotImplementedError
 
     def update_row(self, obj: models.Model, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def delete_row(self, obj: models.Model) -> None:
         raise NotImplementedError
 
     def siblings(self) -> models.QuerySet:
@@ -250,7 +261,7 @@ class OrderedInlineFormSet(BaseInlineFormSet):
         # Deletions first, so their orders and slugs are free for the other rows.
         for form in self.initial_forms:
             if self.can_delete and self._should_delete_form(form):
-                form.instance.delete()
+                self.delete_row(form.instance)
                 self.deleted_objects.append(form.instance)
             elif form.has_changed():
                 kept.append(form)
@@ -265,7 +276,7 @@ class OrderedInlineFormSet(BaseInlineFormSet):
             if data:
                 self.update_row(obj, data)
             self.changed_objects.append((obj, form.changed_data))
-        orders_apply(queryset=self.siblings(), new_orders=new_orders)
+        orders_apply(queryset=self.siblings(), new_orders=new_orders, actor=self.actor)
         for form in kept:
             form.instance.order = new_orders.get(form.instance.pk, form.instance.order)
 
@@ -285,10 +296,14 @@ class OrderedInlineFormSet(BaseInlineFormSet):
 
 class SectionInlineFormSet(OrderedInlineFormSet):
     def create_row(self, data: dict[str, Any]) -> Section:
-        return section_create(course=self.instance, **data)
+        return section_create(course=self.instance, **data, actor=self.actor)
 
     def update_row(self, obj: Section, data: dict[str, Any]) -> None:
-        section_update(section=obj, data=data)
+        section_update(section=obj, data=data, actor=self.actor)
+
+    def delete_row(self, obj: Section) -> None:
+        # The admin's delete checkbox is the editor's confirmation, as in Django's admin.
+        section_delete(section=obj, actor=self.actor, force=True)
 
     def siblings(self) -> models.QuerySet:
         return Section.objects.filter(course=self.instance)
@@ -296,10 +311,13 @@ class SectionInlineFormSet(OrderedInlineFormSet):
 
 class LessonInlineFormSet(OrderedInlineFormSet):
     def create_row(self, data: dict[str, Any]) -> Lesson:
-        return lesson_create(section=self.instance, **data)
+        return lesson_create(section=self.instance, **data, actor=self.actor)
 
     def update_row(self, obj: Lesson, data: dict[str, Any]) -> None:
-        lesson_update(lesson=obj, data=data)
+        lesson_update(lesson=obj, data=data, actor=self.actor)
+
+    def delete_row(self, obj: Lesson) -> None:
+        lesson_delete(lesson=obj, actor=self.actor, force=True)
 
     def siblings(self) -> models.QuerySet:
         return Lesson.objects.filter(section=self.instance)

@@ -341,10 +341,16 @@ def quiz_create(
 
 
 def _question_write(
-    *, question: Question, choices: Sequence[ChoiceSpec] | None, prefix: str = ""
+    *,
+    question: Question,
+    choices: Sequence[ChoiceSpec] | None,
+    prefix: str = "",
+    choices_pending: bool = False,
 ) -> None:
     """Check a question (its own fields, then the authoring rules against its choices) and
-    save it with its choices. `choices` None keeps the saved ones."""
+    save it with its choices. `choices` None keeps the saved ones. `choices_pending`: a
+    choice question with no choices at all is saved anyway (the admin's quiz page, where
+    choices come next on the question's page)."""
     question.full_clean()
     kept = (
         {} if question._state.adding else {choice.pk: choice for choice in question.choices.all()}
@@ -363,12 +369,12 @@ def _question_write(
                     ]
                 },
             )
-    _problems_raise(
-        question_problems(
-            kind=question.kind, accepted_answers=question.accepted_answers, correct_flags=flags
-        ),
-        prefix,
+    problems = question_problems(
+        kind=question.kind, accepted_answers=question.accepted_answers, correct_flags=flags
     )
+    if choices_pending and not flags:
+        problems.pop("choices", None)
+    _problems_raise(problems, prefix)
     question.save()
     if choices is not None:
         _choices_replace(question=question, choices=choices, saved=kept)
@@ -511,10 +517,12 @@ def question_create(
     choices: Sequence[tuple[str, bool] | ChoiceSpec] = (),
     order: int | None = None,
     client_id: str = "",
+    choices_pending: bool = False,
     actor: User | None = None,
 ) -> Question:
     """Add one question with its choices (at the end unless `order` is given), checked by the
-    authoring rules: VALIDATION_ERROR with `fields` (accepted_answers, choices) otherwise."""
+    authoring rules: VALIDATION_ERROR with `fields` (accepted_answers, choices) otherwise.
+    `choices_pending`: see `_question_write`."""
     if order is None:
         _quiz_lock(quiz)
         last = Question.objects.filter(quiz=quiz).aggregate(last=Max("order"))["last"]
@@ -529,7 +537,9 @@ def question_create(
         order=order,
         client_id=client_id,
     )
-    _question_write(question=question, choices=_choice_specs(choices))
+    _question_write(
+        question=question, choices=_choice_specs(choices), choices_pending=choices_pending
+    )
     content_audit(
         action=Action.CONTENT_CREATED, actor=actor, target=question, course_id=_course_id(quiz)
     )
@@ -546,6 +556,7 @@ def question_update(
     question: Question,
     data: Mapping[str, Any],
     choices: Sequence[tuple[str, bool] | ChoiceSpec] | None = None,
+    choices_pending: bool = False,
     actor: User | None = None,
 ) -> Question:
     """Change a question; `choices`, when given, become its choices (see ChoiceSpec). The
@@ -558,7 +569,11 @@ def question_update(
         return question
     for name, value in data.items():
         setattr(question, name, value)
-    _question_write(question=question, choices=None if choices is None else _choice_specs(choices))
+    _question_write(
+        question=question,
+        choices=None if choices is None else _choice_specs(choices),
+        choices_pending=choices_pending,
+    )
     fields = sorted({*data, *(["choices"] if choices is not None else [])})
     course_id = _course_id(question.quiz)
     content_audit(
