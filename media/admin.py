@@ -11,6 +11,11 @@ The same upload page also takes an MP4/WebM file (the source beside Mux, which n
 configured): `static/js/admin-video-file.js` posts it to `upload_file_view` with a progress
 bar, and `media.services.video_file_create` checks and stores it. The list and the change page
 say which source each video uses.
+
+Downloads for offline apps (`media.downloads`): a Mux video's static renditions (MP4/M4A
+files Mux makes when settings MUX_STATIC_RENDITIONS asks, or when "Ask Mux for MP4
+downloads" does for older videos) are listed on its page with their size and status; a file
+video's download is its file.
 """
 
 import logging
@@ -22,6 +27,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, URLPattern, path, reverse
@@ -36,6 +42,7 @@ from media import (
     mux,
 )
 from media.models import Video
+from media.renditions import DELETED
 from media.services import (
     video_create,
     video_file_create,
@@ -43,6 +50,7 @@ from media.services import (
     video_refresh_from_mux,
     video_restore,
     video_soft_delete,
+    video_static_renditions_request,
     video_update,
     video_upload_replace,
 )
@@ -111,6 +119,23 @@ def _admin_link(url_name: str, obj: Any) -> str | None:
         return None
 
 
+RENDITION_STATUSES = {
+    "preparing": _("preparing"),
+    "ready": _("ready"),
+    "errored": _("failed at Mux"),
+    "skipped": _("skipped (above the video's resolution)"),
+}
+
+
+def _rendition_details(entry: dict) -> list[str]:
+    details = []
+    if entry.get("width") and entry.get("height"):
+        details.append(f"{entry['width']}×{entry['height']}")
+    if entry.get("size_bytes") is not None:
+        details.append(str(filesizeformat(entry["size_bytes"])))
+    return details
+
+
 class DeletedFilter(admin.SimpleListFilter):
     title = _("deleted")
     parameter_name = "deleted"
@@ -137,11 +162,16 @@ class VideoAdmin(admin.ModelAdmin):
         "usage_count",
         "created_at",
     )
-    list_filter = ("source", "status", "playback_policy", DeletedFilter)
+    list_filter = ("source", "status", "playback_policy", "static_renditions_status", DeletedFilter)
     search_fields = ("title", "=mux_upload_id", "=mux_asset_id", "=playback_id")
     list_per_page = 50
     date_hierarchy = "created_at"
-    actions = ["soft_delete_selected", "restore_selected", "refresh_selected"]
+    actions = [
+        "soft_delete_selected",
+        "restore_selected",
+        "refresh_selected",
+        "request_downloads_selected",
+    ]
     fieldsets = [
         (None, {"fields": ("title", "source", "playback_policy", "live_status", "usage")}),
         (_("File"), {"fields": ("file_link", "file_content_type", "file_size")}),
@@ -156,6 +186,7 @@ class VideoAdmin(admin.ModelAdmin):
                     "mux_asset_id",
                     "error",
                     "state_at",
+                    "downloads",
                 )
             },
         ),
@@ -176,6 +207,7 @@ class VideoAdmin(admin.ModelAdmin):
         "mux_asset_id",
         "error",
         "state_at",
+        "downloads",
         "created_by",
         "created_at",
         "updated_at",
@@ -234,6 +266,33 @@ class VideoAdmin(admin.ModelAdmin):
                 "",
                 '<li>{}: <a href="{}">{}</a></li>',
                 ((kind, url or "#", str(obj)) for kind, url, obj in items),
+            ),
+        )
+
+    @admin.display(description=_("downloads (MP4)"))
+    def downloads(self, video: Video) -> str:
+        """The static renditions Mux reported, largest first, deleted ones left out."""
+        renditions = [
+            entry
+            for entry in video.static_renditions or []
+            if isinstance(entry, dict) and entry.get("status") != DELETED
+        ]
+        if not renditions:
+            return gettext("None. Offline apps cannot download this video.")
+        renditions.sort(key=lambda entry: -(entry.get("height") or 0))
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} ({}): {}</li>",
+                (
+                    (
+                        entry.get("name"),
+                        ", ".join(_rendition_details(entry)) or "—",
+                        RENDITION_STATUSES.get(entry.get("status"), entry.get("status")),
+                    )
+                    for entry in renditions
+                ),
             ),
         )
 
@@ -328,6 +387,38 @@ class VideoAdmin(admin.ModelAdmin):
                     raise
                 failed += 1
         self.message_user(request, gettext("%d video(s) updated from Mux.") % changed)
+        if failed:
+            self.message_user(
+                request,
+                gettext("Mux could not be reached for %d video(s).") % failed,
+                messages.ERROR,
+            )
+
+    @admin.action(description=_("Ask Mux for MP4 downloads (offline apps)"), permissions=["change"])
+    def request_downloads_selected(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
+        if not mux.mux_configured():
+            self.message_user(request, mux.MuxNotConfiguredError.message, messages.ERROR)
+            return
+        asked = skipped = failed = 0
+        for video in queryset:
+            try:
+                asked += bool(video_static_renditions_request(video=video))
+            except ValidationError:
+                skipped += 1
+            except Exception as exc:
+                if not mux.mux_error_is_transient(exc):
+                    raise
+                failed += 1
+        self.message_user(
+            request,
+            gettext("Mux is making downloads of %d video(s); they appear when ready.") % asked,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                gettext("%d video(s) are not ready Mux videos and were left alone.") % skipped,
+                messages.WARNING,
+            )
         if failed:
             self.message_user(
                 request,

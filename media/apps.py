@@ -8,6 +8,7 @@ class MediaConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Mux webhook handlers with the inbox (lms.webhooks), and this app's
-        # section of a person's data (export and account deletion).
+        # section of a person's data (export and account deletion), and the settings checks.
+        import media.checks
         import media.personal_data
         import media.webhooks  # noqa: F401

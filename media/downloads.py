@@ -2,11 +2,13 @@
 
 `video_downloads(video=, expires=)` lists what a client may download of one video, each with a
 URL valid for `expires` seconds:
-- a Mux video: its ready static renditions (MP4 files Mux made, `Video.static_renditions`),
-  at `https://stream.mux.com/<playback id>/<rendition name>`; for a signed playback policy
-  the URL carries a playback token (RS256, audience "v", the same key as streaming: Mux
-  checks download tokens like playback tokens). Nothing when the video has no ready
-  rendition, or it is signed and no signing key is configured.
+- a Mux video: its ready static renditions (MP4/M4A files Mux made,
+  `Video.static_renditions`), at `https://stream.mux.com/<playback id>/<rendition name>`;
+  for a signed playback policy the URL carries a playback token (`?token=`, RS256, audience
+  "v": Mux checks static rendition URLs with the video token, the same key as streaming).
+  Largest first. Nothing when the video has no ready rendition, or it is signed and no
+  signing key is configured (logged). Public playback ids give stable URLs (`expires_at`
+  None).
 - a file video: its own file, through a presigned GET when the default storage is S3, else
   through the signed local URL the file player uses (`media.video_files`), made absolute with
   settings SITE_URL.
@@ -26,7 +28,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import storages
 from django.utils import timezone
@@ -39,12 +40,11 @@ from media.playback import (
     playback_configured,
     playback_token_sign,
 )
-from media.storage import StorageError, _bucket, s3_configured
+from media.storage import StorageError, object_chunks, s3_configured
 from media.video_files import video_file_url
 
 logger = logging.getLogger(__name__)
 
-MUX_STREAM_URL = "https://stream.mux.com"
 CHUNK_SIZE = 1024 * 1024
 _CONTENT_TYPES = {"mp4": "video/mp4", "m4a": "audio/mp4"}
 
@@ -87,6 +87,7 @@ def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
     if not renditions or not video.playback_id:
         return []
     signed = video.playback_policy == Video.PlaybackPolicy.SIGNED
+    stream_url = settings.MUX_STREAM_URL.rstrip("/")
     expires_at = None
     query = ""
     if signed:
@@ -104,7 +105,7 @@ def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
     return [
         VideoDownload(
             name=rendition["name"],
-            url=f"{MUX_STREAM_URL}/{video.playback_id}/{rendition['name']}{query}",
+            url=f"{stream_url}/{video.playback_id}/{rendition['name']}{query}",
             content_type=_CONTENT_TYPES.get(rendition.get("ext") or "", "video/mp4"),
             size_bytes=rendition.get("size_bytes"),
             width=rendition.get("width"),
@@ -157,17 +158,7 @@ def _object_chunks(*, key: str) -> Iterator[bytes]:
     """The object's bytes in chunks: from the bucket (by its key, as presigned URLs name it),
     else from the default storage (local files)."""
     if s3_configured():
-        client, bucket = _bucket()
-        try:
-            body = client.get_object(Bucket=bucket, Key=key)["Body"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                raise StorageError(ErrorCode.FILE_NOT_FOUND) from None
-            raise
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
+        yield from object_chunks(key=key, chunk_size=CHUNK_SIZE)
         return
     storage = storages["default"]
     try:

@@ -34,6 +34,12 @@ class Video(models.Model):
         SIGNED = "signed", _("Signed (lesson videos)")
         PUBLIC = "public", _("Public (course previews)")
 
+    class StaticRenditionsStatus(models.TextChoices):
+        NONE = "", _("None")
+        PREPARING = "preparing", _("Preparing")
+        READY = "ready", _("Ready")
+        ERRORED = "errored", _("Errored")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(_("title"), max_length=200)
     source = models.CharField(
@@ -71,6 +77,16 @@ class Video(models.Model):
     # "id", "at"}, one per name, each at the provider time of its newest report.
     static_renditions = models.JSONField(
         _("static renditions"), default=list, blank=True, editable=False
+    )
+    # At a glance (`media.renditions.renditions_status`): filters, and the reconciliation of
+    # renditions still preparing.
+    static_renditions_status = models.CharField(
+        _("downloads"),
+        max_length=10,
+        choices=StaticRenditionsStatus.choices,
+        default=StaticRenditionsStatus.NONE,
+        blank=True,
+        editable=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -19,6 +19,21 @@ DEFAULT_API_URL = "https://api.mux.com"
 REQUEST_TIMEOUT = (5, 20)
 # Direct uploads the browser has not started within this many seconds expire at Mux.
 UPLOAD_TIMEOUT_SECONDS = 3600
+# What settings MUX_STATIC_RENDITIONS may ask for (Mux's static renditions API): "highest"
+# (the asset's top resolution, as highest.mp4), "audio-only" (audio.m4a), or a resolution
+# ("720p.mp4"; Mux skips one above the asset's own).
+STATIC_RENDITION_RESOLUTIONS = (
+    "highest",
+    "audio-only",
+    "2160p",
+    "1440p",
+    "1080p",
+    "720p",
+    "540p",
+    "480p",
+    "360p",
+    "270p",
+)
 
 __all__ = [
     "ApiException",
@@ -28,8 +43,10 @@ __all__ = [
     "mux_asset_get",
     "mux_configured",
     "mux_error_is_transient",
+    "mux_static_rendition_create",
     "mux_upload_create",
     "mux_upload_get",
+    "static_renditions_wanted",
 ]
 
 
@@ -80,17 +97,31 @@ def _as_dict(client: mux_python.ApiClient, model: Any) -> dict:
     return client.sanitize_for_serialization(model) or {}
 
 
+def static_renditions_wanted() -> list[str]:
+    """The static renditions new uploads ask for (settings MUX_STATIC_RENDITIONS), in order,
+    without repeats; unknown values are refused by the `media` system check."""
+    wanted = [str(value).strip() for value in getattr(settings, "MUX_STATIC_RENDITIONS", [])]
+    return list(dict.fromkeys(value for value in wanted if value))
+
+
 def mux_upload_create(*, passthrough: str, playback_policy: str, cors_origin: str) -> dict:
-    """Create a direct upload whose asset gets this playback policy and passthrough.
+    """Create a direct upload whose asset gets this playback policy and passthrough, and the
+    static renditions (MP4 downloads) of settings MUX_STATIC_RENDITIONS, if any.
 
     Returns the upload as a dict (`id`, `url`, `status`, ...); the browser PUTs the file to `url`.
     """
     client = mux_api_client()
+    renditions = [
+        mux_python.CreateStaticRenditionRequest(resolution=resolution)
+        for resolution in static_renditions_wanted()
+    ]
     request = mux_python.CreateUploadRequest(
         timeout=UPLOAD_TIMEOUT_SECONDS,
         cors_origin=cors_origin,
         new_asset_settings=mux_python.CreateAssetRequest(
-            playback_policy=[playback_policy], passthrough=passthrough
+            playback_policy=[playback_policy],
+            passthrough=passthrough,
+            static_renditions=renditions or None,
         ),
     )
     response = mux_python.DirectUploadsApi(client).create_direct_upload(
@@ -110,6 +141,18 @@ def mux_upload_get(upload_id: str) -> dict:
 def mux_asset_get(asset_id: str) -> dict:
     client = mux_api_client()
     response = mux_python.AssetsApi(client).get_asset(asset_id, _request_timeout=REQUEST_TIMEOUT)
+    return _as_dict(client, response.data)
+
+
+def mux_static_rendition_create(asset_id: str, *, resolution: str) -> dict:
+    """Ask Mux for one more static rendition of an existing asset; returns the rendition
+    (`id`, `name`, `resolution`, `status` "preparing", ...). Webhooks say when it is ready."""
+    client = mux_api_client()
+    response = mux_python.AssetsApi(client).create_asset_static_rendition(
+        asset_id,
+        mux_python.CreateStaticRenditionRequest(resolution=resolution),
+        _request_timeout=REQUEST_TIMEOUT,
+    )
     return _as_dict(client, response.data)
 
 

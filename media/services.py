@@ -226,6 +226,8 @@ def _reset_media(video: Video) -> None:
     video.duration_seconds = None
     video.aspect_ratio = ""
     video.error = ""
+    video.static_renditions = []
+    video.static_renditions_status = Video.StaticRenditionsStatus.NONE
     video.state_at = timezone.now()
 
 
@@ -305,6 +307,37 @@ def video_refresh_from_mux(*, video: Video) -> bool:
     fields = video_fields_from_asset(asset)
     fields.update(video_id=video.id, upload_id=fields["upload_id"] or video.mux_upload_id)
     return video_state_apply(at=now, **fields)
+
+
+def video_static_renditions_request(*, video: Video) -> list[str]:
+    """Ask Mux to make MP4/M4A downloads of a ready Mux video (one uploaded before settings
+    MUX_STATIC_RENDITIONS asked for them, or with other ones): the resolutions of that
+    setting, or "highest" when it is empty, less those the video already has. Returns the
+    resolutions asked for; webhooks (and the reconciliation) say when they are ready.
+    Raises ValidationError for a video that is not a ready Mux video, `mux.MuxNotConfiguredError`
+    or the SDK's errors."""
+    from media.renditions import DELETED, rendition_from_mux
+    from media.state import video_rendition_apply
+
+    video = Video.objects.get(pk=video.pk)
+    if video.is_file or not video.is_ready or not video.mux_asset_id:
+        raise ValidationError(
+            "Only a ready Mux video can have MP4 downloads made.", code="not_ready"
+        )
+    have = {
+        entry.get("resolution")
+        for entry in video.static_renditions
+        if isinstance(entry, dict) and entry.get("status") != DELETED
+    }
+    asked = [r for r in mux.static_renditions_wanted() or ["highest"] if r not in have]
+    for resolution in asked:
+        made = mux.mux_static_rendition_create(video.mux_asset_id, resolution=resolution)
+        rendition = rendition_from_mux(made, default_status="preparing")
+        if rendition is not None:
+            video_rendition_apply(
+                at=timezone.now(), asset_id=video.mux_asset_id, rendition=rendition
+            )
+    return asked
 
 
 # --- Abandoned uploads -----------------------------------------------------------------------

@@ -7,16 +7,27 @@ redelivered event never overwrites newer state:
 
     video_state_apply(at=event.occurred_at, **video_fields_from_asset(event.payload["data"]))
     video_state_apply(at=timezone.now(), video_id=video.id, **video_fields_from_asset(asset))
+
+Static renditions (MP4 downloads) have times of their own, per file (`media.renditions`): an
+asset report's renditions are merged even when the rest of it is stale, and the events about
+one rendition go through `video_rendition_apply`.
 """
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from media.models import Video
+from media.renditions import (
+    renditions_from_asset,
+    renditions_merge,
+    renditions_merge_all,
+    renditions_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +52,9 @@ def video_fields_from_asset(asset: dict[str, Any]) -> dict[str, Any]:
     `asset` is an asset as Mux sends it: the `data` of a `video.asset.*` webhook, or the
     `data` of `GET /video/v1/assets/{id}` (mux-python's `Asset.to_dict()`). Returns
     `video_id` (our id, from `passthrough`), `upload_id`, `asset_id`, `status`,
-    `playback_ids` (a list of `{"id", "policy"}`), `duration_seconds`, `aspect_ratio` and
-    `error`; fields the asset does not carry are None.
+    `playback_ids` (a list of `{"id", "policy"}`), `duration_seconds`, `aspect_ratio`,
+    `error` and `static_renditions` (`media.renditions`); fields the asset does not carry
+    are None.
     """
     errors = asset.get("errors") if isinstance(asset.get("errors"), dict) else {}
     messages = [str(message) for message in _list(errors.get("messages"))]
@@ -66,6 +78,7 @@ def video_fields_from_asset(asset: dict[str, Any]) -> dict[str, Any]:
         ),
         "aspect_ratio": _str(asset.get("aspect_ratio")),
         "error": error,
+        "static_renditions": renditions_from_asset(asset),
     }
 
 
@@ -89,6 +102,7 @@ def video_state_apply(
     duration_seconds: float | None = None,
     aspect_ratio: str | None = None,
     error: str | None = None,
+    static_renditions: list[dict] | None = None,
 ) -> bool:
     """Apply what Mux reported at `at` about one video; return whether the video changed.
 
@@ -98,12 +112,13 @@ def video_state_apply(
     - the report is about an asset the video no longer uses (it was replaced: the report's
       asset and upload ids both differ from the video's);
     - the report is stale: `at` is before the newest report applied (`state_at`), or at the
-      same time but an earlier stage (preparing after ready).
+      same time but an earlier stage (preparing after ready); its static renditions are
+      still merged, by their own times (`media.renditions`).
 
     Otherwise sets the given fields (None means "not reported") and `state_at = at`. The
     playback id is the first of `playback_ids` whose policy is the video's; a ready asset
     without one makes the video errored (a signed lesson video is never played publicly).
-    A deleted asset leaves the video deleted, without a playback id.
+    A deleted asset leaves the video deleted, without a playback id or downloads.
     """
     with transaction.atomic():
         video = _video_for_update(video_id=video_id, upload_id=upload_id, asset_id=asset_id)
@@ -113,45 +128,124 @@ def video_state_apply(
         if not _is_current(video, upload_id=upload_id, asset_id=asset_id):
             logger.info("Ignored a report about %s, no longer video %s's", asset_id, video.pk)
             return False
-        if video.state_at is not None and (
-            at < video.state_at
-            or (
-                at == video.state_at
-                and status is not None
-                and _STAGE[status] < _STAGE[Video.Status(video.status)]
-            )
-        ):
-            return False
-
+        stale = _is_stale(video, at=at, status=status)
         changes: dict[str, Any] = {}
-        if asset_id is not None:
-            changes["mux_asset_id"] = asset_id
-        if duration_seconds is not None:
-            changes["duration_seconds"] = duration_seconds
-        if aspect_ratio is not None:
-            changes["aspect_ratio"] = aspect_ratio
-        if playback_ids is not None:
-            changes["playback_id"] = next(
-                (item["id"] for item in playback_ids if item["policy"] == video.playback_policy),
-                "",
+        if static_renditions is not None:
+            entries = renditions_merge_all(
+                current=video.static_renditions, reported=static_renditions, at=at
             )
-        if status is not None:
-            changes["status"] = status
-            changes["error"] = (error or "") if status == Video.Status.ERRORED else ""
-        if status == Video.Status.DELETED:
-            changes["playback_id"] = ""
-        if changes.get("status") == Video.Status.READY and not changes.get(
-            "playback_id", video.playback_id
-        ):
-            changes["status"] = Video.Status.ERRORED
-            changes["error"] = f"Mux gave the asset no {video.playback_policy} playback id."
-
+            changes.update(_renditions_changes(entries))
+        if not stale:
+            changes.update(
+                _state_changes(
+                    video,
+                    asset_id=asset_id,
+                    status=status,
+                    playback_ids=playback_ids,
+                    duration_seconds=duration_seconds,
+                    aspect_ratio=aspect_ratio,
+                    error=error,
+                )
+            )
         changed = [name for name, value in changes.items() if getattr(video, name) != value]
+        if stale and not changed:
+            return False
         for name in changed:
             setattr(video, name, changes[name])
-        video.state_at = at
-        video.save(update_fields=[*changed, "state_at", "updated_at"])
-        return bool(changed)
+        if not stale:
+            video.state_at = at
+            changed.append("state_at")
+        video.save(update_fields=[*changed, "updated_at"])
+        return bool(set(changed) - {"state_at"})
+
+
+def _is_stale(video: Video, *, at: datetime, status: str | None) -> bool:
+    return video.state_at is not None and (
+        at < video.state_at
+        or (
+            at == video.state_at
+            and status is not None
+            and _STAGE[status] < _STAGE[Video.Status(video.status)]
+        )
+    )
+
+
+def _state_changes(
+    video: Video,
+    *,
+    asset_id: str | None,
+    status: str | None,
+    playback_ids: list[dict[str, str]] | None,
+    duration_seconds: float | None,
+    aspect_ratio: str | None,
+    error: str | None,
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if asset_id is not None:
+        changes["mux_asset_id"] = asset_id
+    if duration_seconds is not None:
+        changes["duration_seconds"] = duration_seconds
+    if aspect_ratio is not None:
+        changes["aspect_ratio"] = aspect_ratio
+    if playback_ids is not None:
+        changes["playback_id"] = next(
+            (item["id"] for item in playback_ids if item["policy"] == video.playback_policy),
+            "",
+        )
+    if status is not None:
+        changes["status"] = status
+        changes["error"] = (error or "") if status == Video.Status.ERRORED else ""
+    if status == Video.Status.DELETED:
+        changes["playback_id"] = ""
+        changes.update(_renditions_changes([]))
+    if changes.get("status") == Video.Status.READY and not changes.get(
+        "playback_id", video.playback_id
+    ):
+        changes["status"] = Video.Status.ERRORED
+        changes["error"] = f"Mux gave the asset no {video.playback_policy} playback id."
+    return changes
+
+
+def _renditions_changes(entries: list[dict]) -> dict[str, Any]:
+    return {"static_renditions": entries, "static_renditions_status": renditions_status(entries)}
+
+
+def video_rendition_apply(*, at: datetime, asset_id: str | None, rendition: dict) -> bool:
+    """Apply what Mux reported at `at` about one static rendition of an asset (a
+    `video.asset.static_rendition.*` event, `rendition` from `renditions.rendition_from_mux`).
+    Returns whether the video changed; nothing does when no video has this asset (one made
+    elsewhere, or a rendition event that overtook the upload's: the asset's own report and
+    the reconciliation carry its renditions too)."""
+    return _renditions_update(
+        asset_id=asset_id,
+        merge=lambda current: renditions_merge(current=current, rendition=rendition, at=at),
+    )
+
+
+def video_renditions_apply(*, at: datetime, asset_id: str | None, renditions: list[dict]) -> bool:
+    """Apply a report at `at` of all of an asset's static renditions, and nothing else of it
+    (the older API's `video.asset.static_renditions.*` events). As `video_rendition_apply`."""
+    return _renditions_update(
+        asset_id=asset_id,
+        merge=lambda current: renditions_merge_all(current=current, reported=renditions, at=at),
+    )
+
+
+def _renditions_update(*, asset_id: str | None, merge: Callable[[Any], list[dict]]) -> bool:
+    if not asset_id:
+        return False
+    with transaction.atomic():
+        video = Video.objects.select_for_update().filter(mux_asset_id=asset_id).first()
+        if video is None:
+            logger.info("No video for the static renditions of Mux asset %s", asset_id)
+            return False
+        entries = merge(video.static_renditions)
+        if entries == video.static_renditions:
+            return False
+        video.static_renditions = entries
+        video.static_renditions_status = renditions_status(entries)
+        video.save(update_fields=["static_renditions", "static_renditions_status", "updated_at"])
+        return True
 
 
 def _video_for_update(

@@ -14,6 +14,7 @@ before the file counts. Reads go through short-lived signed URLs (`file_signed_u
 import mimetypes
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -328,6 +329,22 @@ def object_presigned_get(*, key: str, expires: int, content_type: str = "") -> S
     url = client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=expires)
     return SignedUrl(url=url, expires_at=expires_at)
+
+
+def object_chunks(*, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    """An object's bytes from the bucket, streamed in chunks (hashing, copying). Raises
+    StorageError FILE_NOT_FOUND when the bucket has no such object."""
+    client, bucket = _bucket()
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise StorageError(ErrorCode.FILE_NOT_FOUND) from None
+        raise
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
 
 
 # --- Library (admin) -------------------------------------------------------------------------

@@ -77,7 +77,8 @@ def stuck_videos_cutoff():
 
 @shared_task
 def videos_reconcile(*, batch_size: int = RECONCILE_BATCH_SIZE) -> int:
-    """Re-read from Mux the videos waiting or preparing for longer than LMS_VIDEO_STUCK_MINUTES.
+    """Re-read from Mux the videos waiting or preparing for longer than LMS_VIDEO_STUCK_MINUTES,
+    and the ready ones whose static renditions (MP4 downloads) are still preparing as long.
 
     Takes the oldest `batch_size` of them; each one read is touched (its `updated_at` moves to
     now), so the next batch, and the next run, move on to others, and a video whose upload
@@ -86,10 +87,14 @@ def videos_reconcile(*, batch_size: int = RECONCILE_BATCH_SIZE) -> int:
     """
     if not mux.mux_configured():
         return 0
+    stuck = Q(status__in=STUCK_STATUSES) | Q(
+        status=Video.Status.READY,
+        static_renditions_status=Video.StaticRenditionsStatus.PREPARING,
+    )
     videos = list(
         Video.objects.filter(
             Q(mux_upload_id__isnull=False) | Q(mux_asset_id__isnull=False),
-            status__in=STUCK_STATUSES,
+            stuck,
             deleted_at__isnull=True,
             updated_at__lt=stuck_videos_cutoff(),
         ).order_by("updated_at")[:batch_size]

@@ -4,7 +4,8 @@ Mux signs each delivery with `Mux-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`
 over `"<t>.<raw body>"` with the webhook's signing secret. `MUX_WEBHOOK_SECRETS` lists the
 secrets accepted (the old and the new one while rotating). The event goes to the shared inbox
 (`lms.webhooks`); the handlers below run in a Celery task after commit and apply the asset's
-state through `media.state.video_state_apply`, which ignores stale events.
+state through `media.state.video_state_apply`, which ignores stale events, and the static
+renditions' (MP4 downloads) through `media.state.video_rendition_apply`.
 """
 
 import hashlib
@@ -26,7 +27,13 @@ from lms.webhooks import (
     webhook_receive,
 )
 from media.models import Video
-from media.state import video_fields_from_asset, video_state_apply
+from media.renditions import DELETED, rendition_from_mux, renditions_from_asset
+from media.state import (
+    video_fields_from_asset,
+    video_rendition_apply,
+    video_renditions_apply,
+    video_state_apply,
+)
 
 MUX = WebhookEvent.Provider.MUX
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -160,10 +167,60 @@ def mux_upload_failed(event: WebhookEvent) -> None:
     )
 
 
-@webhook_handler(MUX, "video.asset.created", "video.asset.ready", "video.asset.errored")
+@webhook_handler(
+    MUX,
+    "video.asset.created",
+    "video.asset.ready",
+    "video.asset.errored",
+    "video.asset.updated",
+)
 def mux_asset_changed(event: WebhookEvent) -> None:
-    """An asset was created, became ready (playback id, duration, aspect ratio) or errored."""
+    """An asset was created, became ready (playback id, duration, aspect ratio), errored or
+    changed; every one of these carries the asset, with its static renditions."""
     video_state_apply(at=_at(event), **video_fields_from_asset(_data(event)))
+
+
+@webhook_handler(
+    MUX,
+    "video.asset.static_renditions.preparing",
+    "video.asset.static_renditions.ready",
+    "video.asset.static_renditions.errored",
+    "video.asset.static_renditions.deleted",
+)
+def mux_asset_static_renditions_changed(event: WebhookEvent) -> None:
+    """The older mp4_support API's files changed, reported for the whole asset: only its
+    static renditions are applied from these."""
+    data = _data(event)
+    renditions = renditions_from_asset(data)
+    asset_id = data.get("id")
+    if renditions is not None and isinstance(asset_id, str):
+        video_renditions_apply(at=_at(event), asset_id=asset_id, renditions=renditions)
+
+
+@webhook_handler(
+    MUX,
+    "video.asset.static_rendition.created",
+    "video.asset.static_rendition.ready",
+    "video.asset.static_rendition.errored",
+    "video.asset.static_rendition.skipped",
+    "video.asset.static_rendition.deleted",
+)
+def mux_static_rendition_changed(event: WebhookEvent) -> None:
+    """One static rendition (an MP4 or M4A download) was asked for, became ready, failed, was
+    skipped (above the asset's resolution) or deleted. Its asset is `data.asset_id`, or the
+    event's `object`."""
+    data = _data(event)
+    deleted = event.event_type.endswith(".deleted")
+    rendition = rendition_from_mux({**data, "status": DELETED} if deleted else data)
+    if rendition is None:
+        return
+    event_object = event.payload.get("object")
+    asset_id = data.get("asset_id")
+    if not isinstance(asset_id, str) and isinstance(event_object, dict):
+        asset_id = event_object.get("id")
+    video_rendition_apply(
+        at=_at(event), asset_id=asset_id if isinstance(asset_id, str) else None, rendition=rendition
+    )
 
 
 @webhook_handler(MUX, "video.asset.deleted")

@@ -28,6 +28,12 @@ MUX_SIGNING_KEY_PRIVATE = env.str("MUX_SIGNING_KEY_PRIVATE", default="")
 # minutes is re-read from Mux by the reconciliation task.
 LMS_PLAYBACK_TOKEN_TTL = env.int("LMS_PLAYBACK_TOKEN_TTL", default=3600)
 LMS_VIDEO_STUCK_MINUTES = env.int("LMS_VIDEO_STUCK_MINUTES", default=30)
+# MP4/M4A downloads (Mux static renditions, for offline apps): the resolutions new direct
+# uploads ask for, comma-separated ("highest", "audio-only", "1080p", "720p", ...; see
+# media.mux.STATIC_RENDITION_RESOLUTIONS). Empty (the default): none, nothing extra is
+# stored at Mux. MUX_STREAM_URL (where the files are fetched) is only changed for tests.
+MUX_STATIC_RENDITIONS = env.list("MUX_STATIC_RENDITIONS", default=[])
+MUX_STREAM_URL = env.str("MUX_STREAM_URL", default="https://stream.mux.com")
 
 # --- Video files (the second source beside Mux) --------------------------------------------
 # MP4/WebM files in the default storage, uploaded in the admin. Largest file accepted (bytes;

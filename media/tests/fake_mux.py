@@ -2,8 +2,15 @@
 
 `FakeMux` is a `http.server` in a thread on 127.0.0.1 with a free port. It checks HTTP basic
 auth, records every request, keeps uploads and assets in memory, and can be told what happened
-at Mux meanwhile (`asset_ready`, `asset_errored`) or to fail the next requests (`fail_next`).
-The `fake_mux` fixture starts one and points the settings at it.
+at Mux meanwhile (`asset_ready`, `asset_errored`, `renditions_ready`) or to fail the next
+requests (`fail_next`). The `fake_mux` fixture starts one and points the settings at it.
+
+Static renditions (MP4 downloads): an upload whose asset settings ask for them gets them on
+its asset, preparing until `renditions_ready`; `POST /video/v1/assets/<id>/static-renditions`
+adds one. The same server is also the stream host (settings MUX_STREAM_URL): `GET
+/<playback id>/<file name>` answers a ready rendition's bytes, for a signed playback id only
+with a `token` that verifies, as Mux checks it, with `signing_public_key` (RS256, audience
+"v", subject the playback id, not expired); else 403, or 404 for no such file.
 
 A test module gets the fixture by importing it (`from media.tests.fake_mux import
 fake_mux_fixture`), or a conftest can register it for all.
@@ -17,7 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
+import jwt
 import pytest
 
 TOKEN_ID = "fake-token-id"
@@ -43,6 +52,8 @@ class FakeMux:
     assets: dict[str, dict] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
+    # The public half of the URL signing key, to check tokens of signed playback ids with.
+    signing_public_key: bytes | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -53,7 +64,10 @@ class FakeMux:
                 pass
 
             def do_GET(self) -> None:
-                fake._handle(self)
+                if self.path.startswith("/video/"):
+                    fake._handle(self)
+                else:
+                    fake._stream(self)
 
             def do_POST(self) -> None:
                 fake._handle(self)
@@ -107,6 +121,28 @@ class FakeMux:
             self.assets[asset_id] = asset
             return asset
 
+    def renditions_ready(
+        self,
+        asset_id: str,
+        *,
+        width: int = 1920,
+        height: int = 1080,
+        filesize: int = 7_340_032,
+        bitrate: int = 4_000_000,
+    ) -> list[dict]:
+        """Mux finished the asset's static renditions (an audio file has no picture)."""
+        with self._lock:
+            files = self.assets[asset_id]["static_renditions"]["files"]
+            for rendition in files:
+                audio = rendition["ext"] == "m4a"
+                rendition.update(
+                    status="ready",
+                    filesize=str(filesize // 8 if audio else filesize),
+                    bitrate=128_000 if audio else bitrate,
+                    **({} if audio else {"width": width, "height": height}),
+                )
+            return [dict(rendition) for rendition in files]
+
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these HTTP statuses (e.g. 503) before working again."""
         with self._lock:
@@ -134,6 +170,11 @@ class FakeMux:
             if duration is not None:
                 asset["duration"] = duration
                 asset["aspect_ratio"] = ratio
+            wanted = settings.get("static_renditions") or []
+            if wanted:
+                asset["static_renditions"] = {
+                    "files": [_rendition(item["resolution"]) for item in wanted]
+                }
             self.assets[asset_id] = asset
             upload["status"] = "asset_created"
             upload["asset_id"] = asset_id
@@ -186,6 +227,47 @@ class FakeMux:
         handler.send_header("Content-Length", "0")
         handler.end_headers()
 
+    # --- the stream host: static rendition downloads -----------------------------------------
+    def _stream(self, handler: BaseHTTPRequestHandler) -> None:
+        path, _, query = handler.path.partition("?")
+        playback_id, _, name = path.strip("/").partition("/")
+        token = parse_qs(query).get("token", [""])[0]
+        self.requests.append(Recorded("GET", handler.path, None, True))
+        with self._lock:
+            found = next(
+                (
+                    (asset, playback)
+                    for asset in self.assets.values()
+                    for playback in asset.get("playback_ids", [])
+                    if playback["id"] == playback_id
+                ),
+                None,
+            )
+        if found is None:
+            return self._send(handler, 404, {"error": "no such playback id"})
+        asset, playback = found
+        files = (asset.get("static_renditions") or {}).get("files", [])
+        rendition = next((r for r in files if r["name"] == name and r["status"] == "ready"), None)
+        if rendition is None:
+            return self._send(handler, 404, {"error": "no such file"})
+        if playback["policy"] == "signed" and not self._token_valid(token, playback_id):
+            return self._send(handler, 403, {"error": "invalid or expired token"})
+        data = f"fake {name} of {asset['id']}".encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "audio/mp4" if name.endswith(".m4a") else "video/mp4")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _token_valid(self, token: str, playback_id: str) -> bool:
+        if not token or self.signing_public_key is None:
+            return False
+        try:
+            claims = jwt.decode(token, self.signing_public_key, algorithms=["RS256"], audience="v")
+        except jwt.PyJWTError:
+            return False
+        return claims.get("sub") == playback_id
+
     # --- HTTP -------------------------------------------------------------------------------
     def _authorized(self, header: str | None) -> bool:
         expected = base64.b64encode(f"{self.token_id}:{self.token_secret}".encode()).decode()
@@ -207,7 +289,13 @@ class FakeMux:
         self._send(handler, status, payload)
 
     def _route(self, method: str, path: str, body: Any) -> tuple[int, dict | None]:
-        parts = path.strip("/").split("/")  # video, v1, uploads|assets[, id]
+        parts = path.strip("/").split("/")  # video, v1, uploads|assets[, id[, static-renditions]]
+        if (
+            parts[:2] == ["video", "v1"]
+            and parts[2:3] == ["assets"]
+            and parts[4:] == ["static-renditions"]
+        ):
+            return self._static_rendition_create(method, parts[3], body)
         if parts[:2] != ["video", "v1"] or len(parts) not in (3, 4):
             return 404, {"error": {"type": "not_found", "messages": ["No route"]}}
         kind, item_id = parts[2], parts[3] if len(parts) == 4 else None
@@ -233,6 +321,22 @@ class FakeMux:
                 return 204, None
         return 404, {"error": {"type": "not_found", "messages": ["Not found"]}}
 
+    def _static_rendition_create(
+        self, method: str, asset_id: str, body: Any
+    ) -> tuple[int, dict | None]:
+        with self._lock:
+            asset = self.assets.get(asset_id)
+            if method != "POST" or asset is None:
+                return 404, {"error": {"type": "not_found", "messages": ["Not found"]}}
+            files = asset.setdefault("static_renditions", {"files": []})["files"]
+            rendition = _rendition((body or {}).get("resolution", ""))
+            if any(existing["name"] == rendition["name"] for existing in files):
+                return 400, {
+                    "error": {"type": "invalid_parameters", "messages": ["Already exists"]}
+                }
+            files.append(rendition)
+            return 201, {"data": dict(rendition)}
+
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict | None) -> None:
         data = json.dumps(payload).encode() if payload is not None else b""
@@ -244,6 +348,23 @@ class FakeMux:
         handler.wfile.write(data)
 
 
+def _rendition(resolution: str) -> dict:
+    """A static rendition as Mux lists it when asked for (`resolution` "highest", "audio-only"
+    or "720p"...), still preparing."""
+    if resolution == "audio-only":
+        name, ext = "audio.m4a", "m4a"
+    else:
+        name, ext = f"{resolution}.mp4", "mp4"
+    return {
+        "id": f"rendition-{uuid.uuid4().hex[:12]}",
+        "name": name,
+        "ext": ext,
+        "resolution": resolution,
+        "type": "standard" if resolution in ("highest", "audio-only") else "advanced",
+        "status": "preparing",
+    }
+
+
 @pytest.fixture(name="fake_mux")
 def fake_mux_fixture(settings) -> Iterator[FakeMux]:
     """A running fake Mux API, with the settings pointing the SDK at it."""
@@ -251,6 +372,7 @@ def fake_mux_fixture(settings) -> Iterator[FakeMux]:
     settings.MUX_API_URL = fake.url
     settings.MUX_TOKEN_ID = fake.token_id
     settings.MUX_TOKEN_SECRET = fake.token_secret
+    settings.MUX_STREAM_URL = fake.url
     try:
         yield fake
     finally:

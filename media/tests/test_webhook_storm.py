@@ -30,6 +30,8 @@ HANDLED = {
     "video.asset.ready",
     "video.asset.errored",
     "video.asset.deleted",
+    # Handled (its static renditions are applied), though these carry none.
+    "video.asset.static_renditions.ready",
 }
 
 
