@@ -1,5 +1,5 @@
 """Catalog tasks (Celery finds them here): offline bundle builds."""
 
-from catalog.bundles.tasks import course_bundles_build
+from catalog.bundles.tasks import bundles_refresh, course_bundles_build
 
-__all__ = ["course_bundles_build"]
+__all__ = ["bundles_refresh", "course_bundles_build"]

@@ -10,6 +10,7 @@ from lms.settings.analytics import *  # noqa: F403
 from lms.settings.api import *  # noqa: F403
 from lms.settings.assistant import *  # noqa: F403
 from lms.settings.base import *  # noqa: F403
+from lms.settings.bundles import *  # noqa: F403
 from lms.settings.logs import *  # noqa: F403
 from lms.settings.mail import *  # noqa: F403
 from lms.settings.providers import *  # noqa: F403
