@@ -1,3 +1,5 @@
-"""The showcase API under /api/v1/projects/."""
+"""The showcase API under /api/v1/projects/ (and /api/v1/me/projects/)."""
 
-urlpatterns: list = []
+from showcase.api import projects
+
+urlpatterns: list = [*projects.urlpatterns]
