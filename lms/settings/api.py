@@ -52,5 +52,8 @@ SPECTACULAR_SETTINGS = {
         "ProgressEventKindEnum": "progress.models.ProgressEvent.Kind",
         "DiscussionReportReasonEnum": "community.models.discussions.Report.Reason",
         "DiscussionReportStatusEnum": "community.models.discussions.Report.Status",
+        # issue 16 (authoring API): a course's and a video's status.
+        "CourseStatusEnum": "catalog.models.Course.Status",
+        "VideoStatusEnum": "media.models.Video.Status",
     },
 }

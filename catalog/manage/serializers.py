@@ -1,0 +1,271 @@
+"""Shapes shared by the authoring API's operations: courses, sections, lessons and quizzes as
+authors see them (drafts, unpublished lessons and quiz answers included), and the pieces of
+input that name other rows (a tier by slug, users, videos and files by id).
+
+Each operation keeps its own nested InputSerializer; what several of them answer lives here.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from accounts.models import User
+from billing.models import Tier
+from catalog.models import Course, Lesson, Question, Quiz
+from media.models import StoredFile, Video
+
+# The database's integer ranges (PostgreSQL integer, smallint), so no input overflows them.
+INT_MAX = 2_147_483_647
+SMALLINT_MAX = 32_767
+# At most this many ids in one list (attachments, instructors, a new order).
+MAX_IDS = 1000
+CLIENT_ID_HELP = (
+    "Your id for this item (at most 100 characters), to make a retried create safe: a "
+    "create with a client_id that already names an item here answers 200 with that item "
+    "instead of creating another (409 CLIENT_ID_CONFLICT when it names an item elsewhere)."
+)
+
+
+def _absolute(request: Any, url: str) -> str:
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+# --- References -------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="ManageUserRef")
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField(source="public_name")
+
+
+@extend_schema_serializer(component_name="ManageVideoRef")
+class VideoRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    source = serializers.ChoiceField(choices=Video.Source.choices)
+    status = serializers.ChoiceField(choices=Video.Status.choices)
+    duration_seconds = serializers.FloatField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="ManageFileRef")
+class FileRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes.")
+
+
+def client_id_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text=CLIENT_ID_HELP
+    )
+
+
+def tier_field(**kwargs: Any) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Tier.objects.all(),
+        allow_null=True,
+        help_text="The tier's slug: needed when visibility is paid; null for none.",
+        **kwargs,
+    )
+
+
+def ids_field(help_text: str, **kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.UUIDField(), max_length=MAX_IDS, help_text=help_text, **kwargs
+    )
+
+
+# --- Courses ----------------------------------------------------------------------------------
+
+
+class CourseFieldsSerializer(serializers.Serializer):
+    """A course's own fields as authors edit them, with its status and instructors."""
+
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(allow_blank=True)
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    subtitle = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True, help_text="Markdown.")
+    course_type = serializers.ChoiceField(choices=Course.CourseType.choices)
+    difficulty = serializers.ChoiceField(choices=Course.Difficulty.choices)
+    locale = serializers.ChoiceField(choices=settings.LANGUAGES)
+    visibility = serializers.ChoiceField(choices=Course.Visibility.choices)
+    required_tier = serializers.SerializerMethodField(help_text="The tier's slug.")
+    status = serializers.ChoiceField(choices=Course.Status.choices)
+    published_at = serializers.DateTimeField(allow_null=True)
+    instructors = UserRefSerializer(many=True, source="instructors.all")
+    thumbnail_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The course's web page.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.SlugField(allow_null=True))
+    def get_required_tier(self, course: Course) -> str | None:
+        return course.required_tier.slug if course.required_tier_id else None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, course: Course) -> str | None:
+        if not course.thumbnail:
+            return None
+        return _absolute(self.context.get("request"), course.thumbnail.url)
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, course: Course) -> str:
+        return _absolute(self.context.get("request"), course.get_absolute_url())
+
+
+@extend_schema_serializer(component_name="ManageCourse")
+class CourseSerializer(CourseFieldsSerializer):
+    """A course as its authors see it (drafts included)."""
+
+
+@extend_schema_serializer(component_name="ManageLessonSummary")
+class LessonSummarySerializer(serializers.Serializer):
+    """A lesson in an outline (its notes, links and quiz are on the lesson itself)."""
+
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(allow_blank=True)
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Lesson.Kind.choices)
+    order = serializers.IntegerField()
+    duration_seconds = serializers.IntegerField()
+    is_free_preview = serializers.BooleanField()
+    is_published = serializers.BooleanField()
+    xp_value = serializers.IntegerField()
+    is_boss = serializers.BooleanField()
+    is_required = serializers.BooleanField()
+
+
+@extend_schema_serializer(component_name="ManageSection")
+class SectionSerializer(serializers.Serializer):
+    """A section with its lessons in order (unpublished ones included)."""
+
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(allow_blank=True)
+    course = serializers.UUIDField(source="course_id", help_text="The course's id.")
+    title = serializers.CharField()
+    order = serializers.IntegerField()
+    lessons = LessonSummarySerializer(many=True, source="lessons.all")
+
+
+@extend_schema_serializer(component_name="ManageCourseDetail")
+class CourseDetailSerializer(CourseFieldsSerializer):
+    """A course with its outline: every section and lesson, in order."""
+
+    sections = SectionSerializer(many=True, source="sections.all")
+
+
+# --- Lessons ----------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="ManageLesson")
+class LessonSerializer(LessonSummarySerializer):
+    """A lesson in full, as authors edit it."""
+
+    course = serializers.UUIDField(source="course_id", help_text="The course's id.")
+    section = serializers.UUIDField(source="section_id", help_text="The section's id.")
+    body = serializers.CharField(allow_blank=True, help_text="The notes, in Markdown.")
+    video = VideoRefSerializer(allow_null=True)
+    attachments = FileRefSerializer(many=True, source="attachments.all")
+    has_quiz = serializers.SerializerMethodField(
+        help_text="Whether the lesson has a quiz (`lessons/<id>/quiz/`)."
+    )
+    url = serializers.SerializerMethodField(help_text="The lesson's web page.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_has_quiz(self, lesson: Lesson) -> bool:
+        return Quiz.objects.filter(lesson=lesson).exists() if lesson.kind == "quiz" else False
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, lesson: Lesson) -> str:
+        return _absolute(self.context.get("request"), lesson.get_absolute_url())
+
+
+# --- Quizzes ----------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="ManageChoice")
+class ChoiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(help_text="Markdown on one line.")
+    is_correct = serializers.BooleanField()
+    order = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="ManageQuestion")
+class QuestionSerializer(serializers.Serializer):
+    """A question with its answers: which choices are correct, the accepted short answers,
+    the explanation."""
+
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(allow_blank=True)
+    kind = serializers.ChoiceField(choices=Question.Kind.choices)
+    prompt = serializers.CharField(help_text="Markdown.")
+    explanation = serializers.CharField(allow_blank=True, help_text="Markdown.")
+    accepted_answers = serializers.ListField(
+        source="accepted_answer_list",
+        child=serializers.CharField(),
+        help_text="Short answer: the accepted answers (matched ignoring case and spaces).",
+    )
+    points = serializers.IntegerField()
+    order = serializers.IntegerField()
+    choices = ChoiceSerializer(many=True, source="choices.all")
+
+
+@extend_schema_serializer(component_name="ManageQuiz")
+class QuizSerializer(serializers.Serializer):
+    """A lesson's quiz with its rules and its questions, answers included."""
+
+    id = serializers.UUIDField()
+    lesson = serializers.UUIDField(source="lesson_id", help_text="The lesson's id.")
+    pass_mark = serializers.IntegerField(help_text="Percent of the points.")
+    max_attempts = serializers.IntegerField(allow_null=True, help_text="Null: unlimited.")
+    retry_wait_minutes = serializers.IntegerField()
+    reveal_answers = serializers.ChoiceField(choices=Quiz.Reveal.choices)
+    questions = QuestionSerializer(many=True, source="questions.all")
+
+
+# --- Inputs naming other rows -----------------------------------------------------------------
+
+
+def users_by_id(ids: list, field: str = "instructors") -> list[User]:
+    """The users with these ids, or VALIDATION_ERROR naming the first unknown id."""
+    wanted = list(dict.fromkeys(ids))
+    found = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise serializers.ValidationError({field: [f"There is no user with id {missing[0]}."]})
+    return [found[pk] for pk in wanted]
+
+
+def video_by_id(pk: Any) -> Video | None:
+    """A video lessons may play (not deleted), or VALIDATION_ERROR; None for None."""
+    if pk is None:
+        return None
+    video = Video.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    if video is None:
+        raise serializers.ValidationError({"video": [f"There is no video with id {pk}."]})
+    return video
+
+
+def attachments_by_id(ids: list) -> list[StoredFile]:
+    """Files lessons may offer (the lesson field's choices: confirmed attachment files, not
+    deleted), in the given order, or VALIDATION_ERROR naming the first unknown id."""
+    wanted = list(dict.fromkeys(ids))
+    allowed = Lesson._meta.get_field("attachments").get_limit_choices_to()
+    found = {file.pk: file for file in StoredFile.objects.filter(pk__in=wanted, **allowed)}
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise serializers.ValidationError(
+            {"attachments": [f"There is no confirmed attachment file with id {missing[0]}."]}
+        )
+    return [found[pk] for pk in wanted]
