@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 _CONTENT_TYPES = {"mp4": "video/mp4", "m4a": "audio/mp4"}
 
-__all__ = ["VideoDownload", "file_sha256_ensure", "video_downloads"]
+__all__ = ["VideoDownload", "file_sha256_ensure", "video_downloadable", "video_downloads"]
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,28 @@ class VideoDownload:
     expires_at: dt.datetime | None  # None: a stable URL (public Mux playback ids)
 
 
-def video_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
-    """What of this video can be downloaded, with URLs valid for `expires` seconds (largest
-    first). Empty when nothing is. Access is the caller's decision."""
-    if not video.is_ready:
+def video_downloads(
+    *, video: Video, expires: int, now: dt.datetime | None = None
+) -> list[VideoDownload]:
+    """What of this video can be downloaded, with URLs valid for `expires` seconds from `now`
+    (largest first). Empty when nothing is. Access is the caller's decision."""
+    if not video_downloadable(video=video):
         return []
+    now = (now or timezone.now()).replace(microsecond=0)
     if video.is_file:
-        return _file_downloads(video=video, expires=expires)
-    return _mux_downloads(video=video, expires=expires)
+        return _file_downloads(video=video, expires=expires, now=now)
+    return _mux_downloads(video=video, expires=expires, now=now)
+
+
+def video_downloadable(*, video: Video) -> bool:
+    """Whether the video has something to download (a ready file, or a ready Mux video with a
+    ready static rendition), whatever this site's keys: no URL is made, nothing is read.
+    `video_downloads` may still be empty when a signed video's signing key is missing."""
+    if not video.is_ready:
+        return False
+    if video.is_file:
+        return bool(video.file.name)
+    return bool(video.playback_id) and bool(ready_renditions(video=video))
 
 
 def ready_renditions(*, video: Video) -> list[dict]:
@@ -82,10 +96,8 @@ def ready_renditions(*, video: Video) -> list[dict]:
     return sorted(ready, key=lambda r: (-(r.get("height") or 0), -(r.get("bitrate") or 0)))
 
 
-def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
+def _mux_downloads(*, video: Video, expires: int, now: dt.datetime) -> list[VideoDownload]:
     renditions = ready_renditions(video=video)
-    if not renditions or not video.playback_id:
-        return []
     signed = video.playback_policy == Video.PlaybackPolicy.SIGNED
     stream_url = settings.MUX_STREAM_URL.rstrip("/")
     expires_at = None
@@ -93,7 +105,7 @@ def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
     if signed:
         if not playback_configured():
             return []
-        expires_at = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=expires)
+        expires_at = now + dt.timedelta(seconds=expires)
         try:
             token = playback_token_sign(
                 playback_id=video.playback_id, audience=VIDEO_AUDIENCE, expires_at=expires_at
@@ -116,10 +128,8 @@ def _mux_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
     ]
 
 
-def _file_downloads(*, video: Video, expires: int) -> list[VideoDownload]:
-    if not video.file.name:
-        return []
-    signed = video_file_url(video=video, signed=True, ttl=expires)
+def _file_downloads(*, video: Video, expires: int, now: dt.datetime) -> list[VideoDownload]:
+    signed = video_file_url(video=video, signed=True, ttl=expires, now=now)
     url = signed.url
     if url.startswith("/"):
         url = settings.SITE_URL.rstrip("/") + url
