@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from lms.errors import ApplicationError, ErrorCode
+from media.models import StoredFile
 
 Row = TypeVar("Row", bound=models.Model)
 
@@ -118,8 +119,13 @@ def courses_for_list(queryset: QuerySet[Course]) -> QuerySet[Course]:
 
 
 def lesson_in_full(lesson: Lesson) -> Lesson:
-    """The lesson again, with its video and attachments: three queries."""
-    return Lesson.objects.select_related("video").prefetch_related("attachments").get(pk=lesson.pk)
+    """The lesson again, with its course, video and attachments (by title): two queries."""
+    files = StoredFile.objects.order_by("title", "key")
+    return (
+        Lesson.objects.select_related("course", "video")
+        .prefetch_related(Prefetch("attachments", queryset=files))
+        .get(pk=lesson.pk)
+    )
 
 
 def quiz_in_full(quiz: Quiz) -> Quiz:
