@@ -62,7 +62,9 @@ class _BuildQueue:
         except Exception:
             # The change is committed whatever happens here; the periodic refresh
             # (`bundles_refresh`) builds what a lost task did not.
-            logger.exception("Could not queue the bundle build of course %s", self.course_id)
+            logger.exception(
+                "The bundle build of course %s was not queued (or failed)", self.course_id
+            )
             if delay:
                 bundle_build_marker_clear(course_id=self.course_id)
 
