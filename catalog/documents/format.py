@@ -11,6 +11,7 @@ Errors name the failing item by its path in the document, like
 `course.sections[2].lessons[0].slug`, so a client can point at it.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,9 +84,6 @@ class ChoiceDocumentSerializer(serializers.Serializer):
 
 
 class AcceptedAnswerField(serializers.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=200, **kwargs)
-
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         if "\n" in value or "\r" in value:
@@ -210,7 +208,7 @@ class CourseBodySerializer(serializers.Serializer):
         choices=Course.Visibility.choices, required=False, default=Course.Visibility.PUBLIC
     )
     required_tier = serializers.SlugField(
-        max_length=50,
+        max_length=60,
         allow_null=True,
         required=False,
         default=None,
@@ -247,6 +245,15 @@ class WarningSerializer(serializers.Serializer):
 # --- Reading ------------------------------------------------------------------------------
 
 
+# Messages may quote the input ("“x” is not a valid choice."): a lone surrogate from a JSON
+# escape would then make the answer unencodable.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _text(message: Any) -> str:
+    return _SURROGATES.sub("\ufffd", str(message))
+
+
 def _add(errors: dict[str, list[str]], more: dict[str, list[str]]) -> None:
     for path, messages in more.items():
         errors.setdefault(path, []).extend(messages)
@@ -271,9 +278,9 @@ def error_paths(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             if item:
                 _add(out, error_paths(item, f"{prefix}[{index}]"))
     elif isinstance(detail, list):
-        out[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [str(item) for item in detail]
+        out[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [_text(item) for item in detail]
     else:
-        out[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [str(detail)]
+        out[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [_text(detail)]
     return out
 
 
