@@ -34,7 +34,8 @@ def _stripe_link(path: str) -> str:
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ("name", "rank", "slug", "description", "plan_count")
+    list_display = ("name", "rank", "slug", "offline_video_downloads", "description", "plan_count")
+    list_filter = ("offline_video_downloads",)
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
 

@@ -27,6 +27,7 @@ from catalog.bundles.models import SectionBundle
 from catalog.models import Course, Lesson
 from catalog.services import lesson_update, section_delete
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
+from catalog.tests.test_admin import error_text, page_form_data
 from catalog.tests.test_bundles_build import build, current, salsa_course
 from lms.errors import CATALOG, ErrorCode
 from media.models import StoredFile, Video
@@ -286,6 +287,25 @@ def test_videos_come_only_to_learners_whose_tier_includes_downloads(
     videos = [_turn_video(course)] if offline_video else []
     assert response.json()["sections"][1] == section(turns, "new", videos=videos)
     assert response.json()["offline_video"] is offline_video
+
+
+def test_staff_turn_on_offline_video_for_a_tier_in_the_admin(api_client, learner, staff_client):
+    course = _video_course()
+    tier = pro_tier()
+    tier_grant_create(user=learner, tier=tier, source="staff")
+    change_url = f"/admin/billing/tier/{tier.pk}/change/"
+    form = page_form_data(staff_client.get(change_url))
+    assert check(api_client, courses=[course.pk]).json()["sections"][1]["videos"] == []
+
+    response = staff_client.post(change_url, {**form, "offline_video_downloads": "on"})
+
+    assert response.status_code == 302, error_text(response)
+    tier.refresh_from_db()
+    assert tier.offline_video_downloads is True
+    api_client.force_authenticate(User.objects.get(pk=learner.pk))  # a new request's user
+    sections = check(api_client, courses=[course.pk]).json()["sections"]
+    assert sections[1]["videos"] == [_turn_video(course)]
+    assert "offline video downloads" in staff_client.get("/admin/billing/tier/").text.casefold()
 
 
 def test_staff_always_get_the_videos(api_client, staff_user):
