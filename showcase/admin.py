@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +89,7 @@ class ProjectAdminForm(forms.ModelForm):
 class ProjectLinkInline(admin.TabularInline):
     model = ProjectLink
     fields = ("label", "url")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 1
     max_num = 5
 

@@ -48,6 +48,7 @@ def test_every_app_holding_personal_data_has_its_section():
         "community",
         "activity",
         "assistant",
+        "showcase",
     ]
     assert len(set(names)) == len(names)
 

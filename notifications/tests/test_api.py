@@ -183,6 +183,12 @@ def test_preferences_read_and_change(api_client, learner):
                 "description": "You earned a certificate for completing a course.",
                 "delivery": "immediately",
             },
+            {
+                "kind": "project_review",
+                "label": "Project reviews",
+                "description": "Staff approved a project you submitted, or asked you to change it.",
+                "delivery": "immediately",
+            },
         ]
     }
     assert changed.status_code == 200
@@ -192,6 +198,7 @@ def test_preferences_read_and_change(api_client, learner):
         "mention": "daily",
         "announcement": "immediately",
         "certificate": "immediately",
+        "project_review": "immediately",
     }
 
 

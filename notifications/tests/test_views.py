@@ -198,7 +198,13 @@ def test_the_preferences_page_lists_each_emailed_kind_with_its_choice(client):
 def test_saving_preferences(client):
     learner = UserFactory()
     client.force_login(learner)
-    form = {"reply": "daily", "mention": "off", "announcement": "weekly", "certificate": "off"}
+    form = {
+        "reply": "daily",
+        "mention": "off",
+        "announcement": "weekly",
+        "certificate": "off",
+        "project_review": "immediately",
+    }
 
     response = client.post(PREFERENCES, form, follow=True)
 
