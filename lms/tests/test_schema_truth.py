@@ -25,6 +25,7 @@ SAMPLE_PATH_VALUES = {
     "message_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "export_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "conversation_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "bundle_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
