@@ -233,6 +233,7 @@ class Command(BaseCommand):
         for app, command, options in (
             ("community", "seed_demo_community", {}),
             ("analytics", "seed_demo_analytics", learners),
+            ("showcase", "seed_demo_showcase", {}),
         ):
             if apps.is_installed(app):
                 call_command(
