@@ -17,6 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from jsonschema import Draft7Validator
+from schemathesis.specs.openapi.converter import to_json_schema
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -495,6 +497,52 @@ def test_bad_input_is_refused_with_the_fields_to_fix(api_client, learner, body, 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert sorted(response.json()["error"]["fields"]) == fields
+
+
+# --- The schema tells the truth -----------------------------------------------------------------
+
+
+def _documented(api_client, path: str, method: str, status: int) -> Draft7Validator:
+    """A validator of the answer the schema documents for this operation and status, read
+    as schemathesis reads it (OpenAPI 3.0's `nullable` turned into JSON Schema)."""
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    response = schema["paths"][path][method]["responses"][str(status)]
+    components = {
+        name: to_json_schema(component, nullable_keyword="nullable", is_response_schema=True)
+        for name, component in schema["components"]["schemas"].items()
+    }
+    body = to_json_schema(
+        response["content"]["application/json"]["schema"],
+        nullable_keyword="nullable",
+        is_response_schema=True,
+    )
+    return Draft7Validator(
+        {**body, "components": {"schemas": components}},
+        format_checker=Draft7Validator.FORMAT_CHECKER,
+    )
+
+
+def test_the_check_and_the_download_answer_what_the_schema_documents(api_client, staff_user, s3):
+    course = _video_course()
+    _attach(s3, Lesson.objects.get(slug="basic-step"), b"%PDF-1.4")
+    Lesson.objects.filter(slug="check").update(is_free_preview=True)
+    build(course)
+    api_client.force_authenticate(staff_user)
+    bundles = current(course)
+    gone = {"section": str(uuid.uuid4()), "version": "0" * 64}
+
+    check_answer = check(api_client, bundles=[held(bundles["Turns"]), gone], courses=[course.pk])
+    url = check_answer.json()["sections"][0]["manifest"]["url"]
+    download = api_client.get(url)
+    expired = _download(api_client, bundles["Basics"], now=timezone.now() - timedelta(days=1))
+
+    statuses = [item["status"] for item in check_answer.json()["sections"]]
+    assert statuses == ["new", "current", "removed"]
+    assert check_answer.json()["sections"][0]["attachments"][0]["url"] is not None
+    check_schema = _documented(api_client, "/api/v1/updates/check/", "post", 200)
+    check_schema.validate(check_answer.json())
+    _documented(api_client, "/api/v1/bundles/{bundle_id}/", "get", 200).validate(download.json())
+    _documented(api_client, "/api/v1/bundles/{bundle_id}/", "get", 410).validate(expired.json())
 
 
 # --- Offline progress and cost ------------------------------------------------------------------
