@@ -213,7 +213,8 @@ class UpdatesCheckApi(APIView):
             "each attachment, and the lessons' video downloads when `offline_video` is true. "
             "A section is offered only when the learner may open every one of its published "
             "lessons; otherwise it is `locked`, without URLs. Progress made offline is sent "
-            "with `POST /api/v1/progress/sync/` as usual. Errors: 400 `VALIDATION_ERROR`, 426 "
+            "with `POST /api/v1/progress/sync/` as usual. The check changes nothing: repeat "
+            "it freely. Errors: 400 `VALIDATION_ERROR`, 426 "
             "`APP_UPDATE_REQUIRED` (the app is older than `LMS_APP_MIN_VERSIONS` allows: "
             "nothing is answered until it is updated)."
         ),

@@ -429,3 +429,19 @@ def on_commit(django_capture_on_commit_callbacks):
     """`with on_commit(execute=True):` runs what the block queued after commit, as a real
     commit would (the build, eagerly)."""
     return django_capture_on_commit_callbacks
+
+
+def test_beat_refreshes_the_bundles_daily_with_a_registered_task():
+    from django.conf import settings as django_settings
+
+    from lms.celery import app
+
+    entries = [
+        entry
+        for entry in django_settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "catalog.bundles.tasks.bundles_refresh"
+    ]
+
+    assert [entry["schedule"] for entry in entries] == [86400.0]
+    assert "catalog.bundles.tasks.bundles_refresh" in app.tasks
+    assert "catalog.bundles.tasks.course_bundles_build" in app.tasks
