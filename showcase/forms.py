@@ -155,9 +155,13 @@ LinkFormSet = forms.formset_factory(
 )
 
 
+# Empty link rows offered after the project's links (up to LINKS_MAX rows in all).
+LINK_ROWS_EXTRA = 2
+
+
 def link_formset(*, data=None, links: list[LinkSpec] | None = None) -> _LinkFormSet:
-    """Always LINKS_MAX rows: the project's links, then empty ones to fill in."""
+    """The project's links, then up to LINK_ROWS_EXTRA empty rows to fill in."""
     initial = [{"label": link.label, "url": link.url} for link in links or []]
     formset = LinkFormSet(data, initial=initial, prefix="links")
-    formset.extra = LINKS_MAX - len(initial)
+    formset.extra = min(LINK_ROWS_EXTRA, LINKS_MAX - len(initial))
     return formset
