@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from catalog.quizzes import choice_html
 from lms.errors import TransientError
 from lms.markdown import render_markdown
-from media.downloads import file_sha256_ensure, video_downloads
+from media.downloads import file_sha256_ensure, video_downloadable
 from media.models import StoredFile, Video
 from media.storage import StorageError
 
@@ -183,18 +182,11 @@ def _video_entry(video: Video | None) -> dict[str, Any] | None:
     return {
         "id": str(video.pk),
         "duration_seconds": round(duration, 1) if duration is not None else None,
-        "downloadable": _downloadable(video),
+        # Whether it had downloads when built (no URL made, whatever this site's keys): the
+        # update check asks `media.downloads` again, so renditions Mux finishes later are
+        # offered at once.
+        "downloadable": video_downloadable(video=video),
     }
-
-
-def _downloadable(video: Video) -> bool:
-    """Whether the video had a download when the bundle was built. Informative only: the
-    update check asks `media.downloads` again, so renditions Mux finishes later are offered
-    at once. The URLs made here are thrown away."""
-    try:
-        return bool(video_downloads(video=video, expires=60))
-    except (StorageError, ImproperlyConfigured, BotoCoreError):  # e.g. no bucket credentials
-        return False
 
 
 def manifest_attachment_ids(document: dict[str, Any]) -> Iterable[tuple[str, str]]:
