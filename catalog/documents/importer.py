@@ -111,7 +111,7 @@ class _CourseImport:
         self.lesson_counts: dict[Any, int] = {}  # a named section's id -> its named lessons
 
     def run(self, course: Course | None) -> ImportResult:
-        target = course or self._match()
+        target = self._match(course)
         self._require_permissions(target)
         existing = Existing.load(target) if target is not None else Existing()
         lessons = [item for section in self.body["sections"] for item in section["lessons"]]
@@ -138,7 +138,10 @@ class _CourseImport:
         )
 
     # --- The course ---------------------------------------------------------------------------
-    def _match(self) -> Course | None:
+    def _match(self, course: Course | None) -> Course | None:
+        """The course to import into, locked: one import (or bulk create) at a time."""
+        if course is not None:
+            return Course.objects.select_for_update().get(pk=course.pk)
         client_id = self.body["client_id"]
         pk = as_uuid(client_id)
         match = Q(client_id=client_id) | Q(pk=pk) if pk is not None else Q(client_id=client_id)

@@ -37,7 +37,7 @@ from catalog.manage.permissions import (
     course_for_author,
     section_for_author,
 )
-from catalog.models import Course, Lesson, Section
+from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from lms.api.schema import error_responses
 
 TAG = "manage"
@@ -261,7 +261,7 @@ class SectionsBulkCreateApi(APIView):
     )
     def post(self, request: Request, course_id: UUID) -> Response:
         course = course_for_author(user=request.user, course_id=course_id)
-        _permissions(request, Section, Lesson)
+        _permissions(request, Section, Lesson, Quiz, Question, Choice)
         items = request.data.get("sections") if isinstance(request.data, dict) else None
         result = sections_bulk_create(course=course, items=items, actor=request.user)
         return _bulk_response(result, self.OutputSerializer)
@@ -307,7 +307,7 @@ class LessonsBulkCreateApi(APIView):
     )
     def post(self, request: Request, section_id: UUID) -> Response:
         section = section_for_author(user=request.user, section_id=section_id)
-        _permissions(request, Lesson)
+        _permissions(request, Lesson, Quiz, Question, Choice)
         items = request.data.get("lessons") if isinstance(request.data, dict) else None
         result = lessons_bulk_create(section=section, items=items, actor=request.user)
         return _bulk_response(result, self.OutputSerializer)
