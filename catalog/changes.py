@@ -55,7 +55,10 @@ class _BuildQueue:
 
         delay = settings.LMS_BUNDLE_BUILD_DELAY_SECONDS
         marker = _QUEUED_MARKER.format(self.course_id)
-        if delay and not _first_in_window(marker, timeout=delay * 2 + 60):
+        # The marker lives as long as the countdown: a change it holds back was committed
+        # before the build can start, so the build reads it (even when the worker's cache is
+        # not this process's and never clears the marker).
+        if delay and not _first_in_window(marker, timeout=delay):
             return
         try:
             course_bundles_build.apply_async(kwargs={"course_id": self.course_id}, countdown=delay)
