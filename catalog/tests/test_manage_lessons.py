@@ -414,3 +414,31 @@ def test_staff_delete_a_lesson_unless_learners_have_progress_on_it(course):
     assert refused.json()["error"]["fields"] == {"records": ["lesson progress"]}
     assert list(Lesson.objects.all()) == [used]
     assert audit_rows() == [expected]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "text",
+        {"title": None},
+        {"title": 7, "kind": "dance"},
+        {"duration_seconds": 2**40, "xp_value": -1},
+        {"video": "not-a-uuid", "attachments": "x"},
+        {"attachments": ["0c9f6b1e-5a3d-4f8e-9b2a-7d6c5e4f3a2b"]},
+        {"section": 12, "slug": "x" * 81},
+        {"slug": "enroll"},
+        {"body": "\x00"},
+    ],
+)
+def test_wrong_input_to_a_real_lesson_is_a_400_naming_fields_and_changes_nothing(ana, course, body):
+    lesson = LessonFactory(section=SectionFactory(course=course))
+    before = lesson_body(lesson)
+
+    response = client_for(ana).patch(f"{BASE}/lessons/{lesson.pk}/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["error"]["fields"]
+    assert lesson_body(lesson) == before
+    assert audit_rows() == []
