@@ -477,12 +477,12 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
         if not self.has_change_permission(request, course):
             raise PermissionDenied
         if operation == "rotate":
-            course_join_code_rotate(course=course)
+            course_join_code_rotate(course=course, actor=request.user)
             message = _(
                 "“%(name)s” has a new join code: %(code)s. The previous code no longer works."
             ) % {"name": course, "code": course.join_code}
         else:
-            course_join_code_clear(course=course)
+            course_join_code_clear(course=course, actor=request.user)
             message = _("Joining “%(name)s” by code is off.") % {"name": course}
         self.message_user(request, message, messages.SUCCESS)
         return redirect(reverse("admin:catalog_course_change", args=[course.pk]))
@@ -550,7 +550,9 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     )
     def rotate_join_codes(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
         # The queryset is this admin's, so instructors only reach the courses they teach.
-        courses = [course_join_code_rotate(course=course) for course in queryset]
+        courses = [
+            course_join_code_rotate(course=course, actor=request.user) for course in queryset
+        ]
         self.message_user(
             request,
             ngettext(
@@ -570,7 +572,7 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     )
     def clear_join_codes(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
         courses = [
-            course_join_code_clear(course=course)
+            course_join_code_clear(course=course, actor=request.user)
             for course in queryset.filter(join_code__isnull=False)
         ]
         self.message_user(

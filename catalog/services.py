@@ -635,21 +635,30 @@ def _join_code_generate() -> str:
     )
 
 
-def _join_code_set(*, course: Course, code: str | None) -> Course:
+def _join_code_set(*, course: Course, code: str | None, actor: User | None) -> Course:
     now = timezone.now()
     Course.objects.filter(pk=course.pk).update(join_code=code, updated_at=now)
     course.join_code, course.updated_at = code, now
+    # The code itself stays out of the log: it is a key to the course. Not course content
+    # either (no offline bundle holds it), so no rebuild.
+    content_audit(
+        action=Action.CONTENT_CHANGED,
+        actor=actor,
+        target=course,
+        course_id=course.pk,
+        fields=["join_code"],
+    )
     return course
 
 
 @transaction.atomic
-def course_join_code_rotate(*, course: Course) -> Course:
+def course_join_code_rotate(*, course: Course, actor: User | None = None) -> Course:
     """Give the course a fresh join code (turning joining on); the previous code stops
     working at once. Learners who joined with it stay enrolled."""
-    return _join_code_set(course=course, code=_join_code_generate())
+    return _join_code_set(course=course, code=_join_code_generate(), actor=actor)
 
 
 @transaction.atomic
-def course_join_code_clear(*, course: Course) -> Course:
+def course_join_code_clear(*, course: Course, actor: User | None = None) -> Course:
     """Turn joining by code off: the current code stops working; enrollments stay."""
-    return _join_code_set(course=course, code=None)
+    return _join_code_set(course=course, code=None, actor=actor)

@@ -141,6 +141,18 @@ def test_choices_saved_on_a_question_page_go_through_the_quiz_service(client, sa
     ]
 
 
+def test_rotating_a_join_code_in_the_admin_is_audited_without_the_code(client, sam):
+    course = CourseFactory()
+
+    client.post(reverse("admin:catalog_course_join_code", args=[course.pk, "rotate"]))
+
+    course.refresh_from_db()
+    assert course.join_code
+    assert audit_rows() == [
+        audit_row(A.CONTENT_CHANGED, sam, course, course=str(course.pk), fields=["join_code"])
+    ]
+
+
 def test_deleting_a_course_in_the_admin_goes_through_the_service(client, sam):
     course = CourseFactory(title="Gone")
     expected = audit_row(A.CONTENT_DELETED, sam, course, course=str(course.pk))
