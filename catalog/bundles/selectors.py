@@ -229,6 +229,11 @@ def _downloads_add(items: list[SectionUpdate], *, offline_video: bool) -> None:
             "pk", "manifest"
         )
     )
+    for item in items:
+        if item.bundle_id not in manifests:  # its section was deleted a moment ago
+            item.status, item.version, item.size = SectionStatus.REMOVED, None, None
+            item.course_id = None
+    items = [item for item in items if item.bundle_id in manifests]
     attachments = {
         item.section_id: list(manifest_attachment_ids(manifests[item.bundle_id])) for item in items
     }
