@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +20,16 @@ from django.utils.translation import ngettext
 
 from lms.errors import ApplicationError
 from showcase import services
-from showcase.models import REVIEW_NOTE_MAX_LENGTH, Project, ProjectLink, Tag
+from showcase.models import (
+    LINK_URL_MAX_LENGTH,
+    LINKS_MAX,
+    REVIEW_NOTE_MAX_LENGTH,
+    TAGS_MAX,
+    Project,
+    ProjectLink,
+    Tag,
+    validate_project_slug,
+)
 from showcase.services import LinkSpec
 from showcase.thumbnails import thumbnail_from_upload
 
@@ -74,6 +82,22 @@ class ProjectAdminForm(forms.ModelForm):
                 raise forms.ValidationError(exc.message_dict["thumbnail"]) from None
         return value
 
+    def clean_slug(self) -> str:
+        # The rules the service applies, here too, so a refusal is a form error (not a 500).
+        slug = self.cleaned_data.get("slug") or ""
+        if slug:
+            validate_project_slug(slug)
+            others = Project.objects.filter(slug=slug).exclude(pk=self.instance.pk)
+            if others.exists():
+                raise forms.ValidationError(_("Another project has this slug."))
+        return slug
+
+    def clean_tags(self):
+        tags = self.cleaned_data.get("tags")
+        if tags is not None and len(tags) > TAGS_MAX:
+            raise forms.ValidationError(_("Pick at most %(max)d tags.") % {"max": TAGS_MAX})
+        return tags
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("decision") == "reject" and not (data.get("note") or "").strip():
@@ -86,12 +110,29 @@ class ProjectAdminForm(forms.ModelForm):
         pass
 
 
+class ProjectLinkAdminForm(forms.ModelForm):
+    url = forms.URLField(label=_("address"), max_length=LINK_URL_MAX_LENGTH, assume_scheme="https")
+
+    class Meta:
+        model = ProjectLink
+        fields = ("label", "url")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data.get("url") or ""
+        if url and not url.startswith(("https://", "http://")):
+            raise forms.ValidationError(_("Enter a web address starting with https:// or http://."))
+        return url
+
+
 class ProjectLinkInline(admin.TabularInline):
     model = ProjectLink
-    fields = ("label", "url")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    form = ProjectLinkAdminForm
     extra = 1
-    max_num = 5
+    max_num = LINKS_MAX
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        # More rows than LINKS_MAX are a form error, not a refusal at save time.
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
 
 
 @admin.register(Tag)

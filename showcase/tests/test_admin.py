@@ -181,3 +181,31 @@ def test_instructors_do_not_reach_the_showcase_admin(client):
     client.force_login(instructor)
 
     assert client.get(CHANGELIST).status_code == 403
+
+
+def test_the_services_rules_are_form_errors_in_the_admin(admin_client):
+    ProjectFactory(slug="taken")
+
+    reserved = admin_client.post(
+        ADD,
+        {"title": "T", "slug": "new", "summary": "S", **links_form(), "_save": "Save"},
+    )
+    taken = admin_client.post(
+        ADD,
+        {"title": "T", "slug": "taken", "summary": "S", **links_form(), "_save": "Save"},
+    )
+    ftp = admin_client.post(
+        ADD,
+        {
+            "title": "T",
+            "summary": "S",
+            **links_form(("Files", "ftp://example.com/files")),
+            "_save": "Save",
+        },
+    )
+
+    assert reserved.status_code == taken.status_code == ftp.status_code == 200
+    assert "“new” is reserved; choose another slug." in reserved.content.decode()
+    assert "Another project has this slug." in taken.content.decode()
+    assert "Enter a web address starting with https:// or http://." in ftp.content.decode()
+    assert Project.objects.count() == 1
