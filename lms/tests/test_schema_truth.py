@@ -26,6 +26,9 @@ SAMPLE_PATH_VALUES = {
     "export_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "conversation_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
     "bundle_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "course_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "section_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
+    "question_id": "0f795761-8eeb-4ac4-955b-3e026cd707f3",
 }
 
 
