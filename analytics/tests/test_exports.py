@@ -96,6 +96,7 @@ def test_a_learner_asks_gets_the_email_and_downloads_all_their_data_and_nobody_e
         "community.json",
         "activity.json",
         "assistant.json",
+        "showcase.json",
         "files/avatar.webp",
     }
     account = json.loads(files["account.json"])
