@@ -352,3 +352,17 @@ def test_my_projects_lists_every_status_with_staffs_note(learner_client, learner
     ):
         assert text in html
     assert "Someone else" not in html
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_my_projects_costs_the_same_queries_for_any_number(
+    learner_client, learner, count, django_assert_max_num_queries
+):
+    for _number in range(count):
+        project = ProjectFactory(author=learner, tags=[TagFactory()], course=CourseFactory())
+        ProjectLinkFactory(project=project)
+
+    with django_assert_max_num_queries(8):
+        response = learner_client.get(MINE)
+
+    assert response.content.decode().count('<li class="my-project') == count
