@@ -36,6 +36,22 @@ def validate_lesson_slug(value: str) -> None:
         )
 
 
+def client_id_field() -> models.CharField:
+    """The id an import or an app gave a row of course content, unique among its siblings
+    when set (each model's constraints say where): re-sending it updates that row."""
+    return models.CharField(
+        _("client id"),
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "The id an import or a client gave it (course documents, /api/v1/manage/); "
+            "re-importing with the same id updates this row instead of adding one."
+        ),
+    )
+
+
 class Course(models.Model):
     class CourseType(models.TextChoices):
         COURSE = "course", _("Course")
@@ -61,17 +77,7 @@ class Course(models.Model):
     slug = models.SlugField(
         _("slug"), max_length=80, unique=True, validators=[validate_course_slug]
     )
-    client_id = models.CharField(
-        _("client id"),
-        max_length=100,
-        blank=True,
-        default="",
-        editable=False,
-        help_text=_(
-            "The id an import or a client gave it (course documents, /api/v1/manage/); "
-            "re-importing with the same id updates this row instead of adding one."
-        ),
-    )
+    client_id = client_id_field()
     title = models.CharField(_("title"), max_length=200)
     subtitle = models.CharField(_("subtitle"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
@@ -168,17 +174,7 @@ class Section(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), on_delete=models.CASCADE, related_name="sections"
     )
-    client_id = models.CharField(
-        _("client id"),
-        max_length=100,
-        blank=True,
-        default="",
-        editable=False,
-        help_text=_(
-            "The id an import or a client gave it (course documents, /api/v1/manage/); "
-            "re-importing with the same id updates this row instead of adding one."
-        ),
-    )
+    client_id = client_id_field()
     title = models.CharField(_("title"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=0)
 
@@ -220,17 +216,7 @@ class Lesson(models.Model):
     section = models.ForeignKey(
         Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="lessons"
     )
-    client_id = models.CharField(
-        _("client id"),
-        max_length=100,
-        blank=True,
-        default="",
-        editable=False,
-        help_text=_(
-            "The id an import or a client gave it (course documents, /api/v1/manage/); "
-            "re-importing with the same id updates this row instead of adding one."
-        ),
-    )
+    client_id = client_id_field()
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, validators=[validate_lesson_slug])
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
@@ -441,17 +427,7 @@ class Question(models.Model):
     quiz = models.ForeignKey(
         Quiz, verbose_name=_("quiz"), on_delete=models.CASCADE, related_name="questions"
     )
-    client_id = models.CharField(
-        _("client id"),
-        max_length=100,
-        blank=True,
-        default="",
-        editable=False,
-        help_text=_(
-            "The id an import or a client gave it (course documents, /api/v1/manage/); "
-            "re-importing with the same id updates this row instead of adding one."
-        ),
-    )
+    client_id = client_id_field()
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.SINGLE)
     prompt = models.TextField(_("question"), help_text=_("Markdown."))
     explanation = models.TextField(
@@ -499,17 +475,7 @@ class Choice(models.Model):
     question = models.ForeignKey(
         Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices"
     )
-    client_id = models.CharField(
-        _("client id"),
-        max_length=100,
-        blank=True,
-        default="",
-        editable=False,
-        help_text=_(
-            "The id an import or a client gave it (course documents, /api/v1/manage/); "
-            "re-importing with the same id updates this row instead of adding one."
-        ),
-    )
+    client_id = client_id_field()
     text = models.CharField(
         _("text"), max_length=300, help_text=_("Markdown, on one line: `code`, *emphasis*.")
     )
