@@ -85,6 +85,7 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
         "progress.add_invite",
         "analytics.view_event",
         "assistant.change_tutorquota",
+        "showcase.change_project",
     ):
         assert expected in permissions
     assert {name.split(".")[0] for name in permissions} <= {
@@ -98,6 +99,7 @@ def test_staff_have_every_permission_on_our_apps_and_none_on_djangos_or_allauths
         "community",
         "analytics",
         "assistant",
+        "showcase",
     }
 
 

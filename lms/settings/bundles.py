@@ -13,9 +13,11 @@ from lms.settings.workers import (
 
 # --- Builds ---------------------------------------------------------------------------------
 # Seconds between a course's change and the build of its bundles: changes made meanwhile share
-# one build. 0 in eager mode (`make run`, tests): the build runs as the change commits.
+# one build. 0 in eager mode (`make run`, tests): the build runs as the change commits. The
+# default, 10, is shortened to the longest countdown a short visibility timeout allows.
 LMS_BUNDLE_BUILD_DELAY_SECONDS = env.int(
-    "LMS_BUNDLE_BUILD_DELAY_SECONDS", default=0 if CELERY_TASK_ALWAYS_EAGER else 10
+    "LMS_BUNDLE_BUILD_DELAY_SECONDS",
+    default=0 if CELERY_TASK_ALWAYS_EAGER else min(10, LMS_TASK_COUNTDOWN_MAX),
 )
 # Hours a replaced bundle version stays downloadable (a download that started from an earlier
 # check still finishes); the beat purge deletes it after that.
