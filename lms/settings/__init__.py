@@ -6,6 +6,8 @@ media files and console email. Each real part is switched on by its variable;
 integration, never by environment. Later modules import what they need from earlier ones.
 """
 
+# First: a parallel test run's processes each take their own Redis database (no-op otherwise).
+import lms.test_workers  # noqa: F401  # isort: split
 from lms.settings.analytics import *  # noqa: F403
 from lms.settings.api import *  # noqa: F403
 from lms.settings.assistant import *  # noqa: F403
