@@ -358,8 +358,10 @@ class BundleDownloadApi(APIView):
     permission_classes = [AllowAny]
 
     class FilterSerializer(serializers.Serializer):
+        # Tokens are about 120 characters; 300 keeps any query string, percent-encoded,
+        # inside the request line a server accepts (gunicorn answers 414 past 4094 bytes).
         token = serializers.CharField(
-            max_length=1000, help_text="The token of the URL the update check gave."
+            max_length=300, help_text="The token of the URL the update check gave."
         )
 
     @extend_schema(
