@@ -182,6 +182,8 @@ class AuditLog(models.Model):
         )
         COURSE_IMPORTED = "catalog.imported", _("Course imported")
         COURSE_EXPORTED = "catalog.exported", _("Course exported")
+        SECTION_UNLOCKED = "catalog.section_unlocked", _("Section unlocked early")
+        COHORT_MEMBERS_ADDED = "progress.cohort_members_added", _("Learners added to a cohort")
         # issue 16: the projects showcase (submissions reviewed by staff).
         PROJECT_APPROVED = "showcase.approved", _("Project approved")
         PROJECT_REJECTED = "showcase.rejected", _("Project rejected")

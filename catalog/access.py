@@ -8,19 +8,36 @@ Pages, the API, playback tokens and downloads all ask these functions.
 - Public courses are open to everyone, member courses to signed-in users, paid courses to
   users whose active tier (``billing.entitlements``) ranks at least the course's tier.
 - Free-preview lessons are open to everyone who can see the course.
+- Then the course's structure rules (`catalog.structure`: hidden items, prerequisites,
+  sequential progression, scheduled release) apply to everyone but staff and the course's
+  instructors: a hidden section or lesson is not visible, a locked one answers
+  `LOCKED_PREREQUISITE` or `LOCKED_UNTIL` (distinct from the tier's `LOGIN_REQUIRED` and
+  `UPGRADE_REQUIRED`, which are decided first).
+
+Deciding for many lessons of one course, pass the course decision (`course_access`) and the
+structure (`course_structure_get`) so each is computed once.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
 from billing.entitlements import user_active_tier_rank
 from billing.models import Tier
 from catalog.models import Course, Lesson
+from catalog.structure import (
+    LOCK_PREREQUISITE,
+    Lock,
+    Structure,
+    course_rules_get,
+    course_structure_get,
+)
 from lms.errors import AccessDeniedError, ErrorCode
 
 
@@ -33,6 +50,17 @@ class Reason(StrEnum):
     PREVIEW = "preview"
     LOGIN_REQUIRED = "login_required"
     UPGRADE_REQUIRED = "upgrade_required"
+    # Structure rules (`catalog.structure`): the tier would open it, the course's rules not yet.
+    LOCKED_PREREQUISITE = "locked_prerequisite"
+    LOCKED_UNTIL = "locked_until"
+
+
+_DENIAL_CODES = {
+    Reason.LOGIN_REQUIRED: ErrorCode.LOGIN_REQUIRED,
+    Reason.UPGRADE_REQUIRED: ErrorCode.UPGRADE_REQUIRED,
+    Reason.LOCKED_PREREQUISITE: ErrorCode.LOCKED_PREREQUISITE,
+    Reason.LOCKED_UNTIL: ErrorCode.LOCKED_UNTIL,
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +68,23 @@ class Access:
     allowed: bool
     reason: Reason
     required_tier: Tier | None = None
+    # Structure locks only: what to complete first, and when it opens (if known).
+    requires: tuple[str, ...] = ()
+    opens_at: datetime | None = None
+    opens_after_days: int | None = None
+
+    @classmethod
+    def from_lock(cls, lock: Lock) -> "Access":
+        reason = (
+            Reason.LOCKED_PREREQUISITE if lock.kind == LOCK_PREREQUISITE else Reason.LOCKED_UNTIL
+        )
+        return cls(
+            False,
+            reason,
+            requires=lock.requires,
+            opens_at=lock.opens_at,
+            opens_after_days=lock.opens_after_days,
+        )
 
     @property
     def locked(self) -> bool:
@@ -48,14 +93,25 @@ class Access:
     @property
     def denial_code(self) -> ErrorCode:
         """The code a refusal answers with: it names what would open the lesson."""
-        if self.reason == Reason.LOGIN_REQUIRED:
-            return ErrorCode.LOGIN_REQUIRED
-        return ErrorCode.UPGRADE_REQUIRED
+        return _DENIAL_CODES.get(self.reason, ErrorCode.UPGRADE_REQUIRED)
+
+    @property
+    def is_structure_lock(self) -> bool:
+        return self.reason in (Reason.LOCKED_PREREQUISITE, Reason.LOCKED_UNTIL)
+
+    @property
+    def message(self) -> str | None:
+        """The refusal's message when it says more than the code's own: what to complete."""
+        if self.reason == Reason.LOCKED_PREREQUISITE and self.requires:
+            names = ", ".join(f"“{title}”" for title in self.requires)
+            return gettext("Complete %(names)s first.") % {"names": names}
+        return None
 
     def require(self) -> "Access":
-        """Raise `AccessDeniedError(denial_code)` when refused; return this decision otherwise."""
+        """Raise `AccessDeniedError(denial_code)` when refused; return this decision otherwise.
+        A scheduled lock carries its opening instant (`retry_at` in the API envelope)."""
         if self.locked:
-            raise AccessDeniedError(self.denial_code)
+            raise AccessDeniedError(self.denial_code, self.message, retry_at=self.opens_at)
         return self
 
 
@@ -78,10 +134,40 @@ def course_is_visible(*, user: User | AnonymousUser, course: Course) -> bool:
     return is_course_editor(user=user, course=course)
 
 
-def lesson_is_visible(*, user: User | AnonymousUser, course: Course, lesson: Lesson) -> bool:
+def lesson_is_visible(
+    *,
+    user: User | AnonymousUser,
+    course: Course,
+    lesson: Lesson,
+    structure: Structure | None = None,
+) -> bool:
+    """Whether the lesson exists for this user: unpublished and hidden lessons (or lessons of
+    hidden sections) only for the course's editors."""
     if not course_is_visible(user=user, course=course):
         return False
-    return lesson.is_published or is_course_editor(user=user, course=course)
+    if lesson.is_published and not lesson.is_hidden:
+        if structure is not None:
+            return not structure.lesson_hidden(lesson)
+        if not _section_hidden(course=course, lesson=lesson):
+            return True
+    return is_course_editor(user=user, course=course)
+
+
+def _section_hidden(*, course: Course, lesson: Lesson) -> bool:
+    """Whether the lesson's section is hidden: from the loaded section when there is one
+    (`select_related`), else from the course's rules."""
+    if Lesson.section.is_cached(lesson):
+        return lesson.section.is_hidden
+    return lesson.section_id in course_rules_get(course=course).hidden_section_ids
+
+
+def structure_for(
+    *, user: User | AnonymousUser, course: Course, now: datetime | None = None
+) -> Structure:
+    """The course's structure rules decided for this user (`catalog.structure`)."""
+    return course_structure_get(
+        user=user, course=course, editor=is_course_editor(user=user, course=course), now=now
+    )
 
 
 def course_access(*, user: User | AnonymousUser, course: Course) -> Access:
@@ -109,18 +195,21 @@ def lesson_access(
     course: Course,
     lesson: Lesson,
     course_decision: Access | None = None,
+    structure: Structure | None = None,
 ) -> Access:
-    """Whether the user may open this lesson's content.
+    """Whether the user may open this lesson's content: the tier first, then the structure.
 
-    Pass `course_decision` (from `course_access`) when deciding for many lessons of one
-    course, so the course-level answer is computed once.
+    Pass `course_decision` (from `course_access`) and `structure` (from `structure_for`)
+    when deciding for many lessons of one course, so each is computed once.
     """
     decision = course_decision or course_access(user=user, course=course)
-    if decision.allowed:
-        return decision
-    if lesson.is_free_preview:
-        return Access(True, Reason.PREVIEW)
-    return decision
+    if decision.locked:
+        if not lesson.is_free_preview:
+            return decision
+        decision = Access(True, Reason.PREVIEW)
+    structure = structure or structure_for(user=user, course=course)
+    lock = structure.lesson_lock(lesson)
+    return Access.from_lock(lock) if lock is not None else decision
 
 
 def courses_open_q(*, user: User | AnonymousUser, prefix: str = "") -> Q:
@@ -151,5 +240,15 @@ def courses_open_q(*, user: User | AnonymousUser, prefix: str = "") -> Q:
 
 def lessons_open_q(*, user: User | AnonymousUser) -> Q:
     """`lesson_access` as a filter on lessons (of courses the user may see): the lessons of
-    open courses, and free previews."""
-    return courses_open_q(user=user, prefix="course__") | Q(is_free_preview=True)
+    open courses, and free previews; never hidden ones but for their editors.
+
+    Structure locks that depend on the learner's history (prerequisites, release dates) are
+    not expressible as a filter: callers that show content (not just titles) also ask
+    `lesson_access` with the course's structure."""
+    opened = courses_open_q(user=user, prefix="course__") | Q(is_free_preview=True)
+    if user_has_staff_role(user):
+        return opened
+    shown = Q(is_hidden=False, section__is_hidden=False)
+    if user.is_authenticated:
+        shown |= Q(course__in=Course.objects.filter(instructors=user).values("pk"))
+    return opened & shown

@@ -7,5 +7,6 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Catalog")
 
     def ready(self) -> None:
-        # This app's section of a person's data (export and account deletion).
-        from catalog import personal_data  # noqa: F401
+        # This app's section of a person's data (export and account deletion), and the
+        # receivers that drop the cached structure rules whenever a course's content changes.
+        from catalog import personal_data, signals  # noqa: F401

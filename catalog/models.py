@@ -121,6 +121,30 @@ class Course(models.Model):
         limit_choices_to={"playback_policy": "public", "deleted_at__isnull": True},
         help_text=_("A public trailer shown on the course page."),
     )
+
+    class Progression(models.TextChoices):
+        FREE = "free", _("Free: any open section, in any order")
+        SECTIONS = "sections", _("Sequential sections: each needs the one before")
+        LESSONS = "lessons", _("Sequential lessons: each needs the one before")
+
+    progression = models.CharField(
+        _("progression"),
+        max_length=10,
+        choices=Progression.choices,
+        default=Progression.FREE,
+        help_text=_(
+            "Sequential courses open a section (or a lesson) once the learner has completed "
+            "the one before it."
+        ),
+    )
+    prerequisite_courses = models.ManyToManyField(
+        "self",
+        verbose_name=_("prerequisite courses"),
+        symmetrical=False,
+        blank=True,
+        related_name="required_by",
+        help_text=_("Learners complete these courses before this one opens."),
+    )
     join_code = models.CharField(
         _("join code"),
         max_length=16,
@@ -177,6 +201,42 @@ class Section(models.Model):
     client_id = client_id_field()
     title = models.CharField(_("title"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=0)
+
+    class ReleaseFrom(models.TextChoices):
+        ENROLLMENT = "enrollment", _("the learner's enrollment")
+        COHORT = "cohort", _("the learner's cohort start (else their enrollment)")
+
+    is_hidden = models.BooleanField(
+        _("hidden"),
+        default=False,
+        help_text=_("Absent for learners; staff and the course's instructors still see it."),
+    )
+    prerequisites = models.ManyToManyField(
+        "self",
+        verbose_name=_("prerequisite sections"),
+        symmetrical=False,
+        blank=True,
+        related_name="required_by",
+        help_text=_("Sections of this course learners complete before this one opens."),
+    )
+    release_at = models.DateTimeField(
+        _("opens at"),
+        null=True,
+        blank=True,
+        help_text=_("A fixed instant the section opens for everyone (in your time zone)."),
+    )
+    release_after_days = models.PositiveIntegerField(
+        _("opens after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Opens this many days after the moment chosen below."),
+    )
+    release_from = models.CharField(
+        _("counted from"),
+        max_length=10,
+        choices=ReleaseFrom.choices,
+        default=ReleaseFrom.ENROLLMENT,
+    )
 
     class Meta:
         ordering = ["course", "order"]
@@ -249,6 +309,14 @@ class Lesson(models.Model):
     )
     is_published = models.BooleanField(
         _("published"), default=True, help_text=_("Unpublished lessons are hidden from learners.")
+    )
+    is_hidden = models.BooleanField(
+        _("hidden"),
+        default=False,
+        help_text=_(
+            "Published but absent for learners (staff and the course's instructors see it); "
+            "not counted for completion."
+        ),
     )
     xp_value = models.PositiveIntegerField(_("XP"), default=10)
     is_boss = models.BooleanField(
@@ -497,6 +565,42 @@ class Choice(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class SectionUnlock(models.Model):
+    """Staff opened a section early for one learner: every structure rule on it is lifted
+    for them (tier locks still apply). Written by `catalog.structure_services`, audited."""
+
+    id = models.BigAutoField(primary_key=True)
+    section = models.ForeignKey(
+        Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="unlocks"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.CASCADE,
+        related_name="section_unlocks",
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("unlocked at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("early section unlock")
+        verbose_name_plural = _("early section unlocks")
+        constraints = [
+            models.UniqueConstraint(fields=["section", "user"], name="section_unlock_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} / {self.user}"
 
 
 # The offline bundles' tables live beside the code that builds them.

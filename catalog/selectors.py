@@ -11,9 +11,18 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
-from catalog.access import Access, course_access, course_is_visible, is_course_editor, lesson_access
+from catalog.access import (
+    Access,
+    course_access,
+    course_is_visible,
+    is_course_editor,
+    lesson_access,
+    lesson_is_visible,
+    structure_for,
+)
 from catalog.models import Course, Lesson, Section
 from catalog.search import course_search
+from catalog.structure import Structure, course_rules_get
 from lms.errors import ErrorCode, NotFoundError
 
 PUBLISHED_LESSONS = Q(lessons__is_published=True)
@@ -34,6 +43,12 @@ class OutlineLesson:
 class OutlineSection:
     section: Section
     lessons: list[OutlineLesson]
+    # The section's own structure lock for this user (`catalog.structure`), if any.
+    lock: Access | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self.lock is not None
 
     @property
     def lesson_count(self) -> int:
@@ -49,6 +64,7 @@ class Outline:
     course: Course
     access: Access
     sections: list[OutlineSection]
+    structure: Structure | None = None
     lessons: list[OutlineLesson] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -176,33 +192,54 @@ def _picture_url(user: User) -> str:
 
 
 def course_outline_get(*, user: User | AnonymousUser, course: Course) -> Outline:
-    """Sections and lessons in order, each lesson with the user's access: two queries.
+    """Sections and lessons in order, each lesson with the user's access: four queries, and
+    the learner's facts when a structure rule depends on them (`catalog.structure`).
 
-    Lesson bodies are deferred; load the one you show with `lesson_get`.
+    Hidden sections and lessons are left out but for the course's editors. Lesson bodies are
+    deferred; load the one you show with `lesson_get`.
     """
     editor = is_course_editor(user=user, course=course)
     lessons = Lesson.objects.filter(course=course).defer("body").order_by("order")
     if not editor:
         lessons = lessons.filter(is_published=True)
-    sections = Section.objects.filter(course=course).prefetch_related(
-        Prefetch("lessons", queryset=lessons, to_attr="outline_lessons")
+    sections = list(
+        Section.objects.filter(course=course).prefetch_related(
+            Prefetch("lessons", queryset=lessons, to_attr="outline_lessons")
+        )
     )
+    course_rules_get(course=course, sections=sections)
+    structure = structure_for(user=user, course=course)
     decision = course_access(user=user, course=course)
     number = 0
     outline_sections = []
     for section in sections:
+        if structure.section_hidden(section.pk):
+            continue
         section.course = course  # already loaded; saves a query per section
         items = []
         for lesson in section.outline_lessons:
-            number += 1
             lesson.course = course
             lesson.section = section
+            if structure.lesson_hidden(lesson):
+                continue
+            number += 1
             access = lesson_access(
-                user=user, course=course, lesson=lesson, course_decision=decision
+                user=user,
+                course=course,
+                lesson=lesson,
+                course_decision=decision,
+                structure=structure,
             )
             items.append(OutlineLesson(lesson=lesson, access=access, number=number))
-        outline_sections.append(OutlineSection(section=section, lessons=items))
-    return Outline(course=course, access=decision, sections=outline_sections)
+        lock = structure.section_lock(section.pk)
+        outline_sections.append(
+            OutlineSection(
+                section=section,
+                lessons=items,
+                lock=Access.from_lock(lock) if lock is not None else None,
+            )
+        )
+    return Outline(course=course, access=decision, sections=outline_sections, structure=structure)
 
 
 def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Lesson:
@@ -213,11 +250,11 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
     lesson = (
         Lesson.objects.select_related("section", "video").filter(course=course, slug=slug).first()
     )
-    if lesson is None or (
-        not lesson.is_published and not is_course_editor(user=user, course=course)
-    ):
+    if lesson is None:
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
     lesson.course = course
+    if not lesson_is_visible(user=user, course=course, lesson=lesson):
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
     return lesson
 
 
@@ -230,8 +267,6 @@ def lesson_get_by_id(*, user: User | AnonymousUser, lesson_id: uuid.UUID | str) 
         lesson = queryset.filter(pk=lesson_id).first()
     except (ValueError, TypeError, ValidationError):
         lesson = None
-    if lesson is None or not course_is_visible(user=user, course=lesson.course):
-        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
-    if not lesson.is_published and not is_course_editor(user=user, course=lesson.course):
+    if lesson is None or not lesson_is_visible(user=user, course=lesson.course, lesson=lesson):
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
     return lesson

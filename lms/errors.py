@@ -161,6 +161,12 @@ class ErrorCode(StrEnum):
     PROJECT_NOT_REVIEWABLE = "PROJECT_NOT_REVIEWABLE"
     PROJECT_RESTORE_EXPIRED = "PROJECT_RESTORE_EXPIRED"
     # issue 16 (media downloads, helper E).
+    # issue 17 (structure rules): locks of the course's own rules, distinct from tier locks.
+    LOCKED_PREREQUISITE = "LOCKED_PREREQUISITE"
+    LOCKED_UNTIL = "LOCKED_UNTIL"
+    # issue 17 (early unlocks, release notices: helper A).
+    # issue 17 (cohorts: helper B).
+    # issue 17 (learning paths: helper C).
 
 
 @dataclass(frozen=True)
@@ -429,6 +435,13 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
         410, "This project was deleted too long ago to restore it yourself: ask the school's staff."
     ),
     # issue 16 (media downloads, helper E).
+    # issue 17 (structure rules). The message names what to complete; LOCKED_UNTIL carries
+    # the opening instant as `retry_at` when it is known.
+    ErrorCode.LOCKED_PREREQUISITE: ErrorSpec(403, "Complete the earlier part of the course first."),
+    ErrorCode.LOCKED_UNTIL: ErrorSpec(403, "This part of the course has not opened yet."),
+    # issue 17 (early unlocks, release notices: helper A).
+    # issue 17 (cohorts: helper B).
+    # issue 17 (learning paths: helper C).
 }
 
 

@@ -622,3 +622,8 @@ class LearnerStatsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             % {"count": rebuilt},
             messages.SUCCESS,
         )
+
+
+# Cohorts and learning paths keep their admin beside their code.
+from progress.cohorts import admin as cohorts_admin  # noqa: E402, F401
+from progress.paths import admin as paths_admin  # noqa: E402, F401

@@ -115,6 +115,15 @@ class Invite(models.Model):
         blank=True,
         related_name="invites",
     )
+    cohort = models.ForeignKey(
+        "progress.Cohort",
+        verbose_name=_("cohort to join"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invites",
+        help_text=_("Redeeming also adds the learner to this cohort of the course."),
+    )
     tier = models.ForeignKey(
         Tier,
         verbose_name=_("tier to grant"),
@@ -648,3 +657,8 @@ class ProgressEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.client_id}"
+
+
+# Cohorts, learning paths and release notices live beside the code that uses them.
+from progress.cohorts.models import *  # noqa: E402, F403
+from progress.paths.models import *  # noqa: E402, F403

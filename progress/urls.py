@@ -2,6 +2,7 @@ from django.urls import path
 
 from catalog.attachments import lesson_attachment_download
 from progress import certificate_views, dashboard_views, quiz_views, views
+from progress.paths import urls as path_urls
 
 app_name = "progress"
 
@@ -31,4 +32,5 @@ urlpatterns = [
     *dashboard_views.urlpatterns,
     *certificate_views.urlpatterns,
     path("invites/redeem/", views.invite_redeem, name="invite_redeem"),
+    *path_urls.urlpatterns,
 ]

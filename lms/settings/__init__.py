@@ -19,4 +19,5 @@ from lms.settings.providers import *  # noqa: F403
 from lms.settings.realtime import *  # noqa: F403
 from lms.settings.school import *  # noqa: F403
 from lms.settings.security import *  # noqa: F403
+from lms.settings.structure import *  # noqa: F403
 from lms.settings.workers import *  # noqa: F403

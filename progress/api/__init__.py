@@ -10,6 +10,7 @@ from progress.api import (
     quizzes,
     sync,
 )
+from progress.paths import api as paths_api
 
 urlpatterns = [
     *invites.urlpatterns,
@@ -20,4 +21,5 @@ urlpatterns = [
     *quizzes.urlpatterns,
     *playback.urlpatterns,
     *attachments.urlpatterns,
+    *paths_api.urlpatterns,
 ]

@@ -310,7 +310,14 @@ def _courses_completed(*, user: User, course_ids: set[uuid.UUID]) -> set[uuid.UU
         user=user, lesson=OuterRef("pk"), status=LessonProgress.Status.COMPLETED
     )
     counts = (
-        Lesson.objects.filter(course_id__in=course_ids, is_published=True, is_required=True)
+        # Hidden lessons (and lessons of hidden sections) never count: `catalog.structure`.
+        Lesson.objects.filter(
+            course_id__in=course_ids,
+            is_published=True,
+            is_required=True,
+            is_hidden=False,
+            section__is_hidden=False,
+        )
         .order_by()
         .values("course_id")
         # EXISTS per lesson, not a join: other learners' rows must not multiply the counts.

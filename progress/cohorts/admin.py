@@ -1,0 +1,1 @@
+"""Admin for this package: registered on import from `progress.admin`."""

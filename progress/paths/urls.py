@@ -1,0 +1,3 @@
+"""Learning path pages (`/paths/`), joined into `progress.urls`."""
+
+urlpatterns: list = []
