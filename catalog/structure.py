@@ -294,6 +294,25 @@ def _release_instant(
     return True, max(instants)
 
 
+def section_release_instant(
+    *, section: SectionRules, facts: LearnerFacts, zone=None
+) -> datetime | None:
+    """The instant a scheduled section opens for a learner with these facts (the rule of 5
+    above: the later of a fixed instant and the days after enrollment or cohort start), or
+    None when it has no schedule or the count has not started (not enrolled). For callers
+    outside the decision itself, such as the release notices."""
+    return _release_instant(section, facts, zone or timezone.get_current_timezone())[1]
+
+
+def learner_facts_get(*, user: User | AnonymousUser, course: Course) -> LearnerFacts:
+    """What the rules know of this learner in this course (progress's loader), for callers
+    that evaluate the rules themselves (`structure_evaluate`) at another instant."""
+    rules = course_rules_get(course=course)
+    return _facts_load(
+        user=user, course=course, course_ids=tuple(pk for pk, _t in rules.prerequisite_courses)
+    )
+
+
 def structure_evaluate(
     *,
     rules: CourseRules,
