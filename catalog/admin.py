@@ -12,21 +12,26 @@ its learners' progress, which `progress.admin` lists.
 """
 
 import copy
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Model, Q, QuerySet, Sum
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.roles import user_has_staff_role
 from catalog.access import is_course_editor
 from catalog.forms_admin import (
@@ -40,7 +45,7 @@ from catalog.forms_admin import (
     SectionInlineFormSet,
     changed_values,
 )
-from catalog.models import Course, Lesson, Quiz, Section
+from catalog.models import Course, Lesson, Quiz, Section, SectionUnlock
 from catalog.services import (
     course_create,
     course_delete,
@@ -57,6 +62,7 @@ from catalog.services import (
     section_move,
     section_update,
 )
+from catalog.structure_services import section_unlock_early, section_unlock_revoke
 
 PUBLISHED_LESSONS = Q(lessons__is_published=True)
 DIRECTIONS = ("up", "down")
@@ -257,6 +263,125 @@ class InstructorScopeMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class AuthorTimeZoneMixin:
+    """Pages showing or taking release instants work in the author's own time zone (their
+    profile's), not the site's: Django's admin shows and reads datetimes in the current
+    time zone, which the site leaves at TIME_ZONE outside these pages."""
+
+    @staticmethod
+    @contextmanager
+    def author_zone(request: HttpRequest):
+        zone = getattr(request.user, "zoneinfo", None)
+        if zone is None:
+            yield
+            return
+        with timezone.override(zone):
+            yield
+
+    def changeform_view(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with self.author_zone(request):
+            response = super().changeform_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # the template renders now, in the author's zone
+            return response
+
+    def changelist_view(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with self.author_zone(request):
+            response = super().changelist_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+
+def release_text(section: Section) -> str:
+    """When a section opens, for editors (in the current time zone): "" when it always is."""
+    parts = []
+    if section.release_at is not None:
+        local = timezone.localtime(section.release_at)
+        parts.append(
+            gettext("opens %(when)s %(zone)s")
+            % {"when": date_format(local, "DATETIME_FORMAT"), "zone": local.tzname()}
+        )
+    if section.release_after_days is not None:
+        template = (
+            gettext("%(days)d days after the cohort start")
+            if section.release_from == Section.ReleaseFrom.COHORT
+            else gettext("%(days)d days after enrolling")
+        )
+        parts.append(template % {"days": section.release_after_days})
+    return "; ".join(parts)
+
+
+def prerequisite_count(through=Section.prerequisites.through, field: str = "from_section"):
+    """How many prerequisites a row has, as a subquery (a join would multiply the other
+    counts of the same query)."""
+    return Coalesce(
+        Subquery(
+            through.objects.filter(**{field: OuterRef("pk")})
+            .values(field)
+            .annotate(total=Count("pk"))
+            .values("total")[:1]
+        ),
+        0,
+    )
+
+
+def rules_text(section: Section) -> str:
+    """The section's rules in a few words: hidden, when it opens, how many sections it needs
+    (`prerequisite_total`, annotated; the section's page names them)."""
+    parts = [gettext("hidden")] if section.is_hidden else []
+    if release := release_text(section):
+        parts.append(release)
+    count = getattr(section, "prerequisite_total", 0)
+    if count:
+        parts.append(
+            ngettext("needs %(count)d section", "needs %(count)d sections", count)
+            % {"count": count}
+        )
+    return "; ".join(parts) or "—"
+
+
+class ScheduleFilter(admin.SimpleListFilter):
+    title = _("release")
+    parameter_name = "release"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("scheduled", _("Scheduled (a date or days)")),
+            ("fixed", _("At a fixed date")),
+            ("days", _("Days after enrolling or the cohort start")),
+            ("open", _("Not scheduled")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        scheduled = Q(release_at__isnull=False) | Q(release_after_days__isnull=False)
+        filters = {
+            "scheduled": scheduled,
+            "fixed": Q(release_at__isnull=False),
+            "days": Q(release_after_days__isnull=False),
+            "open": ~scheduled,
+        }
+        return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
+
+
+class GatedFilter(admin.SimpleListFilter):
+    title = _("prerequisites")
+    parameter_name = "gated"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", _("Needs other sections")), ("no", _("Needs none"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        gated = Q(
+            pk__in=Section.prerequisites.through.objects.values("from_section_id"),
+        )
+        if self.value() == "yes":
+            return queryset.filter(gated)
+        if self.value() == "no":
+            return queryset.exclude(gated)
+        return queryset
+
+
 # --- Courses ---------------------------------------------------------------------------
 
 
@@ -266,13 +391,21 @@ class SectionInline(admin.TabularInline):
     formset = SectionInlineFormSet
     # One "lessons" column (the count and the link to edit them); the computed columns
     # answer "" rather than None for a new row, which the admin would print as "None".
-    fields = ("title", "order", "section_lessons", "move_controls")
-    readonly_fields = ("section_lessons", "move_controls")
+    fields = ("title", "order", "is_hidden", "section_rules", "section_lessons", "move_controls")
+    readonly_fields = ("section_rules", "section_lessons", "move_controls")
     ordering = ("order",)
     extra = 1
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Section]:
-        return super().get_queryset(request).annotate(lesson_total=Count("lessons"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(lesson_total=Count("lessons"), prerequisite_total=prerequisite_count())
+        )
+
+    @admin.display(description=_("rules"))
+    def section_rules(self, obj: Section) -> str:
+        return rules_text(obj) if _saved(obj) else ""
 
     @admin.display(description=_("lessons"))
     def section_lessons(self, obj: Section) -> str:
@@ -289,7 +422,7 @@ class SectionInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
+class CourseAdmin(AuthorTimeZoneMixin, ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
     form = CourseAdminForm
     inlines = (SectionInline,)
     list_display = (
@@ -299,19 +432,28 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
         "status",
         "visibility",
         "required_tier",
+        "progression",
         "lesson_count_display",
         "duration_display",
         "published_at",
         "preview_link",
     )
-    list_filter = ("status", "visibility", "course_type", "difficulty", "locale", "required_tier")
+    list_filter = (
+        "status",
+        "visibility",
+        "progression",
+        "course_type",
+        "difficulty",
+        "locale",
+        "required_tier",
+    )
     list_select_related = ("required_tier",)
     # The model's ordering, spelled out: Django drops Meta.ordering from the annotated
     # (GROUP BY) queryset, and the course autocomplete pages through it.
     ordering = ("-published_at", "title")
     search_fields = ("title", "subtitle", "slug")
     prepopulated_fields = {"slug": ("title",)}
-    autocomplete_fields = ("instructors",)
+    autocomplete_fields = ("instructors", "prerequisite_courses")
     readonly_fields = (
         "published_at",
         "lesson_count_display",
@@ -327,6 +469,16 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
         (None, {"fields": ("title", "slug", "subtitle", "description", "thumbnail")}),
         (_("Kind"), {"fields": ("course_type", "difficulty", "locale")}),
         (_("Access"), {"fields": ("visibility", "required_tier")}),
+        (
+            _("Structure"),
+            {
+                "fields": ("progression", "prerequisite_courses"),
+                "description": _(
+                    "Staff and the course's instructors bypass these rules. Sections can be "
+                    "hidden, scheduled or need other sections on their own pages."
+                ),
+            },
+        ),
         (_("Publishing"), {"fields": ("status", "published_at")}),
         (_("People"), {"fields": ("instructors",)}),
         (
@@ -369,8 +521,21 @@ class CourseAdmin(ServiceWritesMixin, InstructorScopeMixin, admin.ModelAdmin):
                 total_duration_seconds=Coalesce(
                     Sum("lessons__duration_seconds", filter=PUBLISHED_LESSONS), 0
                 ),
+                prerequisite_total=prerequisite_count(
+                    Course.prerequisite_courses.through, "from_course"
+                ),
             )
         )
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None) -> Course | None:
+        course = super().get_object(request, object_id, from_field)
+        if course is not None and getattr(course, "prerequisite_total", None) == 0:
+            # Most courses require none: the form's empty choice costs no query then.
+            course._prefetched_objects_cache = {
+                **getattr(course, "_prefetched_objects_cache", {}),
+                "prerequisite_courses": Course.objects.none(),
+            }
+        return course
 
     def get_readonly_fields(self, request: HttpRequest, obj: Course | None = None) -> tuple:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -603,6 +768,7 @@ class LessonInline(admin.TabularInline):
         "order",
         "is_free_preview",
         "is_published",
+        "is_hidden",
         "xp_value",
         "is_boss",
         "is_required",
@@ -631,17 +797,51 @@ class LessonInline(admin.TabularInline):
 
 
 @admin.register(Section)
-class SectionAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, admin.ModelAdmin):
+class SectionAdmin(
+    AuthorTimeZoneMixin,
+    ServiceWritesMixin,
+    InstructorScopeMixin,
+    MoveControlsMixin,
+    admin.ModelAdmin,
+):
     course_path = "course"
     form = SectionAdminForm
     inlines = (LessonInline,)
-    list_display = ("title", "course", "order", "lesson_count_display")
-    list_filter = ("course",)
+    list_display = (
+        "title",
+        "course",
+        "order",
+        "is_hidden",
+        "release_display",
+        "prerequisites_display",
+        "lesson_count_display",
+    )
+    list_filter = ("course", "is_hidden", ScheduleFilter, GatedFilter)
     list_select_related = ("course",)
     search_fields = ("title", "course__title")
     ordering = ("course__title", "order")
     autocomplete_fields = ("course",)
-    fields = ("course", "title", "order", "lesson_count_display")
+    filter_horizontal = ("prerequisites",)
+    fieldsets = (
+        (None, {"fields": ("course", "title", "order", "lesson_count_display")}),
+        (
+            _("Structure"),
+            {
+                "fields": (
+                    "is_hidden",
+                    "prerequisites",
+                    "release_at",
+                    "release_after_days",
+                    "release_from",
+                ),
+                "description": _(
+                    "A learner may open the section once its prerequisites are completed and "
+                    "its release has come (both set: the later). What a learner has started "
+                    "stays open. Staff and the course's instructors bypass every rule."
+                ),
+            },
+        ),
+    )
     save_on_top = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Section]:
@@ -650,27 +850,67 @@ class SectionAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, 
             .get_queryset(request)
             .select_related("course")
             .annotate(lesson_total=Count("lessons"))
+            # The list's "needs" column and the change form's chosen prerequisites.
+            .prefetch_related("prerequisites")
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Section | None = None) -> tuple:
         # A section stays in its course: its lessons' slugs are unique within that course.
         return ("course", "lesson_count_display") if obj else ("lesson_count_display",)
 
+    def get_form(self, request: HttpRequest, obj: Section | None = None, **kwargs) -> type:
+        form = super().get_form(request, obj, **kwargs)
+        if "prerequisites" in form.base_fields:
+            # A copy: the declared field is shared by every form class made from the form.
+            field = copy.deepcopy(form.base_fields["prerequisites"])
+            if _saved(obj):
+                field.queryset = field.queryset.filter(course_id=obj.course_id).exclude(pk=obj.pk)
+            elif self.scoped(request):
+                field.queryset = field.queryset.filter(course__in=self.taught_courses(request))
+            form.base_fields["prerequisites"] = field
+        if "release_at" in form.base_fields:
+            field = copy.deepcopy(form.base_fields["release_at"])
+            field.help_text = gettext(
+                "A fixed instant the section opens for everyone, in your time zone "
+                "(%(zone)s, from your profile). Learners see it in theirs."
+            ) % {"zone": timezone.get_current_timezone_name()}
+            form.base_fields["release_at"] = field
+        return form
+
     @admin.display(description=_("lessons"), ordering="lesson_total")
     def lesson_count_display(self, obj: Section) -> int | None:
         return getattr(obj, "lesson_total", None)
+
+    @admin.display(description=_("opens"))
+    def release_display(self, obj: Section) -> str:
+        return release_text(obj) or "—"
+
+    @admin.display(description=_("needs"))
+    def prerequisites_display(self, obj: Section) -> str:
+        return ", ".join(other.title for other in obj.prerequisites.all()) or "—"
 
     def save_model(self, request: HttpRequest, obj: Section, form: ModelForm, change: bool) -> None:
         if change:
             section_update(section=obj, data=changed_values(form), actor=request.user)
             return
+        values = changed_values(form, list(form._meta.fields))
+        values.pop("course", None)
+        values.pop("order", None)
+        values["prerequisites"] = list(values.get("prerequisites") or ())
         created = section_create(
             course=form.cleaned_data["course"],
-            title=form.cleaned_data["title"],
             order=form.cleaned_data.get("order"),
+            **values,
             actor=request.user,
         )
         _take_identity(obj, created)
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        # The prerequisites were saved by the service in save_model; only the inlines are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_row(self, obj: Section, actor) -> None:
         section_delete(section=obj, actor=actor, force=True)
@@ -697,11 +937,20 @@ class LessonAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, a
         "duration_display",
         "order",
         "is_published",
+        "is_hidden",
         "is_free_preview",
         "is_boss",
         "xp_value",
     )
-    list_filter = ("course", "kind", "is_published", "is_free_preview", "is_boss", "is_required")
+    list_filter = (
+        "course",
+        "kind",
+        "is_published",
+        "is_hidden",
+        "is_free_preview",
+        "is_boss",
+        "is_required",
+    )
     list_select_related = ("course", "section")
     search_fields = ("title", "slug", "course__title", "section__title")
     ordering = ("course__title", "section__order", "order")
@@ -720,6 +969,7 @@ class LessonAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, a
                     "order",
                     "is_free_preview",
                     "is_published",
+                    "is_hidden",
                     "xp_value",
                     "is_boss",
                     "is_required",
@@ -805,6 +1055,90 @@ class LessonAdmin(ServiceWritesMixin, InstructorScopeMixin, MoveControlsMixin, a
 
     def move_return_url(self, obj: Lesson) -> str:
         return reverse("admin:catalog_section_change", args=[obj.section_id])
+
+
+# --- Early unlocks -----------------------------------------------------------------------
+
+
+class SectionUnlockForm(ModelForm):
+    class Meta:
+        model = SectionUnlock
+        fields = ("user", "section")
+        help_texts = {
+            "user": _("The learner who may open the section now."),
+            "section": _(
+                "Every structure rule on it is lifted for this learner (the tier still applies)."
+            ),
+        }
+
+
+@admin.register(SectionUnlock)
+class SectionUnlockAdmin(InstructorScopeMixin, admin.ModelAdmin):
+    """Staff open a section early for one learner; deleting the row locks it again by the
+    rules (what the learner started meanwhile stays open). Both go through
+    `catalog.structure_services`, audited."""
+
+    course_path = "section__course"
+    form = SectionUnlockForm
+    list_display = ("section", "course_display", "user", "granted_by", "created_at")
+    list_select_related = ("section__course", "user", "granted_by")
+    list_filter = (("section__course", admin.RelatedOnlyFieldListFilter),)
+    search_fields = (
+        "user__email",
+        "user__display_name",
+        "section__title",
+        "section__course__title",
+    )
+    autocomplete_fields = ("user", "section")
+    readonly_fields = ("granted_by", "created_at")
+    ordering = ("-created_at",)
+
+    @admin.display(description=_("course"), ordering="section__course__title")
+    def course_display(self, obj: SectionUnlock) -> str:
+        return str(obj.section.course)
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> tuple:
+        # The learner autocomplete asks the accounts admin, which only staff open.
+        return ("section",) if self.scoped(request) else self.autocomplete_fields
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "section" and self.scoped(request):
+            kwargs["queryset"] = Section.objects.filter(course__in=self.taught_courses(request))
+        if db_field.name == "user" and self.scoped(request):
+            # Not a list of every account: the instructor types the learner's address.
+            return forms.ModelChoiceField(
+                queryset=User.objects.filter(is_active=True),
+                to_field_name="email",
+                widget=forms.EmailInput,
+                label=_("learner's email address"),
+                error_messages={"invalid_choice": _("There is no learner with this address.")},
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # an unlock is granted or revoked, never edited
+
+    def save_model(
+        self, request: HttpRequest, obj: SectionUnlock, form: ModelForm, change: bool
+    ) -> None:
+        unlock = section_unlock_early(
+            actor=request.user,
+            section=form.cleaned_data["section"],
+            user=form.cleaned_data["user"],
+        )
+        obj.pk, obj.granted_by_id, obj.created_at = (
+            unlock.pk,
+            unlock.granted_by_id,
+            unlock.created_at,
+        )
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: SectionUnlock) -> None:
+        section_unlock_revoke(actor=request.user, section=obj.section, user=obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SectionUnlock]) -> None:
+        for unlock in queryset.select_related("section__course", "user"):
+            section_unlock_revoke(actor=request.user, section=unlock.section, user=unlock.user)
 
 
 from catalog import admin_quizzes  # noqa: E402, F401  (registers the quiz admin)

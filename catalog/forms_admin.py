@@ -28,12 +28,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from catalog.models import Course, Lesson, Section
 from catalog.services import (
+    course_prerequisites_validate,
+    course_progression_validate,
     lesson_create,
     lesson_delete,
     lesson_update,
     orders_apply,
     section_create,
     section_delete,
+    section_prerequisites_validate,
+    section_release_validate,
     section_update,
 )
 
@@ -49,6 +53,8 @@ COURSE_CREATE_FIELDS = (
     "visibility",
     "required_tier",
     "instructors",
+    "progression",
+    "prerequisite_courses",
 )
 
 
@@ -115,6 +121,16 @@ class _CatalogAdminForm(forms.ModelForm):
         return exclude
 
 
+def _service_errors(form: forms.BaseForm, check, **kwargs: Any) -> None:
+    """Run one of the services' checks on the form's values; its refusal becomes the
+    form's errors on the fields it names (the save would refuse the same)."""
+    try:
+        check(**kwargs)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+
+
 class CourseAdminForm(forms.ModelForm):
     class Meta:
         model = Course
@@ -125,11 +141,79 @@ class CourseAdminForm(forms.ModelForm):
             ),
         }
 
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        prerequisites = cleaned_data.get("prerequisite_courses")
+        if prerequisites is not None and "prerequisite_courses" in self.changed_data:
+            _service_errors(
+                self,
+                course_prerequisites_validate,
+                course=self.instance,
+                prerequisites=list(prerequisites),
+            )
+        progression = cleaned_data.get("progression")
+        if progression and "progression" in self.changed_data and not self.instance._state.adding:
+            _service_errors(
+                self, course_progression_validate, course=self.instance, progression=progression
+            )
+        return cleaned_data
+
+
+class SectionsChoiceField(forms.ModelMultipleChoiceField):
+    """Sections named with their course, like `SectionChoiceField`."""
+
+    def label_from_instance(self, obj: Section) -> str:
+        return f"{obj.course.title} › {obj.title}"
+
 
 class SectionAdminForm(_CatalogAdminForm):
+    """A section with its structure rules. The admin narrows `prerequisites` to the other
+    sections of the course (of the instructor's courses on the add page); the services'
+    checks (same course, not itself, no circle, nothing later in a sequential course) run
+    here too, so a refusal is a form error."""
+
+    prerequisites = SectionsChoiceField(
+        label=_("prerequisite sections"),
+        queryset=Section.objects.select_related("course").order_by("course__title", "order"),
+        required=False,
+        help_text=_("Sections of this course learners complete before this one opens."),
+    )
+
     class Meta:
         model = Section
-        fields = ("course", "title", "order")
+        fields = (
+            "course",
+            "title",
+            "order",
+            "is_hidden",
+            "prerequisites",
+            "release_at",
+            "release_after_days",
+            "release_from",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        course = cleaned_data.get("course") if "course" in self.fields else None
+        if course is not None:
+            self.instance.course = course
+        if "release_after_days" in cleaned_data:
+            _service_errors(
+                self,
+                section_release_validate,
+                release_after_days=cleaned_data["release_after_days"],
+            )
+        prerequisites = cleaned_data.get("prerequisites")
+        if prerequisites and self.instance.course_id is not None:
+            if cleaned_data.get("order") is not None:
+                self.instance.order = cleaned_data["order"]
+            _service_errors(
+                self,
+                section_prerequisites_validate,
+                section=self.instance,
+                prerequisites=list(prerequisites),
+            )
+        return cleaned_data
 
 
 class SectionInlineForm(_CatalogAdminForm):
@@ -137,7 +221,7 @@ class SectionInlineForm(_CatalogAdminForm):
 
     class Meta:
         model = Section
-        fields = ("title", "order")
+        fields = ("title", "order", "is_hidden")
 
 
 class _LessonFormMixin:
@@ -170,6 +254,7 @@ class LessonAdminForm(_LessonFormMixin, _CatalogAdminForm):
             "order",
             "is_free_preview",
             "is_published",
+            "is_hidden",
             "xp_value",
             "is_boss",
             "is_required",
@@ -189,6 +274,7 @@ class LessonInlineForm(_LessonFormMixin, _CatalogAdminForm):
             "order",
             "is_free_preview",
             "is_published",
+            "is_hidden",
             "xp_value",
             "is_boss",
             "is_required",

@@ -11,7 +11,8 @@ Each write runs in one transaction that also
   itself, once).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -120,9 +121,12 @@ def course_create(
     visibility: str = Course.Visibility.PUBLIC,
     required_tier: Tier | None = None,
     instructors: Iterable[User] = (),
+    progression: str = Course.Progression.FREE,
+    prerequisite_courses: Iterable[Course] = (),
     client_id: str = "",
     actor: User | None = None,
 ) -> Course:
+    prerequisite_courses = list(prerequisite_courses)
     course = Course(
         title=title,
         slug=slug or slugify(title)[:80],
@@ -133,12 +137,16 @@ def course_create(
         locale=locale,
         visibility=visibility,
         required_tier=required_tier,
+        progression=progression,
         client_id=client_id,
     )
     course.full_clean()
+    course_prerequisites_validate(course=course, prerequisites=prerequisite_courses)
     with transaction.atomic():
         course.save()
         course.instructors.set(list(instructors))
+        if prerequisite_courses:
+            course.prerequisite_courses.set(prerequisite_courses)
         content_audit(
             action=Action.CONTENT_CREATED, actor=actor, target=course, course_id=course.pk
         )
@@ -216,15 +224,35 @@ def section_create(
     course: Course,
     title: str,
     order: int | None = None,
+    is_hidden: bool = False,
+    release_at: datetime | None = None,
+    release_after_days: int | None = None,
+    release_from: str = Section.ReleaseFrom.ENROLLMENT,
+    prerequisites: Iterable[Section] = (),
     client_id: str = "",
     actor: User | None = None,
 ) -> Section:
+    """A new section (at the end unless `order`), with its structure rules if any."""
     if order is None:
         Course.objects.select_for_update().filter(pk=course.pk).first()  # one writer of orders
         order = _next_order(course.sections.all())
-    section = Section(course=course, title=title, order=order, client_id=client_id)
+    section = Section(
+        course=course,
+        title=title,
+        order=order,
+        is_hidden=is_hidden,
+        release_at=release_at,
+        release_after_days=release_after_days,
+        release_from=release_from,
+        client_id=client_id,
+    )
     section.full_clean()
+    section_release_validate(release_after_days=release_after_days)
+    prerequisites = list(prerequisites)
+    section_prerequisites_validate(section=section, prerequisites=prerequisites)
     section.save()
+    if prerequisites:
+        section.prerequisites.set(prerequisites)
     content_audit(action=Action.CONTENT_CREATED, actor=actor, target=section, course_id=course.pk)
     _changed(course_id=course.pk)
     return section
@@ -242,6 +270,7 @@ def lesson_create(
     order: int | None = None,
     is_free_preview: bool = False,
     is_published: bool = True,
+    is_hidden: bool = False,
     xp_value: int = 10,
     is_boss: bool = False,
     is_required: bool = True,
@@ -264,6 +293,7 @@ def lesson_create(
         order=order,
         is_free_preview=is_free_preview,
         is_published=is_published,
+        is_hidden=is_hidden,
         xp_value=xp_value,
         is_boss=is_boss,
         is_required=is_required,
@@ -451,9 +481,12 @@ _COURSE_CONTENT_FIELDS = frozenset(
         "thumbnail",
         "visibility",
         "required_tier",
+        "progression",
     }
 )
-_SECTION_FIELDS = frozenset({"title", "order"})
+_SECTION_FIELDS = frozenset(
+    {"title", "order", "is_hidden", "release_at", "release_after_days", "release_from"}
+)
 _LESSON_FIELDS = frozenset(
     {
         "title",
@@ -464,6 +497,7 @@ _LESSON_FIELDS = frozenset(
         "order",
         "is_free_preview",
         "is_published",
+        "is_hidden",
         "xp_value",
         "is_boss",
         "is_required",
@@ -485,18 +519,32 @@ def course_update(*, course: Course, data: Mapping[str, Any], actor: User | None
     A status change goes through `courses_set_status`, so publishing from the edit page
     follows the same rule as the bulk actions: the first publication dates the course.
     """
-    _reject_unknown(data, _COURSE_CONTENT_FIELDS | {"instructors", "status"}, "course_update")
+    _reject_unknown(
+        data,
+        _COURSE_CONTENT_FIELDS | {"instructors", "prerequisite_courses", "status"},
+        "course_update",
+    )
     fields = sorted(_COURSE_CONTENT_FIELDS.intersection(data))
+    prerequisites = data.get("prerequisite_courses")
+    if prerequisites is not None:
+        prerequisites = list(prerequisites)
+        course_prerequisites_validate(course=course, prerequisites=prerequisites)
     if fields:
         for name in fields:
             setattr(course, name, data[name])
         # The status and its date are `courses_set_status`'s business, checked there.
         course.full_clean(exclude=["status", "published_at"])
+        if "progression" in data:
+            course_progression_validate(course=course, progression=data["progression"])
         course.save(update_fields=[*fields, "updated_at"])
         _changed(course_id=course.pk)
     if "instructors" in data:
         course.instructors.set(list(data["instructors"]))
-    changed = sorted({*fields, *({"instructors"} & set(data))})
+    if prerequisites is not None:
+        course.prerequisite_courses.set(prerequisites)
+        _changed(course_id=course.pk)
+    many = {"instructors", "prerequisite_courses"} & set(data)
+    changed = sorted({*fields, *many})
     if changed:
         content_audit(
             action=Action.CONTENT_CHANGED,
@@ -517,14 +565,26 @@ def course_update(*, course: Course, data: Mapping[str, Any], actor: User | None
 def section_update(
     *, section: Section, data: Mapping[str, Any], actor: User | None = None
 ) -> Section:
-    """Rename a section or give it a free order (use `orders_apply` to swap orders)."""
-    _reject_unknown(data, _SECTION_FIELDS, "section_update")
+    """Change a section: its title, a free order (use `orders_apply` to swap orders), and
+    its structure rules (hidden, release, `prerequisites`: sections of the same course)."""
+    _reject_unknown(data, _SECTION_FIELDS | {"prerequisites"}, "section_update")
     if not data:
         return section
+    data = dict(data)
+    prerequisites = data.pop("prerequisites", None)
     for name, value in data.items():
         setattr(section, name, value)
-    section.full_clean()
-    section.save(update_fields=sorted(data))
+    if data:
+        section.full_clean()
+        section_release_validate(release_after_days=section.release_after_days)
+    if prerequisites is not None:
+        prerequisites = list(prerequisites)
+        section_prerequisites_validate(section=section, prerequisites=prerequisites)
+    if data:
+        section.save(update_fields=sorted(data))
+    if prerequisites is not None:
+        section.prerequisites.set(prerequisites)
+        data["prerequisites"] = prerequisites
     content_audit(
         action=Action.CONTENT_CHANGED,
         actor=actor,
@@ -621,6 +681,153 @@ def lesson_delete(*, lesson: Lesson, actor: User | None = None, force: bool = Fa
     course_id = lesson.course_id
     _delete(lesson, force=force)
     _changed(course_id=course_id)
+
+
+# --- Structure rules: what the services refuse (the admin's forms show the same errors) ----
+
+# A release counted in days is at most about ten years after the enrollment.
+RELEASE_AFTER_DAYS_MAX = 3650
+
+
+def prerequisite_cycle_find(
+    *, start: Any, requires: Iterable[Any], edges: Mapping[Any, Collection[Any]]
+) -> Any | None:
+    """The first of `requires` from which `start` can be reached along `edges` (each id to
+    the ids it requires): requiring it would close a circle. None when none does."""
+    for first in requires:
+        seen, frontier = set(), [first]
+        while frontier:
+            node = frontier.pop()
+            if node == start:
+                return first
+            if node in seen:
+                continue
+            seen.add(node)
+            frontier.extend(edges.get(node, ()))
+    return None
+
+
+def course_prerequisites_validate(*, course: Course, prerequisites: Collection[Course]) -> None:
+    """Refuse the course itself, and a course that already requires this one (directly or
+    through others): learners could never open either. Reads the links level by level."""
+    message = None
+    if any(other.pk == course.pk for other in prerequisites):
+        message = _("A course cannot require itself.")
+    else:
+        titles = {other.pk: other.title for other in prerequisites}
+        edges: dict[Any, set] = {}
+        frontier, queried = set(titles), set()
+        while frontier:
+            queried |= frontier
+            rows = Course.prerequisite_courses.through.objects.filter(
+                from_course_id__in=frontier
+            ).values_list("from_course_id", "to_course_id")
+            for from_id, to_id in rows:
+                edges.setdefault(from_id, set()).add(to_id)
+            frontier = {to for targets in edges.values() for to in targets} - queried - {course.pk}
+        culprit = prerequisite_cycle_find(start=course.pk, requires=titles, edges=edges)
+        if culprit is not None:
+            message = _(
+                "“%(title)s” already requires this course (directly or through other "
+                "courses): learners could open neither."
+            ) % {"title": titles[culprit]}
+    if message:
+        raise ValidationError({"prerequisite_courses": [message]}, code="prerequisite_cycle")
+
+
+def _course_edges(course_id: Any, *, leaving: Any = None) -> dict[Any, set]:
+    """The course's section prerequisite links (section id -> required ids), but those of
+    `leaving`, which the caller is replacing."""
+    edges: dict[Any, set] = {}
+    rows = Section.prerequisites.through.objects.filter(from_section__course_id=course_id)
+    if leaving is not None:
+        rows = rows.exclude(from_section_id=leaving)
+    for from_id, to_id in rows.values_list("from_section_id", "to_section_id"):
+        edges.setdefault(from_id, set()).add(to_id)
+    return edges
+
+
+def section_prerequisites_validate(*, section: Section, prerequisites: Collection[Section]) -> None:
+    """Refuse prerequisites that are not sections of the same course, the section itself,
+    one that already requires it (a circle), and, in a sequential course, a later section
+    (each section already needs the ones before it). One query for the course's links."""
+    problems: list[str] = []
+    course = section.course
+    for other in prerequisites:
+        if other.pk == section.pk:
+            problems.append(_("A section cannot require itself."))
+        elif other.course_id != section.course_id:
+            problems.append(
+                _("“%(title)s” is a section of another course: choose sections of this one.")
+                % {"title": other.title}
+            )
+        elif (
+            course.progression != Course.Progression.FREE
+            and section.order is not None
+            and other.order > section.order
+        ):
+            problems.append(
+                _(
+                    "“%(title)s” comes later in this sequential course, which already needs "
+                    "each section before the next: learners could open neither."
+                )
+                % {"title": other.title}
+            )
+    if not problems and prerequisites and not section._state.adding:
+        by_id = {other.pk: other for other in prerequisites}
+        culprit = prerequisite_cycle_find(
+            start=section.pk,
+            requires=by_id,
+            edges=_course_edges(section.course_id, leaving=section.pk),
+        )
+        if culprit is not None:
+            problems.append(
+                _(
+                    "“%(title)s” already requires this section (directly or through other "
+                    "sections): learners could open neither."
+                )
+                % {"title": by_id[culprit].title}
+            )
+    if problems:
+        raise ValidationError({"prerequisites": problems}, code="prerequisite_cycle")
+
+
+def course_progression_validate(*, course: Course, progression: str) -> None:
+    """A sequential course cannot keep a section that requires a later one."""
+    if progression == Course.Progression.FREE:
+        return
+    backwards = (
+        Section.prerequisites.through.objects.filter(
+            from_section__course_id=course.pk, to_section__order__gt=F("from_section__order")
+        )
+        .values_list("from_section__title", "to_section__title")
+        .first()
+    )
+    if backwards is not None:
+        raise ValidationError(
+            {
+                "progression": [
+                    _(
+                        "“%(section)s” requires the later “%(later)s”: remove that "
+                        "prerequisite before making the course sequential."
+                    )
+                    % {"section": backwards[0], "later": backwards[1]}
+                ]
+            },
+            code="prerequisite_cycle",
+        )
+
+
+def section_release_validate(*, release_after_days: int | None) -> None:
+    if release_after_days is not None and release_after_days > RELEASE_AFTER_DAYS_MAX:
+        raise ValidationError(
+            {
+                "release_after_days": [
+                    _("At most %(max)d days (about ten years).") % {"max": RELEASE_AFTER_DAYS_MAX}
+                ]
+            },
+            code="max_value",
+        )
 
 
 # --- Join codes --------------------------------------------------------------------------------
