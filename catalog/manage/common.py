@@ -83,6 +83,7 @@ _LESSON_OUTLINE_FIELDS = (
     "duration_seconds",
     "is_free_preview",
     "is_published",
+    "is_hidden",
     "xp_value",
     "is_boss",
     "is_required",
@@ -96,26 +97,36 @@ def _outline_lessons() -> QuerySet[Lesson]:
 
 
 def sections_with_lessons(queryset: QuerySet[Section]) -> QuerySet[Section]:
-    """Sections in order with their lessons (outline fields): two queries, whatever the size."""
+    """Sections in order with their lessons (outline fields) and the ids of their
+    prerequisites: three queries, whatever the size."""
     return queryset.order_by("order").prefetch_related(
-        Prefetch("lessons", queryset=_outline_lessons())
+        Prefetch("lessons", queryset=_outline_lessons()),
+        Prefetch("prerequisites", queryset=Section.objects.only("id")),
     )
 
 
 def course_with_outline(course: Course) -> Course:
-    """The course again, with its tier, instructors, sections and lessons: five queries."""
+    """The course again, with its tier, instructors, prerequisite courses, sections (and
+    theirs) and lessons: seven queries."""
     return (
         Course.objects.select_related("required_tier")
         .prefetch_related(
             "instructors",
+            _prerequisite_courses(),
             Prefetch("sections", queryset=sections_with_lessons(Section.objects.all())),
         )
         .get(pk=course.pk)
     )
 
 
+def _prerequisite_courses() -> Prefetch:
+    return Prefetch("prerequisite_courses", queryset=Course.objects.only("id"))
+
+
 def courses_for_list(queryset: QuerySet[Course]) -> QuerySet[Course]:
-    return queryset.select_related("required_tier").prefetch_related("instructors")
+    return queryset.select_related("required_tier").prefetch_related(
+        "instructors", _prerequisite_courses()
+    )
 
 
 def lesson_in_full(lesson: Lesson) -> Lesson:

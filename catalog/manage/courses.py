@@ -34,6 +34,7 @@ from catalog.manage.serializers import (
     CourseDetailSerializer,
     CourseSerializer,
     client_id_field,
+    courses_by_id,
     ids_field,
     tier_field,
     users_by_id,
@@ -71,6 +72,27 @@ class _CourseInput(serializers.Serializer):
         "User ids of the course's instructors (staff only; an instructor's new course is theirs).",
         required=False,
     )
+    progression = serializers.ChoiceField(
+        choices=Course.Progression.choices,
+        required=False,
+        help_text="free, sections (each needs the one before) or lessons (each lesson too).",
+    )
+    prerequisite_courses = ids_field(
+        "Ids of courses learners complete before this one opens (replaces the list): courses "
+        "the caller authors or published ones; never itself, nor one that requires it.",
+        required=False,
+    )
+
+
+def _prerequisites(request: Request, ids: list | None) -> list[Course] | None:
+    """The prerequisite courses to set, None to leave them: any the caller authors, or any
+    course learners can see (not a draft)."""
+    if ids is None:
+        return None
+    visible = authored_courses(user=request.user) | Course.objects.exclude(
+        status=Course.Status.DRAFT
+    )
+    return courses_by_id(ids, visible=visible)
 
 
 def _instructors(request: Request, ids: list | None) -> list | None:
@@ -134,7 +156,7 @@ class CourseListApi(APIView):
             "200 with the course a create with the same `client_id` made before; 409 "
             "`CLIENT_ID_CONFLICT` when the client_id names a course the caller cannot "
             "edit. 400 `VALIDATION_ERROR` with `fields` (a taken slug, a paid course "
-            "without a tier, an unknown tier or user)."
+            "without a tier, an unknown tier, user or prerequisite course)."
         ),
         request=InputSerializer,
         responses={
@@ -161,6 +183,9 @@ class CourseListApi(APIView):
         values = dict(data.validated_data)
         client_id = values.pop("client_id", "")
         chosen = _instructors(request, values.pop("instructors", None))
+        prerequisites = _prerequisites(request, values.pop("prerequisite_courses", None))
+        if prerequisites:
+            values["prerequisite_courses"] = prerequisites
         instructors = chosen if user_has_staff_role(request.user) else [request.user]
         course, created = create_retryable(
             client_id=client_id,
@@ -205,7 +230,9 @@ class CourseDetailApi(APIView):
         summary="Edit a course",
         description=(
             "Send only what changes. Only staff send `instructors` (403 "
-            "`PERMISSION_DENIED`). 400 `VALIDATION_ERROR` with `fields`; 404 "
+            "`PERMISSION_DENIED`). 400 `VALIDATION_ERROR` with `fields` (also "
+            "`prerequisite_courses` naming the course itself or one that requires it, "
+            "`progression` sequential while a section requires a later one); 404 "
             "`COURSE_NOT_FOUND`. The status changes through publish, unpublish and archive."
         ),
         request=InputSerializer(partial=True),
@@ -218,11 +245,16 @@ class CourseDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         instructors = _instructors(request, values.pop("instructors", None))
+        prerequisites = _prerequisites(request, values.pop("prerequisite_courses", None))
         changes = changes_of(course, values)
         if instructors is not None and {user.pk for user in instructors} != set(
             course.instructors.values_list("pk", flat=True)
         ):
             changes["instructors"] = instructors
+        if prerequisites is not None and {other.pk for other in prerequisites} != set(
+            course.prerequisite_courses.values_list("pk", flat=True)
+        ):
+            changes["prerequisite_courses"] = prerequisites
         course_update(course=course, data=changes, actor=request.user)
         return Response(_detail(request, course))
 

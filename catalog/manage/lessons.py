@@ -64,6 +64,11 @@ class _LessonInput(serializers.Serializer):
     duration_seconds = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False)
     is_free_preview = serializers.BooleanField(required=False)
     is_published = serializers.BooleanField(required=False)
+    is_hidden = serializers.BooleanField(
+        required=False,
+        help_text="Published but absent for learners (staff and instructors see it); not "
+        "counted for completion.",
+    )
     xp_value = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False)
     is_boss = serializers.BooleanField(required=False)
     is_required = serializers.BooleanField(required=False)

@@ -28,9 +28,11 @@ from catalog.manage.permissions import (
 )
 from catalog.manage.serializers import (
     CourseDetailSerializer,
+    SectionRulesInput,
     SectionSerializer,
     client_id_field,
     ids_field,
+    sections_by_id,
 )
 from catalog.models import Section
 from catalog.services import section_create, section_delete, section_update, sections_reorder
@@ -38,6 +40,21 @@ from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
 
 TAG = "manage"
+
+
+def _rules(values: dict, *, course) -> dict:
+    """The prerequisite ids in `values` as sections of the course (VALIDATION_ERROR else)."""
+    if "prerequisites" in values:
+        values["prerequisites"] = sections_by_id(values["prerequisites"], course=course)
+    return values
+
+
+RULES_HELP = (
+    " Structure rules: `is_hidden`, `prerequisites` (ids of sections of the same course; "
+    "400 `VALIDATION_ERROR` with `fields.prerequisites` for another course's section, the "
+    "section itself, one that requires it, or a later one in a sequential course), "
+    "`release_at`, `release_after_days` and `release_from`."
+)
 
 
 def _section(request: Request, section: Section) -> dict:
@@ -52,7 +69,7 @@ class CourseSectionsApi(APIView):
     pagination_class = PageNumberPagination
 
     @extend_schema_serializer(component_name="ManageSectionCreate")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SectionRulesInput):
         client_id = client_id_field()
         title = serializers.CharField(max_length=200)
 
@@ -80,6 +97,7 @@ class CourseSectionsApi(APIView):
         description=(
             "At the end of the course. 201 with the section; 200 with the section a create "
             "with the same `client_id` made before in this course. 404 `COURSE_NOT_FOUND`."
+            + RULES_HELP
         ),
         request=InputSerializer,
         responses={
@@ -93,16 +111,14 @@ class CourseSectionsApi(APIView):
         author_permission_require(user=request.user, action="add", model=Section)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        client_id = data.validated_data.get("client_id", "")
+        values = _rules(dict(data.validated_data), course=course)
+        client_id = values.pop("client_id", "")
         section, created = create_retryable(
             client_id=client_id,
             existing=lambda: course.sections.filter(client_id=client_id).first(),
             elsewhere=lambda: False,  # client ids of sections are unique per course
             create=lambda: section_create(
-                course=course,
-                title=data.validated_data["title"],
-                client_id=client_id,
-                actor=request.user,
+                course=course, **values, client_id=client_id, actor=request.user
             ),
         )
         return created_response(_section(request, section), created)
@@ -142,12 +158,12 @@ class CourseSectionsOrderApi(APIView):
 
 
 class SectionDetailApi(APIView):
-    """One section: read, rename, delete."""
+    """One section: read, edit (title and structure rules), delete."""
 
     permission_classes = [IsAuthor]
 
     @extend_schema_serializer(component_name="ManageSectionUpdate")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SectionRulesInput):
         title = serializers.CharField(max_length=200, required=False)
 
     @extend_schema(
@@ -165,9 +181,9 @@ class SectionDetailApi(APIView):
     @extend_schema(
         operation_id="manage_sections_partial_update",
         tags=[TAG],
-        summary="Rename a section",
-        description="The order changes through the course's `sections/order/`. 404 "
-        "`SECTION_NOT_FOUND`.",
+        summary="Edit a section",
+        description="Send only what changes. The order changes through the course's "
+        "`sections/order/`. 404 `SECTION_NOT_FOUND`." + RULES_HELP,
         request=InputSerializer,
         responses={200: SectionSerializer, **error_responses(400, 401, 403, 404)},
     )
@@ -176,9 +192,13 @@ class SectionDetailApi(APIView):
         author_permission_require(user=request.user, action="change", model=Section)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        section_update(
-            section=section, data=changes_of(section, data.validated_data), actor=request.user
-        )
+        values = _rules(dict(data.validated_data), course=section.course)
+        changes = changes_of(section, values)
+        if "prerequisites" in changes and {other.pk for other in changes["prerequisites"]} == set(
+            section.prerequisites.values_list("pk", flat=True)
+        ):
+            changes.pop("prerequisites")
+        section_update(section=section, data=changes, actor=request.user)
         return Response(_section(request, section))
 
     @extend_schema(

@@ -13,7 +13,8 @@ from rest_framework import serializers
 
 from accounts.models import User
 from billing.models import Tier
-from catalog.models import Course, Lesson, Question, Quiz
+from catalog.models import Course, Lesson, Question, Quiz, Section
+from catalog.services import RELEASE_AFTER_DAYS_MAX
 from media.models import StoredFile, Video
 
 # The database's integer ranges (PostgreSQL integer, smallint), so no input overflows them.
@@ -99,6 +100,14 @@ class CourseFieldsSerializer(serializers.Serializer):
     required_tier = serializers.SerializerMethodField(help_text="The tier's slug.")
     status = serializers.ChoiceField(choices=Course.Status.choices)
     published_at = serializers.DateTimeField(allow_null=True)
+    progression = serializers.ChoiceField(
+        choices=Course.Progression.choices,
+        help_text="free: any open section; sections: each section needs the one before; "
+        "lessons: each required lesson needs the one before.",
+    )
+    prerequisite_courses = serializers.SerializerMethodField(
+        help_text="Ids of the courses learners complete before this one opens."
+    )
     instructors = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="The course's web page.")
@@ -108,6 +117,10 @@ class CourseFieldsSerializer(serializers.Serializer):
     @extend_schema_field(serializers.SlugField(allow_null=True))
     def get_required_tier(self, course: Course) -> str | None:
         return course.required_tier.slug if course.required_tier_id else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_prerequisite_courses(self, course: Course) -> list[str]:
+        return sorted(str(other.pk) for other in course.prerequisite_courses.all())
 
     @extend_schema_field(UserRefSerializer(many=True))
     def get_instructors(self, course: Course) -> list[dict]:
@@ -144,6 +157,9 @@ class LessonSummarySerializer(serializers.Serializer):
     duration_seconds = serializers.IntegerField()
     is_free_preview = serializers.BooleanField()
     is_published = serializers.BooleanField()
+    is_hidden = serializers.BooleanField(
+        help_text="Published but absent for learners; not counted for completion."
+    )
     xp_value = serializers.IntegerField()
     is_boss = serializers.BooleanField()
     is_required = serializers.BooleanField()
@@ -158,7 +174,25 @@ class SectionSerializer(serializers.Serializer):
     course = serializers.UUIDField(source="course_id", help_text="The course's id.")
     title = serializers.CharField()
     order = serializers.IntegerField()
+    is_hidden = serializers.BooleanField(
+        help_text="Absent for learners; staff and the course's instructors still see it."
+    )
+    prerequisites = serializers.SerializerMethodField(
+        help_text="Ids of the sections of this course learners complete before this one opens."
+    )
+    release_at = serializers.DateTimeField(
+        allow_null=True, help_text="A fixed instant the section opens for everyone."
+    )
+    release_after_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="Opens this many days after the learner's enrollment (or cohort start).",
+    )
+    release_from = serializers.ChoiceField(choices=Section.ReleaseFrom.choices)
     lessons = LessonSummarySerializer(many=True, source="lessons.all")
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_prerequisites(self, section: Section) -> list[str]:
+        return sorted(str(other.pk) for other in section.prerequisites.all())
 
 
 @extend_schema_serializer(component_name="ManageCourseDetail")
@@ -241,6 +275,61 @@ class QuizSerializer(serializers.Serializer):
 
 
 # --- Inputs naming other rows -----------------------------------------------------------------
+
+
+class SectionRulesInput(serializers.Serializer):
+    """A section's structure rules as input (create and edit)."""
+
+    is_hidden = serializers.BooleanField(
+        required=False, help_text="Absent for learners; staff and instructors still see it."
+    )
+    prerequisites = ids_field(
+        "Ids of sections of the same course learners complete first (replaces the list).",
+        required=False,
+    )
+    release_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="ISO 8601 with an offset; null for none. Opens for everyone then.",
+    )
+    release_after_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=RELEASE_AFTER_DAYS_MAX,
+        help_text="Days after the learner's enrollment (or cohort start); null for none.",
+    )
+    release_from = serializers.ChoiceField(
+        choices=Section.ReleaseFrom.choices,
+        required=False,
+        help_text="What `release_after_days` counts from (cohort: else the enrollment).",
+    )
+
+
+def courses_by_id(ids: list, *, visible: Any, field: str = "prerequisite_courses") -> list[Course]:
+    """The courses with these ids among `visible` (a queryset), or VALIDATION_ERROR naming
+    the first unknown id."""
+    wanted = list(dict.fromkeys(ids))
+    found = {course.pk: course for course in visible.filter(pk__in=wanted)}
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise serializers.ValidationError({field: [f"There is no course with id {missing[0]}."]})
+    return [found[pk] for pk in wanted]
+
+
+def sections_by_id(ids: list, *, course: Course, field: str = "prerequisites") -> list[Section]:
+    """Sections of this course with these ids, or VALIDATION_ERROR naming the first other."""
+    wanted = list(dict.fromkeys(ids))
+    found = {
+        section.pk: section
+        for section in Section.objects.filter(course=course, pk__in=wanted).select_related("course")
+    }
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise serializers.ValidationError(
+            {field: [f"There is no section with id {missing[0]} in this course."]}
+        )
+    return [found[pk] for pk in wanted]
 
 
 def users_by_id(ids: list, field: str = "instructors") -> list[User]:

@@ -31,6 +31,16 @@ def _iso(value) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+# A section's structure rules when it has none.
+NO_RULES = {
+    "is_hidden": False,
+    "prerequisites": [],
+    "release_at": None,
+    "release_after_days": None,
+    "release_from": "enrollment",
+}
+
+
 def course_body(course: Course, sections: list | None = None) -> dict:
     course.refresh_from_db()
     body = {
@@ -47,6 +57,10 @@ def course_body(course: Course, sections: list | None = None) -> dict:
         "required_tier": course.required_tier.slug if course.required_tier else None,
         "status": course.status,
         "published_at": _iso(course.published_at),
+        "progression": course.progression,
+        "prerequisite_courses": sorted(
+            str(pk) for pk in course.prerequisite_courses.values_list("pk", flat=True)
+        ),
         "instructors": [
             {"id": str(user.pk), "display_name": user.public_name}
             for user in course.instructors.order_by("pk")
@@ -208,6 +222,7 @@ def test_the_course_outline_lists_drafts_and_unpublished_lessons_in_order():
             "duration_seconds": 300,
             "is_free_preview": False,
             "is_published": row.is_published,
+            "is_hidden": False,
             "xp_value": 10,
             "is_boss": False,
             "is_required": True,
@@ -223,6 +238,7 @@ def test_the_course_outline_lists_drafts_and_unpublished_lessons_in_order():
                 "course": str(course.pk),
                 "title": "Basics",
                 "order": 0,
+                **NO_RULES,
                 "lessons": [lesson(shown), lesson(hidden)],
             },
             {
@@ -231,6 +247,7 @@ def test_the_course_outline_lists_drafts_and_unpublished_lessons_in_order():
                 "course": str(course.pk),
                 "title": "Turns",
                 "order": 1,
+                **NO_RULES,
                 "lessons": [],
             },
         ],

@@ -49,6 +49,16 @@ def _file(title: str, **kwargs) -> StoredFile:
     )
 
 
+# A section's structure rules when it has none.
+NO_RULES = {
+    "is_hidden": False,
+    "prerequisites": [],
+    "release_at": None,
+    "release_after_days": None,
+    "release_from": "enrollment",
+}
+
+
 def lesson_body(lesson: Lesson) -> dict:
     lesson.refresh_from_db()
     video = lesson.video
@@ -62,6 +72,7 @@ def lesson_body(lesson: Lesson) -> dict:
         "duration_seconds": lesson.duration_seconds,
         "is_free_preview": lesson.is_free_preview,
         "is_published": lesson.is_published,
+        "is_hidden": lesson.is_hidden,
         "xp_value": lesson.xp_value,
         "is_boss": lesson.is_boss,
         "is_required": lesson.is_required,
@@ -113,6 +124,7 @@ def test_sections_are_added_at_the_end_retried_by_client_id_and_audited(ana, cou
         "course": str(course.pk),
         "title": "Turns",
         "order": 1,
+        **NO_RULES,
         "lessons": [],
     }
     assert (first.status_code, first.json()) == (201, expected)
@@ -137,6 +149,7 @@ def test_sections_list_in_order_with_their_lessons(ana, course):
         "course": str(course.pk),
         "title": "Later",
         "order": 1,
+        **NO_RULES,
         "lessons": [],
     }
 
