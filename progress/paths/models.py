@@ -102,4 +102,12 @@ class PathCertificate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.path_title}: {self.learner_name}"
+        return f"{self.path_title}: {self.learner_name or _('name to confirm')}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("progress:path_certificate_detail", kwargs={"code": self.code})
+
+    @property
+    def name_pending(self) -> bool:
+        """Issued without a name (the account had none): shown once its owner gives one."""
+        return not self.learner_name
