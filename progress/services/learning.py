@@ -43,6 +43,7 @@ from progress.models import (
     ProgressEvent,
     XPAward,
 )
+from progress.paths import services as paths
 from progress.services.certificates import certificate_name_for, certificates_notify
 from progress.services.enrollments import enrollment_event
 
@@ -420,6 +421,11 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
         )
         issued = outcome.certificates
         transaction.on_commit(lambda: certificates_notify(user=user, certificates=issued))
+        # Paths these courses complete (after commit: a racing completion's is then visible).
+        transaction.on_commit(
+            lambda: paths.path_certificates_issue(user=user, course_ids=completed_course_ids),
+            robust=True,
+        )
         outcome.completed_courses = [courses[course_id] for course_id in completed_course_ids]
 
     _server_events_record(
