@@ -167,6 +167,7 @@ class ErrorCode(StrEnum):
     # issue 17 (early unlocks, release notices: helper A).
     # issue 17 (cohorts: helper B).
     # issue 17 (learning paths: helper C).
+    PATH_NOT_FOUND = "PATH_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -442,6 +443,7 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     # issue 17 (early unlocks, release notices: helper A).
     # issue 17 (cohorts: helper B).
     # issue 17 (learning paths: helper C).
+    ErrorCode.PATH_NOT_FOUND: ErrorSpec(404, "There is no learning path here."),
 }
 
 
