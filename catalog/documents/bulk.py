@@ -24,8 +24,17 @@ from catalog.documents.format import (
     sections_size_check,
     validation_error,
 )
-from catalog.documents.plan import ContentPlan, DocumentWarning, Existing, Matcher, Media, Tally
+from catalog.documents.plan import (
+    ContentPlan,
+    DocumentWarning,
+    Existing,
+    Matcher,
+    Media,
+    Tally,
+    section_requirements,
+)
 from catalog.models import Course, Lesson, Section
+from catalog.structure import course_rules_invalidate
 from lms.errors import ApplicationError, ErrorCode
 
 
@@ -93,6 +102,7 @@ def _write(*, course: Course, actor: User | None, lessons: list, fill) -> BulkRe
             plan.write()
             if plan.created:
                 course_content_changed(course_id=course.pk)
+                course_rules_invalidate(course_ids=[course.pk])  # bulk writes send no signals
                 audit_record(
                     action=AuditLog.Action.CONTENT_CREATED,
                     actor=actor,
@@ -118,7 +128,7 @@ class _Bulk:
         )
 
     def sections(self, items: list) -> list[BulkItem]:
-        plan, results = self.plan, []
+        plan, results, created_items = self.plan, [], []
         order = max((section.order for section in self.plan.existing.sections), default=-1) + 1
         for index, item in enumerate(items):
             path = f"sections[{index}]"
@@ -135,9 +145,28 @@ class _Bulk:
                 row = plan.section(item=item, path=path, row=None, order=order)
                 order += 1
                 self.next_lesson_order[row.pk] = 0
+                created_items.append((row, path, item))
             lessons = self.lessons(item["lessons"], path=f"{path}.lessons", section=row)
             results.append(BulkItem(row=row, created=created, lessons=lessons))
+        self.prerequisites(created_items)
         return results
+
+    def prerequisites(self, created: list) -> None:
+        """New sections' prerequisites: client ids of this request's sections or of the
+        course's sections already there (their client id, or their uuid)."""
+        if not any(item["prerequisites"] for _row, _path, item in created):
+            return
+        in_request = {item["client_id"]: row for row, _path, item in created}
+        self.plan.prerequisites(
+            named=created,
+            find=lambda client_id: in_request.get(client_id) or self.section_rows.find(client_id),
+            kept=section_requirements(course=self.plan.course),
+            orders={
+                **{section.pk: section.order for section in self.plan.existing.sections},
+                **{row.pk: row.order for row, _path, _item in created},
+            },
+            progression=self.plan.course.progression,
+        )
 
     def lessons(self, items: list, *, path: str, section: Section) -> list[BulkItem]:
         plan, results = self.plan, []

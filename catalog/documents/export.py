@@ -1,6 +1,6 @@
 """Exporting a course as a course document (version 1), the shape the import reads.
 
-Eight queries whatever the course's size. Normalised on the way out: `client_id` is the
+Ten queries whatever the course's size. Normalised on the way out: `client_id` is the
 row's client id or its uuid; orders become list order; a short answer's accepted answers are
 its non-empty lines, trimmed; attachments are the linked files a lesson offers (confirmed,
 not deleted), by title; a lesson that is not a quiz has `quiz: null`.
@@ -10,12 +10,13 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Model
+from rest_framework import serializers
 
 from accounts.models import AuditLog, User
 from accounts.services import audit_record
 from billing.models import Tier
 from catalog.documents.format import FORMAT, VERSION
-from catalog.documents.plan import Through, linkable_files
+from catalog.documents.plan import Requires, Through, linkable_files
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 
 COURSE_FIELDS = (
@@ -27,7 +28,9 @@ COURSE_FIELDS = (
     "difficulty",
     "locale",
     "visibility",
+    "progression",
 )
+SECTION_RULE_FIELDS = ("is_hidden", "release_after_days", "release_from")
 LESSON_FIELDS = (
     "slug",
     "title",
@@ -36,6 +39,7 @@ LESSON_FIELDS = (
     "duration_seconds",
     "is_free_preview",
     "is_published",
+    "is_hidden",
     "xp_value",
     "is_boss",
     "is_required",
@@ -57,6 +61,7 @@ def course_document_export(*, course: Course, actor: User | None = None) -> dict
             "client_id": client_id_of(course),
             **{name: getattr(course, name) for name in COURSE_FIELDS},
             "required_tier": content.tier_slug,
+            "prerequisite_courses": content.prerequisite_courses,
             "sections": [content.section(section) for section in content.sections],
         },
     }
@@ -83,6 +88,13 @@ class _Content:
             else None
         )
         self.sections = list(Section.objects.filter(course=course).order_by("order"))
+        self.prerequisite_courses = sorted(
+            course.prerequisite_courses.values_list("slug", flat=True)
+        )
+        self.requires: dict[Any, list[str]] = defaultdict(list)
+        links = Requires.objects.filter(from_section__course=course).select_related("to_section")
+        for link in links.order_by("to_section__order"):
+            self.requires[link.from_section_id].append(client_id_of(link.to_section))
         self.lessons: dict[Any, list[Lesson]] = defaultdict(list)
         lessons = Lesson.objects.filter(course=course).select_related("video").order_by("order")
         for lesson in lessons:
@@ -104,9 +116,16 @@ class _Content:
             self.choices[choice.question_id].append(choice)
 
     def section(self, section: Section) -> dict[str, Any]:
+        release_at = section.release_at
         return {
             "client_id": client_id_of(section),
             "title": section.title,
+            **{name: getattr(section, name) for name in SECTION_RULE_FIELDS},
+            # As the API writes instants (ISO 8601 with the offset), so the document is JSON.
+            "release_at": serializers.DateTimeField().to_representation(release_at)
+            if release_at
+            else None,
+            "prerequisites": self.requires[section.pk],
             "lessons": [self.lesson(lesson) for lesson in self.lessons[section.pk]],
         }
 

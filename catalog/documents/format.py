@@ -2,7 +2,10 @@
 components), its limits, and reading one into validated data with errors named by path.
 
     {"format": "lms.course", "version": 1, "course": {client_id, slug, title, ...,
-     "sections": [{client_id, title, "lessons": [{client_id, slug, title, kind, ...,
+     progression, prerequisite_courses: [slugs],
+     "sections": [{client_id, title, is_hidden, prerequisites: [section client ids],
+     release_at, release_after_days, release_from,
+     "lessons": [{client_id, slug, title, kind, ..., is_hidden,
      video, attachments, "quiz": null | {rules, "questions": [{..., "choices": [...]}]}}]}]}}
 
 Every item carries a `client_id` (the exporting school's id for it: a row's own client id,
@@ -27,9 +30,11 @@ from catalog.models import (
     Lesson,
     Question,
     Quiz,
+    Section,
     validate_course_slug,
     validate_lesson_slug,
 )
+from catalog.services import RELEASE_AFTER_DAYS_MAX
 from lms.errors import ApplicationError, ErrorCode
 
 FORMAT = "lms.course"
@@ -41,6 +46,7 @@ MAX_QUESTIONS_PER_QUIZ = 200
 MAX_CHOICES_PER_QUESTION = 20
 MAX_ACCEPTED_ANSWERS = 50
 MAX_ATTACHMENTS_PER_LESSON = 50
+MAX_PREREQUISITES = 100
 # The database's column limits (PostgreSQL integer and smallint).
 INTEGER_MAX = 2_147_483_647
 SMALL_INTEGER_MAX = 32_767
@@ -161,6 +167,11 @@ class LessonDocumentSerializer(serializers.Serializer):
     )
     is_free_preview = serializers.BooleanField(required=False, default=False)
     is_published = serializers.BooleanField(required=False, default=True)
+    is_hidden = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Published but absent for learners; not counted for completion.",
+    )
     xp_value = serializers.IntegerField(
         min_value=0, max_value=INTEGER_MAX, required=False, default=10
     )
@@ -183,6 +194,38 @@ class LessonDocumentSerializer(serializers.Serializer):
 class SectionDocumentSerializer(serializers.Serializer):
     client_id = client_id_field("section")
     title = serializers.CharField(max_length=200)
+    is_hidden = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Absent for learners; staff and the course's instructors still see it.",
+    )
+    prerequisites = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=MAX_PREREQUISITES,
+        required=False,
+        default=list,
+        help_text="The client ids of sections of this document learners complete first "
+        "(a bulk create may also name the course's sections already there).",
+    )
+    release_at = serializers.DateTimeField(
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="A fixed instant the section opens for everyone (ISO 8601 with an offset).",
+    )
+    release_after_days = serializers.IntegerField(
+        min_value=0,
+        max_value=RELEASE_AFTER_DAYS_MAX,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="Opens this many days after the learner's enrollment (or cohort start).",
+    )
+    release_from = serializers.ChoiceField(
+        choices=Section.ReleaseFrom.choices,
+        required=False,
+        default=Section.ReleaseFrom.ENROLLMENT,
+    )
     lessons = LessonDocumentSerializer(many=True, required=False, default=list)
 
 
@@ -214,6 +257,17 @@ class CourseBodySerializer(serializers.Serializer):
         default=None,
         help_text="A tier's slug (needed when visibility is paid); it must exist here.",
     )
+    progression = serializers.ChoiceField(
+        choices=Course.Progression.choices, required=False, default=Course.Progression.FREE
+    )
+    prerequisite_courses = serializers.ListField(
+        child=serializers.SlugField(max_length=80),
+        max_length=MAX_PREREQUISITES,
+        required=False,
+        default=list,
+        help_text="Slugs of the courses learners complete first. Courses do not travel: an "
+        "import links those this site has, else warns.",
+    )
     sections = SectionDocumentSerializer(many=True, required=False, default=list)
 
 
@@ -229,7 +283,7 @@ class CourseDocumentSerializer(serializers.Serializer):
     course = CourseBodySerializer()
 
 
-WARNING_PROBLEMS = ("video_not_found", "attachment_not_found")
+WARNING_PROBLEMS = ("video_not_found", "attachment_not_found", "course_not_found")
 
 
 @extend_schema_serializer(component_name="CourseDocumentWarning")

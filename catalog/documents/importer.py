@@ -15,6 +15,7 @@ whole quiz either way: its questions and choices not named are deleted.
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, TextChoices
 from django.utils.translation import gettext as _
@@ -37,6 +38,8 @@ from catalog.documents.plan import (
 )
 from catalog.manage.permissions import author_permission_require, authored_courses
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
+from catalog.services import course_prerequisites_validate
+from catalog.structure import course_rules_invalidate
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 
 COURSE_FIELDS = (
@@ -48,6 +51,7 @@ COURSE_FIELDS = (
     "difficulty",
     "locale",
     "visibility",
+    "progression",
 )
 
 _CONTENT = (Section, Lesson, Quiz, Question, Choice)
@@ -109,6 +113,8 @@ class _CourseImport:
         self.actor = actor
         self.replace = mode == ImportMode.REPLACE
         self.lesson_counts: dict[Any, int] = {}  # a named section's id -> its named lessons
+        self.named: list[tuple[Section, str, dict[str, Any]]] = []  # (row, path, item)
+        self.prerequisite_courses: list[Course] | None = None  # None: unchanged
 
     def run(self, course: Course | None) -> ImportResult:
         target = self._match(course)
@@ -189,6 +195,40 @@ class _CourseImport:
             plan.change(course, values, "course")
         if Course.objects.filter(slug=values["slug"]).exclude(pk=course.pk).exists():
             plan.error("course.slug", _("Another course has this slug."))
+        self._prerequisite_courses_plan(course, new=target is None)
+
+    def _prerequisite_courses_plan(self, course: Course, *, new: bool) -> None:
+        """The courses the document requires, by slug: those this site has (and the actor
+        may name: their own, or any that is not a draft); a warning for the others."""
+        plan, slugs = self.plan, self.body["prerequisite_courses"]
+        found = Course.objects.filter(slug__in=slugs)
+        if self.actor is not None:
+            found = found.filter(
+                Q(pk__in=authored_courses(user=self.actor).values("pk"))
+                | ~Q(status=Course.Status.DRAFT)
+            )
+        by_slug = {other.slug: other for other in found}
+        courses = []
+        for index, slug in enumerate(slugs):
+            if slug in by_slug:
+                courses.append(by_slug[slug])
+            else:
+                plan.warn(
+                    f"course.prerequisite_courses[{index}]",
+                    "course_not_found",
+                    _("There is no course with this slug here: it is left out."),
+                )
+        try:
+            course_prerequisites_validate(course=course, prerequisites=courses)
+        except ValidationError as error:
+            for message in error.message_dict["prerequisite_courses"]:
+                plan.error("course.prerequisite_courses", message)
+        current = set() if new else set(course.prerequisite_courses.values_list("pk", flat=True))
+        if {other.pk for other in courses} != current:
+            self.prerequisite_courses = courses
+            if not new and not plan.changes[Course].rows:
+                plan.unchanged.courses -= 1  # its links change: counted as updated
+                plan.updated.courses += 1
 
     # --- Sections and lessons ------------------------------------------------------------------
     def _content_plan(self) -> None:
@@ -206,9 +246,29 @@ class _CourseImport:
                 continue
             row = _claim(sections, item["client_id"])
             section = plan.section(item=item, path=path, row=row, order=index)
+            self.named.append((section, path, item))
             self.lesson_counts[section.pk] = len(item["lessons"])
             self._lessons_plan(item["lessons"], path=path, section=section, lessons=lessons)
         self._unnamed_plan(sections=sections, lessons=lessons)
+        self._prerequisites_plan(unnamed=sections.unclaimed())
+
+    def _prerequisites_plan(self, *, unnamed: list[Section]) -> None:
+        """Each named section's prerequisites, by the client ids of the document's sections.
+        Sections the document does not name keep theirs (merge) or go (replace)."""
+        by_client_id = {item["client_id"]: row for row, _path, item in self.named}
+        orders = {row.pk: index for index, (row, _path, _item) in enumerate(self.named)}
+        kept: dict[Any, set] = {}
+        if not self.replace:
+            for offset, section in enumerate(unnamed):
+                orders[section.pk] = len(self.named) + offset
+                kept[section.pk] = self.plan.existing.requires.get(section.pk, set())
+        self.plan.prerequisites(
+            named=self.named,
+            find=by_client_id.get,
+            kept=kept,
+            orders=orders,
+            progression=self.body["progression"],
+        )
 
     def _lessons_plan(self, items: list, *, path: str, section: Section, lessons: Matcher) -> None:
         for index, item in enumerate(items):
@@ -271,8 +331,12 @@ class _CourseImport:
         elif plan.changes[Course].rows:
             course.save(update_fields=[*sorted(plan.changes[Course].names), "updated_at"])
         plan.write()
-        if plan.changed_anything or new:
+        if self.prerequisite_courses is not None:
+            course.prerequisite_courses.set(self.prerequisite_courses)
+        if plan.changed_anything or new or self.prerequisite_courses is not None:
             course_content_changed(course_id=course.pk)
+            # Bulk writes send no signals: the cached structure rules are dropped here.
+            course_rules_invalidate(course_ids=[course.pk])
         audit_record(
             action=AuditLog.Action.COURSE_IMPORTED,
             actor=self.actor,

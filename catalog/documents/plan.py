@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from catalog.quizzes import question_problems
+from catalog.services import prerequisite_cycle_find
 from media.models import StoredFile, Video
 
 # Orders are moved past this offset before they are set, so the unique (parent, order)
@@ -51,6 +52,9 @@ _NOT_CLEANED: dict[type[models.Model], list[str]] = {
 # leave `updated_at` alone, as the services' reorders do.
 _PLACE_FIELDS = frozenset({"order", "section_id"})
 Through = Lesson.attachments.through
+Requires = Section.prerequisites.through
+# A section's own values an item sets (its order is its place in the list).
+SECTION_RULE_FIELDS = ("is_hidden", "release_at", "release_after_days", "release_from")
 # The models whose order is unique among siblings.
 _ORDERED = (Section, Lesson, Question)
 # What refers to a lesson from outside the course's content and goes (or stays) with it.
@@ -94,7 +98,7 @@ class DocumentWarning:
     """Something the request asked that was left out, and why (the rest was written)."""
 
     path: str
-    problem: str  # video_not_found | attachment_not_found
+    problem: str  # video_not_found | attachment_not_found | course_not_found
     message: str
 
 
@@ -143,6 +147,8 @@ class Existing:
     choices: dict[uuid.UUID, list[Choice]] = field(default_factory=dict)  # by question id
     # Linked files that may still be linked (confirmed attachments): lesson -> file -> link.
     links: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=dict)
+    # Each section's prerequisites: section id -> the ids it requires.
+    requires: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, course: Course) -> "Existing":
@@ -160,7 +166,17 @@ class Existing:
             existing.choices.setdefault(choice.question_id, []).append(choice)
         for pk, lesson_id, file_id in linkable_links(course=course):
             existing.links.setdefault(lesson_id, {})[file_id] = pk
+        existing.requires = section_requirements(course=course)
         return existing
+
+
+def section_requirements(*, course: Course) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The course's section prerequisites, section id -> required ids: one query."""
+    requires: dict[uuid.UUID, set[uuid.UUID]] = {}
+    rows = Requires.objects.filter(from_section__course=course)
+    for from_id, to_id in rows.values_list("from_section_id", "to_section_id"):
+        requires.setdefault(from_id, set()).add(to_id)
+    return requires
 
 
 def linkable_files() -> models.QuerySet[StoredFile]:
@@ -251,6 +267,7 @@ class ContentPlan:
         self.links_add: list[tuple[uuid.UUID, uuid.UUID]] = []
         self.links_remove: list[int] = []
         self.slug_changes: set[uuid.UUID] = set()
+        self.requires: dict[uuid.UUID, set[uuid.UUID]] = {}  # sections whose links are set
         self.shift: dict[type[models.Model], set] = defaultdict(set)
         self._slugs: dict[str, str] = {}  # a planned lesson's slug -> its path
         self._ids: dict[tuple, str] = {}  # (scope, client id) -> path
@@ -316,11 +333,70 @@ class ContentPlan:
         self, *, item: Mapping[str, Any], path: str, row: Section | None, order: int
     ) -> Section:
         values = {"title": item["title"], "order": order}
+        values.update({name: item[name] for name in SECTION_RULE_FIELDS})
         if row is None:
             row = Section(course_id=self.course.pk, client_id=item["client_id"], **values)
             return self.create(row, path)
         self.change(row, values, path)
         return row
+
+    def prerequisites(
+        self,
+        *,
+        named: list[tuple[Section, str, Mapping[str, Any]]],
+        find,
+        kept: Mapping[uuid.UUID, set[uuid.UUID]],
+        orders: Mapping[uuid.UUID, int],
+        progression: str,
+    ) -> None:
+        """Set the prerequisites of the `named` sections (row, path, item) from their items'
+        client ids, `find(client_id)` giving the section it names (or None). Refused by path,
+        as the services refuse them: an unknown id, the section itself, a circle through
+        these and the `kept` links (sections the request leaves as they are), and a later
+        section in a sequential course (`orders`: every section's place afterwards)."""
+        wanted: dict[uuid.UUID, set[uuid.UUID]] = {}
+        titles: dict[uuid.UUID, str] = {}
+        for row, path, item in named:
+            titles[row.pk] = row.title
+            ids: set[uuid.UUID] = set()
+            for index, client_id in enumerate(item["prerequisites"]):
+                other = find(client_id)
+                where = f"{path}.prerequisites[{index}]"
+                if other is None:
+                    self.error(where, _("No section of this course or document has this id."))
+                elif other.pk == row.pk:
+                    self.error(where, _("A section cannot require itself."))
+                elif progression != Course.Progression.FREE and orders.get(
+                    other.pk, -1
+                ) > orders.get(row.pk, -1):
+                    self.error(
+                        where,
+                        _(
+                            "This section comes later in a sequential course, which already "
+                            "needs each section before the next."
+                        ),
+                    )
+                else:
+                    ids.add(other.pk)
+                    titles[other.pk] = other.title
+            wanted[row.pk] = ids
+        edges = {**kept, **wanted}
+        for row, path, _item in named:
+            culprit = prerequisite_cycle_find(start=row.pk, requires=wanted[row.pk], edges=edges)
+            if culprit is not None:
+                self.error(
+                    f"{path}.prerequisites",
+                    _("“%(title)s” already requires this section: learners could open neither.")
+                    % {"title": titles.get(culprit, "")},
+                )
+        for row, _path, _item in named:
+            if wanted[row.pk] != self.existing.requires.get(row.pk, set()):
+                self.requires[row.pk] = wanted[row.pk]
+                if row.pk in {section.pk for section in self.existing.sections} and (
+                    row.pk not in self.changes[Section].rows
+                ):
+                    self.unchanged.sections -= 1  # its links change: counted as updated
+                    self.updated.sections += 1
 
     # --- Lessons ---------------------------------------------------------------------------------
     def lesson_slug(self, item: Mapping[str, Any], path: str) -> str:
@@ -395,6 +471,7 @@ class ContentPlan:
                 "duration_seconds",
                 "is_free_preview",
                 "is_published",
+                "is_hidden",
                 "xp_value",
                 "is_boss",
                 "is_required",
@@ -536,6 +613,8 @@ class ContentPlan:
         self._slugs_release()
         for model in (Section, Lesson, Quiz, Question, Choice):
             self._write_model(model)
+            if model is Section:
+                self._write_requires()
             if model is Lesson:
                 self._write_links()
         if self.doomed[Section]:
@@ -558,6 +637,16 @@ class ContentPlan:
         if changes.rows:
             model.objects.bulk_update(list(changes.rows.values()), sorted(changes.names))
 
+    def _write_requires(self) -> None:
+        if not self.requires:
+            return
+        Requires.objects.filter(from_section_id__in=list(self.requires)).delete()
+        Requires.objects.bulk_create(
+            Requires(from_section_id=from_id, to_section_id=to_id)
+            for from_id, ids in self.requires.items()
+            for to_id in ids
+        )
+
     def _write_links(self) -> None:
         if self.links_remove:
             Through.objects.filter(pk__in=self.links_remove).delete()
@@ -573,5 +662,6 @@ class ContentPlan:
             self.created
             or self.updated
             or self.deleted
+            or self.requires
             or any(changes.rows for changes in self.changes.values())
         )

@@ -27,6 +27,7 @@ def lesson(client_id: str, slug: str, **fields: Any) -> dict[str, Any]:
         "duration_seconds": 300,
         "is_free_preview": False,
         "is_published": True,
+        "is_hidden": False,
         "xp_value": 10,
         "is_boss": False,
         "is_required": True,
@@ -75,6 +76,16 @@ def quiz_lesson(client_id: str, slug: str, **fields: Any) -> dict[str, Any]:
     )
 
 
+# A section's structure rules in a document when it has none.
+NO_RULES = {
+    "is_hidden": False,
+    "release_after_days": None,
+    "release_from": "enrollment",
+    "release_at": None,
+    "prerequisites": [],
+}
+
+
 def document(**course: Any) -> dict[str, Any]:
     """A course of two sections and four lessons, a quiz among them."""
     body = {
@@ -88,10 +99,13 @@ def document(**course: Any) -> dict[str, Any]:
         "locale": "en",
         "visibility": "public",
         "required_tier": None,
+        "progression": "free",
+        "prerequisite_courses": [],
         "sections": [
             {
                 "client_id": "s-start",
                 "title": "Getting started",
+                **NO_RULES,
                 "lessons": [
                     lesson("l-welcome", "welcome", is_free_preview=True),
                     lesson("l-basic", "basic-step", kind="video", duration_seconds=420),
@@ -100,6 +114,7 @@ def document(**course: Any) -> dict[str, Any]:
             {
                 "client_id": "s-turns",
                 "title": "Turns",
+                **NO_RULES,
                 "lessons": [
                     lesson("l-right", "right-turn", is_boss=True, xp_value=50),
                     quiz_lesson("l-check", "check"),
