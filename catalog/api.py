@@ -17,12 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import Tier
-from catalog.access import Reason, lesson_access
+from catalog.access import Access, Reason, course_access
 from catalog.models import Course, Lesson, Section
 from catalog.search import LESSONS_PER_COURSE, LessonHit, lesson_hits_for
 from catalog.selectors import (
     Outline,
     OutlineLesson,
+    OutlineSection,
     course_get,
     course_list,
     course_outline_get,
@@ -30,6 +31,7 @@ from catalog.selectors import (
 )
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
+from lms.errors import ErrorCode, NotFoundError
 from lms.markdown import render_markdown
 
 TAG = "catalog"
@@ -67,6 +69,38 @@ class AccessSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(choices=[(reason.value, reason.value) for reason in Reason])
     required_tier = TierRefSerializer(allow_null=True)
+
+
+@extend_schema_serializer(component_name="StructureLock")
+class StructureLockSerializer(serializers.Serializer):
+    """Why the course's own rules keep a section or lesson closed to the requesting user, and
+    when it opens (`catalog.structure`), distinct from a tier lock (`access.reason`)."""
+
+    code = serializers.ChoiceField(
+        source="denial_code.value",
+        choices=[("LOCKED_PREREQUISITE", "LOCKED_PREREQUISITE"), ("LOCKED_UNTIL", "LOCKED_UNTIL")],
+        help_text="LOCKED_PREREQUISITE: complete `requires` first. LOCKED_UNTIL: opens at "
+        "`opens_at` (or `opens_after_days` after enrolling, before the learner enrolled).",
+    )
+    requires = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Titles of the sections or courses to complete first (LOCKED_PREREQUISITE).",
+    )
+    opens_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it opens, in the learner's time zone; null when not known yet.",
+    )
+    opens_after_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="Days after enrolling it opens, while the learner has not enrolled.",
+    )
+
+
+def _lock_data(lock: Access | None) -> dict[str, Any] | None:
+    """A structure lock as the API shows it, or None (open, or locked by the tier only)."""
+    if lock is None or not lock.is_structure_lock:
+        return None
+    return StructureLockSerializer(lock).data
 
 
 @extend_schema_serializer(component_name="CourseRef")
@@ -142,17 +176,41 @@ class OutlineLessonSerializer(serializers.Serializer):
     is_free_preview = serializers.BooleanField(source="lesson.is_free_preview")
     is_boss = serializers.BooleanField(source="lesson.is_boss")
     xp_value = serializers.IntegerField(source="lesson.xp_value")
-    locked = serializers.BooleanField()
+    is_hidden = serializers.BooleanField(
+        source="lesson.is_hidden",
+        help_text="Hidden from learners (who never get it); only editors see true.",
+    )
+    locked = serializers.BooleanField(
+        help_text="Closed to the requesting user, by the tier (see the course's `access`) "
+        "or by the course's rules (`lock`)."
+    )
+    lock = serializers.SerializerMethodField()
+
+    @extend_schema_field(StructureLockSerializer(allow_null=True))
+    def get_lock(self, item: OutlineLesson) -> dict[str, Any] | None:
+        return _lock_data(item.access)
 
 
 @extend_schema_serializer(component_name="OutlineSection")
 class OutlineSectionSerializer(serializers.Serializer):
+    """A section of a course outline; `locked` and `lock` are for the requesting user."""
+
     id = serializers.UUIDField(source="section.id")
     title = serializers.CharField(source="section.title")
     order = serializers.IntegerField(source="section.order")
+    is_hidden = serializers.BooleanField(
+        source="section.is_hidden",
+        help_text="Hidden from learners (who never get it); only editors see true.",
+    )
+    locked = serializers.BooleanField(help_text="Closed by the course's rules (`lock`).")
+    lock = serializers.SerializerMethodField()
     lesson_count = serializers.IntegerField()
     duration_seconds = serializers.IntegerField()
     lessons = OutlineLessonSerializer(many=True)
+
+    @extend_schema_field(StructureLockSerializer(allow_null=True))
+    def get_lock(self, item: OutlineSection) -> dict[str, Any] | None:
+        return _lock_data(item.lock)
 
 
 @extend_schema_serializer(component_name="LessonHit")
@@ -317,7 +375,14 @@ class CourseDetailApi(APIView):
         operation_id="courses_retrieve",
         tags=[TAG],
         summary="Get a course with its outline",
-        description="Draft courses exist only for staff and the course's instructors.",
+        description=(
+            "Draft courses exist only for staff and the course's instructors. Each section "
+            "and lesson says whether it is `locked` for the requesting user; a lock of the "
+            "course's own rules (prerequisites, sequential progression, scheduled release) is "
+            "described in `lock` with its code (`LOCKED_PREREQUISITE`, `LOCKED_UNTIL`), what "
+            "to complete and when it opens. Hidden sections and lessons are left out, but for "
+            "staff and the course's instructors (`is_hidden`)."
+        ),
         responses={200: OutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -388,16 +453,26 @@ class LessonDetailApi(APIView):
         tags=[TAG],
         summary="Get a lesson's content",
         description=(
-            "403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED` when the lesson is locked for the "
-            "requesting user; the content is then not sent."
+            "403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED` when the tier keeps the lesson from "
+            "the requesting user; 403 `LOCKED_PREREQUISITE` (the message names what to "
+            "complete) or `LOCKED_UNTIL` (`retry_at`: when it opens, if known) when the "
+            "course's rules do. The content is then not sent. A hidden lesson is 404 but for "
+            "staff and the course's instructors."
         ),
         responses={200: OutputSerializer, **error_responses(403, 404)},
     )
     def get(self, request: Request, lesson_id: uuid.UUID) -> Response:
         lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
-        access = lesson_access(user=request.user, course=lesson.course, lesson=lesson)
-        access.require()
+        # The tier first, from the lesson alone: a locked lesson costs no outline.
+        decision = course_access(user=request.user, course=lesson.course)
+        if decision.locked and not lesson.is_free_preview:
+            decision.require()
+        # The outline decides the structure lock from the sections it loads anyway.
         outline = course_outline_get(user=request.user, course=lesson.course)
+        item = outline.find(lesson)
+        if item is None:  # deleted or hidden since it was read
+            raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
+        access = item.access.require()
         previous, following = outline.neighbours(lesson)
         context = {"request": request, "access": access, "previous": previous, "next": following}
         return Response(self.OutputSerializer(lesson, context=context).data)

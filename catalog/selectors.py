@@ -22,7 +22,7 @@ from catalog.access import (
 )
 from catalog.models import Course, Lesson, Section
 from catalog.search import course_search
-from catalog.structure import Structure, course_rules_get
+from catalog.structure import Structure, course_rules_get, section_rule_flags
 from lms.errors import ErrorCode, NotFoundError
 
 PUBLISHED_LESSONS = Q(lessons__is_published=True)
@@ -203,9 +203,9 @@ def course_outline_get(*, user: User | AnonymousUser, course: Course) -> Outline
     if not editor:
         lessons = lessons.filter(is_published=True)
     sections = list(
-        Section.objects.filter(course=course).prefetch_related(
-            Prefetch("lessons", queryset=lessons, to_attr="outline_lessons")
-        )
+        Section.objects.filter(course=course)
+        .annotate(**section_rule_flags())  # a cold rules cache costs no query without links
+        .prefetch_related(Prefetch("lessons", queryset=lessons, to_attr="outline_lessons"))
     )
     course_rules_get(course=course, sections=sections)
     structure = structure_for(user=user, course=course)

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -137,12 +138,29 @@ _SECTION_FIELDS = (
 _RULES_KEY = "catalog:structure-rules:{}"
 
 
+def section_rule_flags() -> dict[str, Exists]:
+    """Annotations for a query of a course's sections that say whether the rules need their
+    prerequisite links at all: with them, building the rules of a course without such links
+    costs no query beyond the sections and lessons the caller loads anyway."""
+    return {
+        "rules_has_prerequisites": Exists(
+            Section.prerequisites.through.objects.filter(from_section_id=OuterRef("pk"))
+        ),
+        "rules_course_has_prerequisites": Exists(
+            Course.prerequisite_courses.through.objects.filter(from_course_id=OuterRef("course_id"))
+        ),
+    }
+
+
 def course_rules_get(*, course: Course, sections: Iterable[Section] | None = None) -> CourseRules:
-    """The course's rules, from the cache (no query) or built in four queries whatever the
-    course's size, two when the caller passes the course's sections already loaded (in
-    order, each with its lessons in order as `outline_lessons`, as
-    `catalog.selectors.course_outline_get` loads them). Kept on the course instance too, so
-    deciding for many lessons of one loaded course reads them once.
+    """The course's rules, from the cache (no query) or built on a miss whatever the course's
+    size: its sections and lessons (two queries), plus one query for the sections'
+    prerequisite links and one for the prerequisite courses, each only when the course has
+    such links. A caller that already loaded the course's sections (in order, each with its
+    lessons in order as `outline_lessons`, the query annotated with `section_rule_flags()`,
+    as `catalog.selectors.course_outline_get` loads them) passes them: a miss then costs
+    nothing more for a course without links. Kept on the course instance too, so deciding
+    for many lessons of one loaded course reads them once.
 
     Every save or delete of a course, section or lesson and every change of a prerequisite
     drops the cached copy (`catalog.signals`), now and again when its transaction commits;
@@ -172,11 +190,17 @@ def course_rules_invalidate(*, course_ids: Iterable[UUID | str]) -> None:
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
+_FLAGS = ("rules_has_prerequisites", "rules_course_has_prerequisites")  # section_rule_flags
+
+
 def _course_rules_build(*, course: Course, sections: Iterable[Section] | None) -> CourseRules:
     lessons: dict[UUID, list[tuple[UUID, bool, bool, str]]] = {}
     if sections is None:
         section_rows = list(
-            Section.objects.filter(course_id=course.pk).order_by("order").values(*_SECTION_FIELDS)
+            Section.objects.filter(course_id=course.pk)
+            .annotate(**section_rule_flags())
+            .order_by("order")
+            .values(*_SECTION_FIELDS, *_FLAGS)
         )
         for pk, section_id, hidden, required, title in (
             Lesson.objects.filter(course_id=course.pk, is_published=True)
@@ -187,24 +211,20 @@ def _course_rules_build(*, course: Course, sections: Iterable[Section] | None) -
     else:
         section_rows = []
         for section in sections:
-            section_rows.append({name: getattr(section, name) for name in _SECTION_FIELDS})
+            row = {name: getattr(section, name) for name in _SECTION_FIELDS}
+            row.update({flag: getattr(section, flag, None) for flag in _FLAGS})
+            section_rows.append(row)
             lessons[section.pk] = [
                 (lesson.pk, lesson.is_hidden, lesson.is_required, lesson.title)
                 for lesson in section.outline_lessons
                 if lesson.is_published
             ]
-    requirements: dict[UUID, list[UUID]] = {}
-    for from_id, to_id in Section.prerequisites.through.objects.filter(
-        from_section__course_id=course.pk
-    ).values_list("from_section_id", "to_section_id"):
-        requirements.setdefault(from_id, []).append(to_id)
-    prerequisite_courses = tuple(
-        Course.objects.filter(required_by=course.pk)
-        .exclude(status=Course.Status.DRAFT)
-        .order_by("title")
-        .values_list("id", "title")
-    )
-    rules = CourseRules(
+    requirements = _section_requirements(course=course, rows=section_rows)
+    prerequisite_courses = _prerequisite_courses(course=course, rows=section_rows)
+    for row in section_rows:
+        for flag in _FLAGS:
+            row.pop(flag)
+    return CourseRules(
         course_id=course.pk,
         progression=course.progression,
         prerequisite_courses=prerequisite_courses,
@@ -220,7 +240,36 @@ def _course_rules_build(*, course: Course, sections: Iterable[Section] | None) -
             pk for rows in lessons.values() for pk, hidden, *_rest in rows if hidden
         ),
     )
-    return rules
+
+
+def _flagged(rows: list[dict], flag: str) -> bool:
+    """Whether any row says yes (or does not know: a query without the annotations)."""
+    return any(row[flag] is not False for row in rows)
+
+
+def _section_requirements(*, course: Course, rows: list[dict]) -> dict[UUID, list[UUID]]:
+    requirements: dict[UUID, list[UUID]] = {}
+    if not _flagged(rows, "rules_has_prerequisites"):
+        return requirements
+    for from_id, to_id in (
+        Section.prerequisites.through.objects.filter(from_section__course_id=course.pk)
+        .order_by("to_section__order")
+        .values_list("from_section_id", "to_section_id")
+    ):
+        requirements.setdefault(from_id, []).append(to_id)
+    return requirements
+
+
+def _prerequisite_courses(*, course: Course, rows: list[dict]) -> tuple[tuple[UUID, str], ...]:
+    # A course without sections has nothing to lock, but its prerequisites are still shown.
+    if rows and not _flagged(rows, "rules_course_has_prerequisites"):
+        return ()
+    return tuple(
+        Course.objects.filter(required_by=course.pk)
+        .exclude(status=Course.Status.DRAFT)
+        .order_by("title")
+        .values_list("id", "title")
+    )
 
 
 def course_rules_forget(course: Course) -> None:
@@ -377,6 +426,8 @@ def structure_evaluate(
         for section in rules.sections:
             if section.is_hidden:
                 continue
+            if section.id in unlocked_section_ids:
+                before = None  # unlocked early: its first lesson opens with it
             for pk, hidden, required, title in section.lessons:
                 if hidden:
                     continue
@@ -400,8 +451,9 @@ def course_structure_get(
     editor: bool,
     now: datetime | None = None,
 ) -> Structure:
-    """The course's rules decided for this user: the rules' three queries, plus, when a rule
-    depends on the learner, their facts (a few queries from `progress`) and early unlocks."""
+    """The course's rules decided for this user: the rules (`course_rules_get`), plus, when a
+    rule depends on the learner, their facts (a few queries from `progress`) and, when
+    something is locked for them, their early unlocks (one query)."""
     rules = course_rules_get(course=course)
     if editor:
         return Structure(bypass=True, rules=rules)
@@ -410,14 +462,18 @@ def course_structure_get(
     facts = _facts_load(
         user=user, course=course, course_ids=tuple(pk for pk, _t in rules.prerequisite_courses)
     )
-    unlocked: frozenset[UUID] = frozenset()
-    if user.is_authenticated:
+    zone = user.zoneinfo if user.is_authenticated else None
+    structure = structure_evaluate(rules=rules, facts=facts, zone=zone, now=now)
+    if user.is_authenticated and (structure.section_locks or structure.lesson_locks):
+        # Early unlocks only matter where something is locked: no query for a learner for
+        # whom everything is open already.
         unlocked = frozenset(
             SectionUnlock.objects.filter(user=user, section__course_id=course.pk).values_list(
                 "section_id", flat=True
             )
         )
-    zone = user.zoneinfo if user.is_authenticated else None
-    return structure_evaluate(
-        rules=rules, facts=facts, unlocked_section_ids=unlocked, zone=zone, now=now
-    )
+        if unlocked:
+            structure = structure_evaluate(
+                rules=rules, facts=facts, unlocked_section_ids=unlocked, zone=zone, now=now
+            )
+    return structure

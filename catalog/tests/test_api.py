@@ -270,7 +270,9 @@ def test_course_detail_shows_the_course_and_its_outline(api_client):
             "is_free_preview": False,
             "is_boss": False,
             "xp_value": 10,
+            "is_hidden": False,
             "locked": False,
+            "lock": None,
             **changes,
         }
 
@@ -297,6 +299,9 @@ def test_course_detail_shows_the_course_and_its_outline(api_client):
                 "id": str(part1.id),
                 "title": "Part 1",
                 "order": 0,
+                "is_hidden": False,
+                "locked": False,
+                "lock": None,
                 "lesson_count": 2,
                 "duration_seconds": 240,
                 "lessons": [
@@ -310,6 +315,9 @@ def test_course_detail_shows_the_course_and_its_outline(api_client):
                 "id": str(part2.id),
                 "title": "Part 2",
                 "order": 1,
+                "is_hidden": False,
+                "locked": False,
+                "lock": None,
                 "lesson_count": 1,
                 "duration_seconds": 120,
                 "lessons": [outline_lesson("lesson-2")],
