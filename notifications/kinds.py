@@ -115,3 +115,10 @@ def kinds_register_builtin() -> None:
         email=False,
         description=_("A payment for your subscription failed (billing emails you about it)."),
     )
+    # issue 17: a scheduled section of a course opened for the learner
+    # (`progress.cohorts.releases`, a beat task: once per learner and section).
+    kind_register(
+        "section_released",
+        label=_("Sections opening"),
+        description=_("A scheduled section of one of your courses has opened for you."),
+    )

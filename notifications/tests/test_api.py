@@ -184,6 +184,12 @@ def test_preferences_read_and_change(api_client, learner):
                 "delivery": "immediately",
             },
             {
+                "kind": "section_released",
+                "label": "Sections opening",
+                "description": "A scheduled section of one of your courses has opened for you.",
+                "delivery": "immediately",
+            },
+            {
                 "kind": "project_review",
                 "label": "Project reviews",
                 "description": "Staff approved a project you submitted, or asked you to change it.",
@@ -198,6 +204,7 @@ def test_preferences_read_and_change(api_client, learner):
         "mention": "daily",
         "announcement": "immediately",
         "certificate": "immediately",
+        "section_released": "immediately",
         "project_review": "immediately",
     }
 

@@ -78,6 +78,7 @@ def test_the_digest_link_unsubscribes_from_every_notification_email(client):
         "mention": Delivery.OFF,
         "announcement": Delivery.OFF,
         "certificate": Delivery.OFF,
+        "section_released": Delivery.OFF,
         "project_review": Delivery.OFF,
     }
 

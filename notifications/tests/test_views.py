@@ -203,6 +203,7 @@ def test_saving_preferences(client):
         "mention": "off",
         "announcement": "weekly",
         "certificate": "off",
+        "section_released": "daily",
         "project_review": "immediately",
     }
 
