@@ -165,7 +165,10 @@ class ErrorCode(StrEnum):
     LOCKED_PREREQUISITE = "LOCKED_PREREQUISITE"
     LOCKED_UNTIL = "LOCKED_UNTIL"
     # issue 17 (early unlocks, release notices: helper A).
-    # issue 17 (cohorts: helper B).
+    # issue 17 (cohorts: helper C).
+    COHORT_ADD_TOO_MANY = "COHORT_ADD_TOO_MANY"
+    COHORT_NOT_FOUND = "COHORT_NOT_FOUND"
+    COHORT_COURSE_CLOSED = "COHORT_COURSE_CLOSED"
     # issue 17 (learning paths: helper C).
     PATH_NOT_FOUND = "PATH_NOT_FOUND"
 
@@ -441,7 +444,12 @@ CATALOG: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.LOCKED_PREREQUISITE: ErrorSpec(403, "Complete the earlier part of the course first."),
     ErrorCode.LOCKED_UNTIL: ErrorSpec(403, "This part of the course has not opened yet."),
     # issue 17 (early unlocks, release notices: helper A).
-    # issue 17 (cohorts: helper B).
+    # issue 17 (cohorts: helper C).
+    ErrorCode.COHORT_ADD_TOO_MANY: ErrorSpec(400, "Too many addresses at once: split the list."),
+    ErrorCode.COHORT_NOT_FOUND: ErrorSpec(404, "There is no such cohort in this course."),
+    ErrorCode.COHORT_COURSE_CLOSED: ErrorSpec(
+        409, "This course is archived: it takes no new learners, in a cohort or not."
+    ),
     # issue 17 (learning paths: helper C).
     ErrorCode.PATH_NOT_FOUND: ErrorSpec(404, "There is no learning path here."),
 }

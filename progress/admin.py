@@ -37,6 +37,7 @@ from catalog.admin import InstructorScopeMixin
 from catalog.models import Course, Lesson, Quiz
 from lms.admin import ReadOnlyAdminMixin
 from lms.http import client_ip
+from progress.cohorts.forms import InviteAdminForm
 from progress.models import (
     Certificate,
     Enrollment,
@@ -321,10 +322,12 @@ class InviteAdmin(admin.ModelAdmin):
     after someone may have received it."""
 
     change_form_template = "progress/admin/invite_change_form.html"
+    form = InviteAdminForm
     list_display = (
         "code",
         "role",
         "course",
+        "cohort",
         "tier",
         "uses",
         "status_label",
@@ -339,14 +342,14 @@ class InviteAdmin(admin.ModelAdmin):
         "role",
         ("course", admin.RelatedOnlyFieldListFilter),
     )
-    list_select_related = ("course", "tier", "created_by")
+    list_select_related = ("course", "cohort", "tier", "created_by")
     search_fields = ("code", "email")
-    autocomplete_fields = ("course", "tier")
+    autocomplete_fields = ("course", "cohort", "tier")
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
     inlines = [InviteRedemptionInline]
 
-    _grant_fields = ("role", "course", "tier", "tier_days")
+    _grant_fields = ("role", "course", "cohort", "tier", "tier_days")
     _limit_fields = ("expires_at", "max_uses")
     _delivery_fields = ("email", "open_to_anyone", "note")
     _record_fields = (
@@ -424,6 +427,7 @@ class InviteAdmin(admin.ModelAdmin):
             created_by=request.user,
             role=obj.role,
             course=obj.course,
+            cohort=obj.cohort,
             tier=obj.tier,
             tier_days=obj.tier_days,
             expires_at=obj.expires_at,

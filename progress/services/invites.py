@@ -7,6 +7,7 @@ audit row that records it all.
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -21,7 +22,7 @@ from catalog.models import Course
 from lms.codes import CODE_ALPHABET, readable_code_generate
 from lms.email import email_send_template
 from lms.errors import ApplicationError, ErrorCode
-from progress.models import Enrollment, Invite, InviteRedemption
+from progress.models import Cohort, CohortMembership, Enrollment, Invite, InviteRedemption
 from progress.selectors import invite_code_normalize, invite_is_for_user
 from progress.services.enrollments import enrollment_create
 
@@ -45,6 +46,7 @@ def invite_create(
     created_by: User,
     role: str = Invite.Role.LEARNER,
     course: Course | None = None,
+    cohort: Cohort | None = None,
     tier: Tier | None = None,
     tier_days: int | None = None,
     expires_at: datetime | None = None,
@@ -60,11 +62,17 @@ def invite_create(
     An invite with an `email` can be redeemed only by the account with that verified address
     unless `open_to_anyone`; one without an email is open to anyone with the code.
     `request` only renders the email: its links are absolute with it, relative without.
+    With a `cohort`, redeeming also adds the learner to it; its course is the invite's.
     """
+    if cohort is not None:
+        if course is not None and course.pk != cohort.course_id:
+            raise ValidationError({"cohort": "Choose a cohort of the invite's course."})
+        course = cohort.course
     invite = Invite(
         code=_invite_code_generate(),
         role=role,
         course=course,
+        cohort=cohort,
         tier=tier,
         tier_days=tier_days,
         expires_at=expires_at,
@@ -85,6 +93,7 @@ def invite_create(
             "code": invite.code,
             "role": invite.role,
             "course": course.slug if course else None,
+            "cohort": cohort.pk if cohort else None,
             "tier": tier.slug if tier else None,
             "tier_days": tier_days,
             "expires_at": expires_at.isoformat() if expires_at else None,
@@ -162,13 +171,17 @@ def invite_redeem(*, code: str, user: User, ip_address: str | None = None) -> In
             enrollment=_invite_enrollment(invite=invite, user=user),
             tier_grant=_invite_tier_grant(invite=invite, user=user, now=now),
         )
+        membership = _invite_cohort_join(invite=invite, user=user)
         audit_record(
             action=AuditLog.Action.INVITE_REDEEMED,
             actor=user,
             target=invite,
             ip_address=ip_address,
             details=_redemption_details(
-                redemption=redemption, role_before=role_before, role_changed=role_changed
+                redemption=redemption,
+                role_before=role_before,
+                role_changed=role_changed,
+                membership=membership,
             ),
         )
     return redemption
@@ -179,7 +192,7 @@ def _invite_lock_redeemable(*, code: str, user: User, now: datetime) -> Invite:
     redeemed by `user` now."""
     invite = (
         Invite.objects.select_for_update(of=("self",))
-        .select_related("course", "tier")
+        .select_related("course", "cohort", "tier")
         .filter(code=code)
         .first()
     )
@@ -212,6 +225,17 @@ def _invite_enrollment(*, invite: Invite, user: User) -> Enrollment | None:
     if invite.course is None:
         return None
     return enrollment_create(user=user, course=invite.course, source=Enrollment.Source.INVITE)
+
+
+def _invite_cohort_join(*, invite: Invite, user: User) -> CohortMembership | None:
+    """The learner joins the invite's cohort (issue 17): None without a cohort, or when
+    they are already in another cohort of the course, which they keep (one cohort per
+    learner and course; staff move people by hand, never an invite behind their back)."""
+    if invite.cohort is None:
+        return None
+    from progress.cohorts.services import cohort_membership_join
+
+    return cohort_membership_join(cohort=invite.cohort, user=user, added_by=invite.created_by)
 
 
 def _invite_tier_grant(*, invite: Invite, user: User, now: datetime) -> TierGrant | None:
@@ -253,7 +277,11 @@ def _redemption_record(
 
 
 def _redemption_details(
-    *, redemption: InviteRedemption, role_before: str, role_changed: bool
+    *,
+    redemption: InviteRedemption,
+    role_before: str,
+    role_changed: bool,
+    membership: CohortMembership | None = None,
 ) -> dict[str, object]:
     invite, tier_grant = redemption.invite, redemption.tier_grant
     return {
@@ -263,6 +291,8 @@ def _redemption_details(
         "role_before": role_before,
         "role_changed": role_changed,
         "course": invite.course.slug if invite.course else None,
+        "cohort": invite.cohort_id,
+        "cohort_joined": membership is not None and membership.cohort_id == invite.cohort_id,
         "tier": invite.tier.slug if invite.tier else None,
         "tier_expires_at": (
             tier_grant.expires_at.isoformat() if tier_grant and tier_grant.expires_at else None
