@@ -93,13 +93,14 @@ def invite_create(
             "code": invite.code,
             "role": invite.role,
             "course": course.slug if course else None,
-            "cohort": cohort.pk if cohort else None,
             "tier": tier.slug if tier else None,
             "tier_days": tier_days,
             "expires_at": expires_at.isoformat() if expires_at else None,
             "max_uses": max_uses,
             "email": email,
             "open_to_anyone": invite.open_to_anyone,
+            # Only on cohort invites, so other invites' entries read as they always did.
+            **({"cohort": cohort.pk} if cohort else {}),
         },
     )
     if email:
@@ -291,11 +292,18 @@ def _redemption_details(
         "role_before": role_before,
         "role_changed": role_changed,
         "course": invite.course.slug if invite.course else None,
-        "cohort": invite.cohort_id,
-        "cohort_joined": membership is not None and membership.cohort_id == invite.cohort_id,
         "tier": invite.tier.slug if invite.tier else None,
         "tier_expires_at": (
             tier_grant.expires_at.isoformat() if tier_grant and tier_grant.expires_at else None
         ),
         "uses_count": invite.uses_count,
+        **(
+            {
+                "cohort": invite.cohort_id,
+                "cohort_joined": membership is not None
+                and membership.cohort_id == invite.cohort_id,
+            }
+            if invite.cohort_id
+            else {}
+        ),
     }
