@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from progress.models import Certificate
+from progress.models import Certificate, PathCertificate
 
 FONT = "LmsVera"
 FONT_BOLD = "LmsVera-Bold"
@@ -62,7 +62,7 @@ BODY_BOTTOM = MARGIN + 44 * mm
 SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 
-def certificate_issued_on(certificate: Certificate) -> date:
+def certificate_issued_on(certificate: "Certificate | PathCertificate") -> date:
     """The day the certificate was earned, in the learner's own time zone."""
     return timezone.localtime(certificate.issued_at, certificate.user.zoneinfo).date()
 
@@ -74,8 +74,13 @@ def issue_date_format(day: date) -> str:
 
 def certificate_filename(certificate: Certificate) -> str:
     """`certificate-<course-title>-<code>.pdf`, in ASCII so every browser keeps it as it is."""
-    title = slugify(certificate.course_title)[:60].strip("-")
-    return "-".join(filter(None, ("certificate", title, certificate.code.lower()))) + ".pdf"
+    return pdf_filename(title=certificate.course_title, code=certificate.code)
+
+
+def pdf_filename(*, title: str, code: str) -> str:
+    """`certificate-<title>-<code>.pdf` for any certificate (a course's, a path's)."""
+    slug = slugify(title)[:60].strip("-")
+    return "-".join(filter(None, ("certificate", slug, code.lower()))) + ".pdf"
 
 
 @cache
@@ -100,6 +105,18 @@ def _fit(text: str, *, font: str, size: float, min_size: float, width: float) ->
     return [_Line(part, font, size, INK) for part in simpleSplit(text, font, size, width) or [text]]
 
 
+@dataclass(frozen=True)
+class Printable:
+    """What a certificate prints, whatever it certifies: a course, or a learning path
+    (`progress.paths`). Only frozen fields of the certificate, never the email."""
+
+    code: str
+    learner_name: str
+    title: str
+    achievement: str  # the line before the title: "has completed the course"
+    issued_on: date
+
+
 def certificate_pdf_render(
     *, certificate: Certificate, verification_url: str, compress: bool = True
 ) -> bytes:
@@ -110,6 +127,22 @@ def certificate_pdf_render(
     was issued) and never the learner's email. `compress=False` leaves the page content as
     plain text, for tests and debugging.
     """
+    printable = Printable(
+        code=certificate.code,
+        learner_name=certificate.learner_name,
+        title=certificate.course_title,
+        achievement="has completed the course",
+        issued_on=certificate_issued_on(certificate),
+    )
+    return printable_pdf_render(
+        printable=printable, verification_url=verification_url, compress=compress
+    )
+
+
+def printable_pdf_render(
+    *, printable: Printable, verification_url: str, compress: bool = True
+) -> bytes:
+    """Any certificate as a one-page PDF (see `certificate_pdf_render`)."""
     _fonts_register()
     buffer = io.BytesIO()
     canvas = Canvas(
@@ -118,28 +151,28 @@ def certificate_pdf_render(
         pageCompression=1 if compress else 0,
         invariant=1,  # the same certificate always gives the same bytes
     )
-    canvas.setTitle(f"Certificate: {certificate.course_title}")
+    canvas.setTitle(f"Certificate: {printable.title}")
     canvas.setAuthor(settings.SITE_NAME)
-    canvas.setSubject(f"Certificate {certificate.code}")
+    canvas.setSubject(f"Certificate {printable.code}")
     canvas.setCreator(settings.SITE_NAME)
 
     _draw_frame(canvas)
     # Long names and titles wrap; when they would run into the verification block, the
     # whole text block is set smaller until it fits. Then it is centred in the space it has.
     scale = next(
-        (scale for scale in SCALES if _draw_body(None, certificate, scale) >= BODY_BOTTOM),
+        (scale for scale in SCALES if _draw_body(None, printable, scale) >= BODY_BOTTOM),
         SCALES[-1],
     )
-    spare = max(0.0, _draw_body(None, certificate, scale) - BODY_BOTTOM)
-    _draw_body(canvas, certificate, scale, top=BODY_TOP - spare / 2)
-    _draw_verification(canvas, certificate=certificate, verification_url=verification_url)
+    spare = max(0.0, _draw_body(None, printable, scale) - BODY_BOTTOM)
+    _draw_body(canvas, printable, scale, top=BODY_TOP - spare / 2)
+    _draw_verification(canvas, certificate=printable, verification_url=verification_url)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
 def _draw_body(
-    canvas: Canvas | None, certificate: Certificate, scale: float, top: float | None = None
+    canvas: Canvas | None, certificate: Printable, scale: float, top: float | None = None
 ) -> float:
     """Draw the centred text block at `scale` (only measure it without a canvas); return
     where it ends."""
@@ -166,10 +199,10 @@ def _draw_body(
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(1)
         canvas.line(center - 70 * mm, y - 5 * mm, center + 70 * mm, y - 5 * mm)
-    draw([_Line("has completed the course", FONT_ITALIC, 14, MUTED)], 16 * mm * scale)
-    title = certificate.course_title
+    draw([_Line(certificate.achievement, FONT_ITALIC, 14, MUTED)], 16 * mm * scale)
+    title = certificate.title
     draw(_fit(title, font=FONT_BOLD, size=22 * scale, min_size=12, width=width), 14 * mm * scale)
-    issued = issue_date_format(certificate_issued_on(certificate))
+    issued = issue_date_format(certificate.issued_on)
     draw([_Line(f"Issued on {issued}", FONT, 13, INK)], 14 * mm * scale)
     return y
 
@@ -190,7 +223,7 @@ def _draw_frame(canvas: Canvas) -> None:
     canvas.rect(inset, inset, PAGE_WIDTH - 2 * inset, PAGE_HEIGHT - 2 * inset)
 
 
-def _draw_verification(canvas: Canvas, *, certificate: Certificate, verification_url: str) -> None:
+def _draw_verification(canvas: Canvas, *, certificate: Printable, verification_url: str) -> None:
     """Bottom left: how to check the certificate; bottom right: the same URL as a QR code."""
     left = MARGIN + 12 * mm
     bottom = MARGIN + 12 * mm

@@ -21,13 +21,15 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import AuditLog, User
+from accounts.services import audit_record, user_profile_update
 from catalog.models import Course
 from lms.codes import readable_codes_generate
+from lms.errors import ApplicationError, ErrorCode
 from notifications.services import notification_send
 from progress.models import Enrollment
 from progress.paths.models import LearningPath, LearningPathCourse, PathCertificate
-from progress.services.certificates import certificate_name_for
+from progress.services.certificates import certificate_name_clean, certificate_name_for
 
 PATH_CERTIFICATE_CODE_LENGTH = 12
 
@@ -247,3 +249,32 @@ def path_certificates_notify(*, certificates: Iterable[PathCertificate]) -> None
             url=certificate.get_absolute_url(),
             source=f"path-certificate:{certificate.code}",
         )
+
+
+@transaction.atomic
+def path_certificate_name_set(
+    *, certificate: PathCertificate, user: User, learner_name: str, ip_address: str | None = None
+) -> PathCertificate:
+    """The owner gives the name a path certificate was issued without (their account had
+    none), checked as for course certificates and audited; it also becomes the profile's
+    display name when there is none. Once named, it is frozen: changes are staff's."""
+    if certificate.user_id != user.pk:
+        raise ApplicationError(ErrorCode.PERMISSION_DENIED)
+    name = certificate_name_clean(learner_name)
+    locked = PathCertificate.objects.select_for_update().get(pk=certificate.pk)
+    if name == locked.learner_name:
+        return locked
+    if not locked.name_pending:
+        raise ApplicationError(ErrorCode.CERTIFICATE_NAME_CORRECTIONS_USED_UP)
+    locked.learner_name = name
+    locked.save(update_fields=["learner_name"])
+    audit_record(
+        action=AuditLog.Action.CERTIFICATE_NAME_CONFIRMED,
+        actor=user,
+        target=locked,
+        ip_address=ip_address,
+        details={"code": locked.code, "path_title": locked.path_title, "new_name": name},
+    )
+    if not certificate_name_for(user=user):
+        user_profile_update(user=user, display_name=name)
+    return locked
