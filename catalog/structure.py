@@ -31,7 +31,7 @@ lessons stay open. Free-preview lessons skip the tier check only, not these rule
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
@@ -39,7 +39,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -152,6 +152,45 @@ def section_rule_flags() -> dict[str, Exists]:
     }
 
 
+def lesson_rule_flags() -> dict[str, ExpressionWrapper]:
+    """An annotation for a query of lessons: `rules_course_plain`, true when their course has
+    no structure rule at all (free progression, no prerequisite course, no section hidden,
+    scheduled or with prerequisites). For such a lesson `course_structure_plain` decides
+    without loading the rules: nothing is locked, and only the lesson's own `is_hidden` hides
+    it."""
+    ruled_sections = Section.objects.filter(course_id=OuterRef("course_id")).filter(
+        Q(is_hidden=True)
+        | Q(release_at__isnull=False)
+        | Q(release_after_days__isnull=False)
+        | Q(prerequisites__isnull=False)
+    )
+    prerequisite_courses = Course.prerequisite_courses.through.objects.filter(
+        from_course_id=OuterRef("course_id")
+    )
+    return {
+        "rules_course_plain": ExpressionWrapper(
+            Q(course__progression=Course.Progression.FREE)
+            & ~Exists(ruled_sections)
+            & ~Exists(prerequisite_courses),
+            output_field=BooleanField(),
+        )
+    }
+
+
+def course_structure_plain(*, course: Course) -> "Structure":
+    """The structure of a course `lesson_rule_flags` found without rules (no query)."""
+    return Structure(
+        bypass=False,
+        rules=CourseRules(
+            course_id=course.pk,
+            progression=course.progression,
+            prerequisite_courses=(),
+            sections=(),  # not loaded: none of them is hidden or ruled
+            hidden_lesson_ids=frozenset(),
+        ),
+    )
+
+
 def course_rules_get(*, course: Course, sections: Iterable[Section] | None = None) -> CourseRules:
     """The course's rules, from the cache (no query) or built on a miss whatever the course's
     size: its sections and lessons (two queries), plus one query for the sections'
@@ -169,15 +208,55 @@ def course_rules_get(*, course: Course, sections: Iterable[Section] | None = Non
     cached = getattr(course, "_structure_rules", None)
     if cached is not None:
         return cached
+    if sections is None:
+        course_rules_prefetch(courses=[course])
+        return course._structure_rules
     key = _RULES_KEY.format(course.pk)
     cached = cache.get(key)
-    if isinstance(cached, CourseRules) and cached.progression == course.progression:
-        course._structure_rules = cached
-        return cached
-    rules = _course_rules_build(course=course, sections=sections)
-    cache.set(key, rules, settings.LMS_STRUCTURE_RULES_CACHE_SECONDS)
-    course._structure_rules = rules
-    return rules
+    if not _fits(cached, course):
+        cached = _rules_from_sections(course=course, sections=sections)
+        cache.set(key, cached, settings.LMS_STRUCTURE_RULES_CACHE_SECONDS)
+    course._structure_rules = cached
+    return cached
+
+
+def course_rules_prefetch(*, courses: Iterable[Course]) -> None:
+    """Load the rules of many courses at once (a sync batch across courses): one cache read,
+    and for the courses missing from it two queries whatever their number (sections and
+    lessons), plus one each for prerequisite links when some of them have any. Each course
+    instance (several may stand for one course) then keeps its rules."""
+    by_pk: dict[UUID, list[Course]] = {}
+    for course in courses:
+        if getattr(course, "_structure_rules", None) is None:
+            by_pk.setdefault(course.pk, []).append(course)
+    if not by_pk:
+        return
+    keys = {pk: _RULES_KEY.format(pk) for pk in by_pk}
+    found = cache.get_many(list(keys.values()))
+    rules: dict[UUID, CourseRules] = {}
+    missing: dict[UUID, Course] = {}
+    for pk, instances in by_pk.items():
+        cached = found.get(keys[pk])
+        if _fits(cached, instances[0]):
+            rules[pk] = cached
+        else:
+            missing[pk] = instances[0]
+    if missing:
+        built = _rules_build_many(courses=missing)
+        cache.set_many(
+            {keys[pk]: value for pk, value in built.items()},
+            settings.LMS_STRUCTURE_RULES_CACHE_SECONDS,
+        )
+        rules.update(built)
+    for pk, instances in by_pk.items():
+        for course in instances:
+            course._structure_rules = rules[pk]
+
+
+def _fits(cached: object, course: Course) -> bool:
+    # The progression is on the course row the caller loaded: a copy saved before the
+    # course's progression changed (and not yet dropped) is not used.
+    return isinstance(cached, CourseRules) and cached.progression == course.progression
 
 
 def course_rules_invalidate(*, course_ids: Iterable[UUID | str]) -> None:
@@ -191,68 +270,82 @@ def course_rules_invalidate(*, course_ids: Iterable[UUID | str]) -> None:
 
 
 _FLAGS = ("rules_has_prerequisites", "rules_course_has_prerequisites")  # section_rule_flags
+_LessonRow = tuple[UUID, bool, bool, str]  # (id, is_hidden, is_required, title)
 
 
-def _course_rules_build(*, course: Course, sections: Iterable[Section] | None) -> CourseRules:
-    lessons: dict[UUID, list[tuple[UUID, bool, bool, str]]] = {}
-    if sections is None:
-        section_rows = list(
-            Section.objects.filter(course_id=course.pk)
-            .annotate(**section_rule_flags())
-            .order_by("order")
-            .values(*_SECTION_FIELDS, *_FLAGS)
-        )
-        for pk, section_id, hidden, required, title in (
-            Lesson.objects.filter(course_id=course.pk, is_published=True)
-            .order_by("section__order", "order")
-            .values_list("id", "section_id", "is_hidden", "is_required", "title")
-        ):
-            lessons.setdefault(section_id, []).append((pk, hidden, required, title))
-    else:
-        section_rows = []
-        for section in sections:
-            row = {name: getattr(section, name) for name in _SECTION_FIELDS}
-            row.update({flag: getattr(section, flag, None) for flag in _FLAGS})
-            section_rows.append(row)
-            lessons[section.pk] = [
-                (lesson.pk, lesson.is_hidden, lesson.is_required, lesson.title)
-                for lesson in section.outline_lessons
-                if lesson.is_published
-            ]
-    requirements = _section_requirements(course=course, rows=section_rows)
-    prerequisite_courses = _prerequisite_courses(course=course, rows=section_rows)
-    for row in section_rows:
-        for flag in _FLAGS:
-            row.pop(flag)
-    return CourseRules(
-        course_id=course.pk,
-        progression=course.progression,
-        prerequisite_courses=prerequisite_courses,
-        sections=tuple(
-            SectionRules(
-                **row,
-                prerequisite_ids=tuple(requirements.get(row["id"], ())),
-                lessons=tuple(lessons.get(row["id"], ())),
-            )
-            for row in section_rows
-        ),
-        hidden_lesson_ids=frozenset(
-            pk for rows in lessons.values() for pk, hidden, *_rest in rows if hidden
-        ),
+def _rules_from_sections(*, course: Course, sections: Iterable[Section]) -> CourseRules:
+    """The rules from sections the caller loaded (with `outline_lessons`)."""
+    rows: list[dict] = []
+    lessons: dict[UUID, list[_LessonRow]] = {}
+    for section in sections:
+        row = {name: getattr(section, name) for name in _SECTION_FIELDS}
+        row.update({flag: getattr(section, flag, None) for flag in _FLAGS})
+        rows.append(row)
+        lessons[section.pk] = [
+            (lesson.pk, lesson.is_hidden, lesson.is_required, lesson.title)
+            for lesson in section.outline_lessons
+            if lesson.is_published
+        ]
+    pk = course.pk
+    requirements = _section_requirements(course_ids=_flagged({pk: rows}, _FLAGS[0]))
+    prerequisites = _prerequisite_courses(course_ids=_flagged({pk: rows}, _FLAGS[1]))
+    return _rules_assemble(
+        course=course,
+        rows=rows,
+        lessons=lessons,
+        requirements=requirements,
+        prerequisite_courses=tuple(prerequisites.get(pk, ())),
     )
 
 
-def _flagged(rows: list[dict], flag: str) -> bool:
-    """Whether any row says yes (or does not know: a query without the annotations)."""
-    return any(row[flag] is not False for row in rows)
+def _rules_build_many(*, courses: dict[UUID, Course]) -> dict[UUID, CourseRules]:
+    rows_by_course: dict[UUID, list[dict]] = {pk: [] for pk in courses}
+    for row in (
+        Section.objects.filter(course_id__in=list(courses))
+        .annotate(**section_rule_flags())
+        .order_by("course_id", "order")
+        .values("course_id", *_SECTION_FIELDS, *_FLAGS)
+    ):
+        rows_by_course[row.pop("course_id")].append(row)
+    lessons: dict[UUID, list[_LessonRow]] = {}
+    for pk, section_id, hidden, required, title in (
+        Lesson.objects.filter(course_id__in=list(courses), is_published=True)
+        .order_by("section__order", "order")
+        .values_list("id", "section_id", "is_hidden", "is_required", "title")
+    ):
+        lessons.setdefault(section_id, []).append((pk, hidden, required, title))
+    requirements = _section_requirements(course_ids=_flagged(rows_by_course, _FLAGS[0]))
+    prerequisites = _prerequisite_courses(course_ids=_flagged(rows_by_course, _FLAGS[1]))
+    return {
+        pk: _rules_assemble(
+            course=course,
+            rows=rows_by_course[pk],
+            lessons=lessons,
+            requirements=requirements,
+            prerequisite_courses=tuple(prerequisites.get(pk, ())),
+        )
+        for pk, course in courses.items()
+    }
 
 
-def _section_requirements(*, course: Course, rows: list[dict]) -> dict[UUID, list[UUID]]:
+def _flagged(rows_by_course: dict[UUID, list[dict]], flag: str) -> list[UUID]:
+    """The courses whose rows say yes, or cannot say: no sections (a course without
+    sections has nothing to lock, but its prerequisite courses are still shown), or rows
+    from a query without `section_rule_flags()`."""
+    return [
+        pk
+        for pk, rows in rows_by_course.items()
+        if not rows or any(row[flag] is not False for row in rows)
+    ]
+
+
+def _section_requirements(*, course_ids: list[UUID]) -> dict[UUID, list[UUID]]:
+    """Each section's prerequisite sections (in course order), for these courses."""
     requirements: dict[UUID, list[UUID]] = {}
-    if not _flagged(rows, "rules_has_prerequisites"):
+    if not course_ids:
         return requirements
     for from_id, to_id in (
-        Section.prerequisites.through.objects.filter(from_section__course_id=course.pk)
+        Section.prerequisites.through.objects.filter(from_section__course_id__in=course_ids)
         .order_by("to_section__order")
         .values_list("from_section_id", "to_section_id")
     ):
@@ -260,16 +353,136 @@ def _section_requirements(*, course: Course, rows: list[dict]) -> dict[UUID, lis
     return requirements
 
 
-def _prerequisite_courses(*, course: Course, rows: list[dict]) -> tuple[tuple[UUID, str], ...]:
-    # A course without sections has nothing to lock, but its prerequisites are still shown.
-    if rows and not _flagged(rows, "rules_course_has_prerequisites"):
-        return ()
-    return tuple(
-        Course.objects.filter(required_by=course.pk)
-        .exclude(status=Course.Status.DRAFT)
-        .order_by("title")
-        .values_list("id", "title")
+def _prerequisite_courses(*, course_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, str]]]:
+    """Each course's published (or archived) prerequisite courses, by title."""
+    found: dict[UUID, list[tuple[UUID, str]]] = {}
+    if not course_ids:
+        return found
+    for course_id, pk, title in (
+        Course.prerequisite_courses.through.objects.filter(from_course_id__in=course_ids)
+        .exclude(to_course__status=Course.Status.DRAFT)
+        .order_by("to_course__title", "to_course_id")
+        .values_list("from_course_id", "to_course_id", "to_course__title")
+    ):
+        found.setdefault(course_id, []).append((pk, title))
+    return found
+
+
+def _rules_assemble(
+    *,
+    course: Course,
+    rows: list[dict],
+    lessons: dict[UUID, list[_LessonRow]],
+    requirements: dict[UUID, list[UUID]],
+    prerequisite_courses: tuple[tuple[UUID, str], ...],
+) -> CourseRules:
+    sections = tuple(
+        SectionRules(
+            **{name: row[name] for name in _SECTION_FIELDS},
+            prerequisite_ids=tuple(requirements.get(row["id"], ())),
+            lessons=tuple(lessons.get(row["id"], ())),
+        )
+        for row in rows
     )
+    return CourseRules(
+        course_id=course.pk,
+        progression=course.progression,
+        prerequisite_courses=prerequisite_courses,
+        sections=sections,
+        hidden_lesson_ids=frozenset(
+            pk for section in sections for pk, hidden, *_rest in section.lessons if hidden
+        ),
+    )
+
+
+def course_rules_get_many(*, courses: Iterable[Course]) -> dict[UUID, CourseRules]:
+    """The rules of many courses at once (a learner's dashboard), as `course_rules_get` gives
+    them one by one: one cache read for all, and for those not cached a fixed number of
+    queries whatever their number (their sections and lessons, two; the prerequisite links
+    and courses, one each and only when some of them have any). Kept on each instance too."""
+    courses = list(courses)
+    keys = {course.pk: _RULES_KEY.format(course.pk) for course in courses}
+    cached = cache.get_many(
+        [keys[c.pk] for c in courses if getattr(c, "_structure_rules", None) is None]
+    )
+    found: dict[UUID, CourseRules] = {}
+    missing: list[Course] = []
+    for course in courses:
+        rules = getattr(course, "_structure_rules", None) or cached.get(keys[course.pk])
+        if isinstance(rules, CourseRules) and rules.progression == course.progression:
+            found[course.pk] = course._structure_rules = rules
+        else:
+            missing.append(course)
+    if missing:
+        built = _course_rules_build_many(courses=missing)
+        cache.set_many(
+            {keys[pk]: rules for pk, rules in built.items()},
+            settings.LMS_STRUCTURE_RULES_CACHE_SECONDS,
+        )
+        for course in missing:
+            found[course.pk] = course._structure_rules = built[course.pk]
+    return found
+
+
+def _course_rules_build_many(*, courses: list[Course]) -> dict[UUID, CourseRules]:
+    ids = [course.pk for course in courses]
+    published = Lesson.objects.filter(is_published=True).only(
+        "id", "section_id", "order", "is_published", "is_hidden", "is_required", "title"
+    )
+    sections = list(
+        Section.objects.filter(course_id__in=ids)
+        .annotate(**section_rule_flags())
+        .order_by("course_id", "order")
+        .prefetch_related(
+            Prefetch("lessons", queryset=published.order_by("order"), to_attr="outline_lessons")
+        )
+    )
+    by_course: dict[UUID, list[Section]] = {}
+    for section in sections:
+        by_course.setdefault(section.course_id, []).append(section)
+    requirements: dict[UUID, list[UUID]] = {}
+    if any(section.rules_has_prerequisites for section in sections):
+        for from_id, to_id in (
+            Section.prerequisites.through.objects.filter(from_section__course_id__in=ids)
+            .order_by("to_section__order")
+            .values_list("from_section_id", "to_section_id")
+        ):
+            requirements.setdefault(from_id, []).append(to_id)
+    # As `_prerequisite_courses`: a course without sections is asked too.
+    asked = [
+        pk
+        for pk in ids
+        if not by_course.get(pk)
+        or any(section.rules_course_has_prerequisites for section in by_course[pk])
+    ]
+    prerequisite_courses: dict[UUID, list[tuple[UUID, str]]] = {}
+    if asked:
+        for from_id, to_id, title in (
+            Course.prerequisite_courses.through.objects.filter(from_course_id__in=asked)
+            .exclude(to_course__status=Course.Status.DRAFT)
+            .order_by("to_course__title")
+            .values_list("from_course_id", "to_course_id", "to_course__title")
+        ):
+            prerequisite_courses.setdefault(from_id, []).append((to_id, title))
+    built: dict[UUID, CourseRules] = {}
+    for course in courses:
+        group = by_course.get(course.pk, [])
+        for section in group:  # the links are loaded above: the builder asks for none
+            section.rules_has_prerequisites = section.rules_course_has_prerequisites = False
+        rules = (
+            _course_rules_build(course=course, sections=group)
+            if group
+            else CourseRules(course.pk, course.progression, (), (), frozenset())
+        )
+        built[course.pk] = replace(
+            rules,
+            prerequisite_courses=tuple(prerequisite_courses.get(course.pk, ())),
+            sections=tuple(
+                replace(s, prerequisite_ids=tuple(requirements.get(s.id, ())))
+                for s in rules.sections
+            ),
+        )
+    return built
 
 
 def course_rules_forget(course: Course) -> None:
@@ -301,6 +514,29 @@ class Structure:
     section_locks: dict[UUID, Lock] = field(default_factory=dict)
     lesson_locks: dict[UUID, Lock] = field(default_factory=dict)
     unlocked_section_ids: frozenset[UUID] = frozenset()
+    # What it was decided from, so `completing` can decide again without a query.
+    facts: LearnerFacts = NO_FACTS
+    zone: object = None
+    now: datetime | None = None
+
+    def completing(self, lesson_ids: Iterable[UUID]) -> "Structure":
+        """The same learner's structure once they completed these lessons too (pure): a
+        batch of progress events opens the next lesson or section as it goes."""
+        ids = frozenset(lesson_ids)
+        if self.bypass or not self.rules.needs_facts or ids <= self.facts.completed_lesson_ids:
+            return self
+        facts = replace(
+            self.facts,
+            completed_lesson_ids=self.facts.completed_lesson_ids | ids,
+            started_lesson_ids=self.facts.started_lesson_ids | ids,
+        )
+        return structure_evaluate(
+            rules=self.rules,
+            facts=facts,
+            unlocked_section_ids=self.unlocked_section_ids,
+            zone=self.zone,
+            now=self.now,
+        )
 
     def section_hidden(self, section_id: UUID) -> bool:
         return not self.bypass and section_id in self.rules.hidden_section_ids
@@ -441,6 +677,9 @@ def structure_evaluate(
         section_locks=section_locks,
         lesson_locks=lesson_locks,
         unlocked_section_ids=unlocked_section_ids,
+        facts=facts,
+        zone=zone,
+        now=now,
     )
 
 

@@ -29,8 +29,21 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import user_has_staff_role
-from catalog.access import Access, course_access, lesson_access, lesson_is_visible
+from catalog.access import (
+    Access,
+    course_access,
+    course_is_visible,
+    lesson_access,
+    lesson_is_visible,
+    structure_for,
+)
 from catalog.models import Course, Lesson
+from catalog.structure import (
+    Structure,
+    course_rules_prefetch,
+    course_structure_plain,
+    lesson_rule_flags,
+)
 from lms.codes import readable_codes_generate
 from lms.errors import ApplicationError, ErrorCode
 from lms.events import ServerEvent, server_events_record
@@ -83,6 +96,8 @@ class EventOutcome:
     result: str
     progress: LessonProgress | None = None
     xp_awarded: int = 0
+    # When the access policy refused it: the decision, with a structure lock's details.
+    refusal: Access | None = None
 
     @property
     def applied(self) -> bool:
@@ -141,8 +156,11 @@ def learner_stats_lock(*, user: User) -> LearnerStats:
 
 
 def _lessons_load(*, user: User, lesson_ids: set[uuid.UUID]) -> dict[uuid.UUID, Lesson]:
-    queryset = Lesson.objects.filter(pk__in=lesson_ids).select_related(
-        "course", "course__required_tier"
+    queryset = (
+        Lesson.objects.filter(pk__in=lesson_ids)
+        .select_related("course", "course__required_tier")
+        # Whether the course has structure rules at all: without, none need loading.
+        .annotate(**lesson_rule_flags())
     )
     if not user_has_staff_role(user):
         queryset = queryset.prefetch_related("course__instructors")
@@ -150,19 +168,62 @@ def _lessons_load(*, user: User, lesson_ids: set[uuid.UUID]) -> dict[uuid.UUID, 
 
 
 class _AccessCache:
-    """The access policy per course, decided once per batch."""
+    """The access policy per course, decided once per batch: the tier and the structure
+    rules (`catalog.structure`) with the learner's facts as the batch starts. Completions
+    applied earlier in the batch count (`Structure.completing`, no query), so an offline
+    batch completing a sequential course's lessons in order applies them all; only the
+    starting facts (enrollment, cohort, prerequisite courses, early unlocks) are those of
+    the batch's start."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, lessons: Iterable[Lesson]) -> None:
         self.user = user
         self.decisions: dict[uuid.UUID, Access] = {}
+        self.structures: dict[uuid.UUID, Structure] = {}
+        # The rules of every course in the batch that has any, at once: the same queries
+        # for 1 course or 100.
+        course_rules_prefetch(
+            courses=[lesson.course for lesson in lessons if not lesson.rules_course_plain]
+        )
+
+    def structure(self, lesson: Lesson) -> Structure:
+        course = lesson.course
+        if course.pk not in self.structures:
+            self.structures[course.pk] = (
+                course_structure_plain(course=course)
+                if lesson.rules_course_plain
+                else structure_for(user=self.user, course=course)
+            )
+        return self.structures[course.pk]
+
+    def visible(self, lesson: Lesson) -> bool:
+        """Whether the lesson exists for the learner (hidden ones do not)."""
+        course = lesson.course
+        if not course_is_visible(user=self.user, course=course):
+            return False
+        if lesson.is_published and not lesson.is_hidden:
+            return not self.structure(lesson).lesson_hidden(lesson)
+        return lesson_is_visible(user=self.user, course=course, lesson=lesson)
 
     def lesson(self, lesson: Lesson) -> Access:
         course = lesson.course
         if course.pk not in self.decisions:
             self.decisions[course.pk] = course_access(user=self.user, course=course)
+        decision = self.decisions[course.pk]
+        if decision.locked and not lesson.is_free_preview:
+            return decision  # tier-locked: the structure is not needed
         return lesson_access(
-            user=self.user, course=course, lesson=lesson, course_decision=self.decisions[course.pk]
+            user=self.user,
+            course=course,
+            lesson=lesson,
+            course_decision=decision,
+            structure=self.structure(lesson),
         )
+
+    def completed(self, lesson: Lesson) -> None:
+        """The batch completed this lesson: later events may open what it required."""
+        structure = self.structures.get(lesson.course_id)
+        if structure is not None:
+            self.structures[lesson.course_id] = structure.completing([lesson.pk])
 
 
 # --- The engine -----------------------------------------------------------------------------
@@ -178,6 +239,9 @@ class _Batch:
     quiz_passed: dict[uuid.UUID, Lesson] = field(default_factory=dict)
     last_lesson: dict[uuid.UUID, tuple[datetime, Lesson]] = field(default_factory=dict)
     days: set[date] = field(default_factory=set)
+    # The access policy's refusals by lesson, so a single call can raise them in full
+    # (a structure lock's message and opening instant).
+    refusals: dict[uuid.UUID, Access] = field(default_factory=dict)
 
     def row(self, lesson: Lesson, at: datetime) -> LessonProgress:
         row = self.rows.get(lesson.pk)
@@ -238,14 +302,13 @@ def _apply_position(batch: _Batch, lesson: Lesson, position: float, at: datetime
 def _apply_one(
     batch: _Batch, event: ProgressEventIn, lesson: Lesson | None, access: _AccessCache
 ) -> str:
-    if lesson is None or not lesson_is_visible(
-        user=batch.user, course=lesson.course, lesson=lesson
-    ):
+    if lesson is None or not access.visible(lesson):
         return ErrorCode.LESSON_NOT_FOUND
     if lesson.is_preview_only:
         return ErrorCode.PREVIEW_ONLY
     decision = access.lesson(lesson)
     if decision.locked:
+        batch.refusals[lesson.pk] = decision
         return decision.denial_code
     at = event.occurred_at or batch.now
     if event.kind == KIND_POSITION:
@@ -264,6 +327,7 @@ def _apply_one(
     row = batch.row(lesson, at)
     batch.complete(row, lesson, at)
     batch.touch(row, lesson, at)
+    access.completed(lesson)
     return RESULT_APPLIED
 
 
@@ -559,7 +623,7 @@ def _events_evaluate(
     earlier batch or earlier in this one) is skipped. A refused or stale event is evaluated
     again, so an event refused while the learner had no tier is applied once they have one.
     """
-    access = _AccessCache(batch.user)
+    access = _AccessCache(batch.user, lessons.values())
     now = batch.now
     results = [
         EventOutcome(
@@ -583,6 +647,7 @@ def _events_evaluate(
             result.result = ErrorCode.EVENT_IN_FUTURE
         else:
             result.result = _apply_one(batch, event, lessons.get(event.lesson_id), access)
+            result.refusal = batch.refusals.pop(event.lesson_id, None)
         if client_id is not None:
             in_batch.setdefault(client_id, result.result)
     return results
@@ -672,6 +737,8 @@ def _single(*, user: User, event: ProgressEventIn) -> ProgressOutcome:
     """Apply one event for a page or API call, raising its error instead of reporting it."""
     outcome = progress_apply(user=user, events=[event])
     result = outcome.events[0].result
+    if outcome.events[0].refusal is not None:
+        outcome.events[0].refusal.require()  # the code, what to complete, when it opens
     if result not in (RESULT_APPLIED, RESULT_STALE):
         raise ApplicationError(ErrorCode(result))
     return outcome
