@@ -299,8 +299,11 @@ def release_text(section: Section) -> str:
     if section.release_at is not None:
         local = timezone.localtime(section.release_at)
         parts.append(
-            gettext("opens %(when)s %(zone)s")
-            % {"when": date_format(local, "DATETIME_FORMAT"), "zone": local.tzname()}
+            gettext("opens %(when)s (%(zone)s)")
+            % {
+                "when": date_format(local, "DATETIME_FORMAT"),
+                "zone": timezone.get_current_timezone_name(),
+            }
         )
     if section.release_after_days is not None:
         template = (
