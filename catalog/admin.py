@@ -1096,6 +1096,9 @@ class SectionUnlockAdmin(InstructorScopeMixin, admin.ModelAdmin):
     readonly_fields = ("granted_by", "created_at")
     ordering = ("-created_at",)
 
+    def course_of(self, obj: SectionUnlock) -> Course:
+        return obj.section.course
+
     @admin.display(description=_("course"), ordering="section__course__title")
     def course_display(self, obj: SectionUnlock) -> str:
         return str(obj.section.course)
