@@ -10,8 +10,10 @@ Who sees what, by role (`accounts.roles`) and `Course.instructors`:
 Permissions come from the role rather than model permissions: the dashboard is a read of
 the course, narrowed like the rest of the instructors' admin, and grants no write.
 
-Every chart reads `analytics.selectors` for the period of the date range form; every chart
-has its table on the page and its CSV (the same numbers) at `<chart>.csv`.
+Every chart reads `analytics.selectors` for the period of the date range form (and, on a
+course's dashboard, the cohort chosen in it: `?cohort=<id>`, one of this course's cohorts;
+another course's is a form error, a 400 for a CSV); every chart has its table on the page
+and its CSV (the same numbers) at `<chart>.csv`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from analytics import dashboards, selectors
 from analytics.dashboards import CourseChoices, DateRangeForm, Panel, period_label, period_query
 from analytics.models import CourseDashboard
 from catalog.models import Course
+from progress.models import Cohort
 
 DASHBOARD_ROLES = (Role.INSTRUCTOR, Role.STAFF)
 
@@ -148,7 +151,11 @@ class CourseDashboardAdmin(admin.ModelAdmin):
     # --- a course's dashboard ------------------------------------------------------------
     def _course_form(self, request: HttpRequest, choices: CourseChoices, data) -> DateRangeForm:
         return DateRangeForm(
-            data, today=selectors.today(), videos=choices.videos, quizzes=choices.quizzes
+            data,
+            today=selectors.today(),
+            videos=choices.videos,
+            quizzes=choices.quizzes,
+            cohorts=choices.cohorts,
         )
 
     def course_view(self, request: HttpRequest, course_id: UUID) -> HttpResponse:
@@ -156,6 +163,7 @@ class CourseDashboardAdmin(admin.ModelAdmin):
         choices = CourseChoices.of(course.pk)
         form = self._course_form(request, choices, request.GET or None)
         period = form.period()
+        cohort = choices.cohort(form.chosen_cohort())
         panels = [
             dashboards.course_panel(
                 key,
@@ -164,6 +172,7 @@ class CourseDashboardAdmin(admin.ModelAdmin):
                 choices=choices,
                 video_id=form.chosen("video"),
                 quiz_id=form.chosen("quiz"),
+                cohort_id=cohort.pk if cohort else None,
             )
             for key in dashboards.COURSE_PANELS
         ]
@@ -178,7 +187,8 @@ class CourseDashboardAdmin(admin.ModelAdmin):
             period=period,
             panels=[p for p in panels if p],
             csv_url=csv_url,
-            extra={"course": course, "choices": choices},
+            cohort=cohort,
+            extra={"course": course, "choices": choices, "cohort": cohort},
         )
 
     def course_csv_view(self, request: HttpRequest, course_id: UUID, chart: str) -> HttpResponse:
@@ -193,6 +203,7 @@ class CourseDashboardAdmin(admin.ModelAdmin):
         if not form.is_valid():
             return _form_errors_response(form)
         lesson_id = form.cleaned_data.get("video") or form.cleaned_data.get("quiz")
+        cohort_id = form.chosen_cohort()
         panel = dashboards.course_panel(
             chart,
             course_id=course.pk,
@@ -200,12 +211,14 @@ class CourseDashboardAdmin(admin.ModelAdmin):
             choices=choices,
             video_id=lesson_id,
             quiz_id=lesson_id,
+            cohort_id=cohort_id,
         )
         if panel is None:
             raise Http404(_("Choose a lesson of this course (lesson=...)."))
         period = form.period()
+        cohort_part = f"-cohort-{cohort_id}" if cohort_id is not None else ""
         return _csv_response(
-            panel, filename=f"{course.slug}-{chart}-{period.start}-{period.end}.csv"
+            panel, filename=f"{course.slug}-{chart}{cohort_part}-{period.start}-{period.end}.csv"
         )
 
     # --- the school's dashboard ----------------------------------------------------------
@@ -250,11 +263,14 @@ class CourseDashboardAdmin(admin.ModelAdmin):
         period: selectors.Period,
         panels: list[Panel],
         csv_url,
+        cohort: Cohort | None = None,
         extra: dict | None = None,
     ) -> TemplateResponse:
         shown = []
         for panel in panels:
             lesson = {"lesson": panel.lesson_id} if panel.lesson_id else {}
+            if cohort is not None:
+                lesson["cohort"] = str(cohort.pk)
             shown.append((panel, f"{csv_url(panel.key)}?{period_query(period, **lesson)}"))
         context = {
             **self.admin_site.each_context(request),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy
 from analytics import selectors
 from analytics.charts import Series, bar_chart, line_chart, number, percent
 from analytics.selectors import Period
+from progress.cohorts.selectors import course_cohorts
+from progress.models import Cohort
 
 # The longest period a dashboard shows at once (days): a year and a day, so "the same day
 # last year" to today fits; longer ranges are refused with a form error.
@@ -35,8 +37,9 @@ CUSTOM = "custom"
 # --- The date range ------------------------------------------------------------------------
 class DateRangeForm(forms.Form):
     """A preset (the last 7, 30 or 90 days up to today) or custom dates, inclusive, in the
-    analytics time zone; plus which video lesson and which quiz the per-lesson charts show
-    (course dashboards only). Read from the query string."""
+    analytics time zone; plus which video lesson and which quiz the per-lesson charts show,
+    and which cohort every chart is about (course dashboards only). Read from the query
+    string."""
 
     range = forms.ChoiceField(
         label=gettext_lazy("Period"),
@@ -64,9 +67,19 @@ class DateRangeForm(forms.Form):
         today: dt.date,
         videos: Sequence[selectors.VideoLessonRef] = (),
         quizzes: Sequence[selectors.QuizLessonRef] = (),
+        cohorts: Sequence[Cohort] = (),
     ) -> None:
         super().__init__(data)
         self.today = today
+        if cohorts:
+            # Only this course's cohorts are choices: another course's id is a form error.
+            self.fields["cohort"] = forms.TypedChoiceField(
+                label=_("Cohort"),
+                choices=[("", _("All learners")), *[(str(c.pk), c.name) for c in cohorts]],
+                coerce=int,
+                empty_value=None,
+                required=False,
+            )
         if videos:
             self.fields["video"] = forms.TypedChoiceField(
                 label=_("Video lesson"),
@@ -112,6 +125,13 @@ class DateRangeForm(forms.Form):
             return Period(start=data["start"], end=data["end"])
         days = int(data.get("range") or DEFAULT_PRESET)
         return selectors.period_last(days, end=self.today)
+
+    def chosen_cohort(self) -> int | None:
+        """The cohort every chart is restricted to; None for all learners (and while the
+        form has errors)."""
+        if "cohort" not in self.fields or not self.is_valid():
+            return None
+        return self.cleaned_data.get("cohort")
 
     def chosen(self, name: str) -> UUID | None:
         """The lesson picked in `name` ("video", "quiz"), else the first offered."""
@@ -237,8 +257,10 @@ def _day_labels(days: Sequence[dt.date]) -> list[str]:
     return [date_format(day, "j M") for day in days]
 
 
-def activity_panel(*, course_id: UUID, period: Period) -> Panel:
-    points = selectors.course_activity_series(course_id=course_id, period=period)
+def activity_panel(*, course_id: UUID, period: Period, cohort_id: int | None = None) -> Panel:
+    points = selectors.course_activity_series(
+        course_id=course_id, period=period, cohort_id=cohort_id
+    )
     days = [point.day for point in points]
     enrollments = [point.enrollments for point in points]
     active = [point.active_learners for point in points]
@@ -273,8 +295,8 @@ def activity_panel(*, course_id: UUID, period: Period) -> Panel:
     )
 
 
-def funnel_panel(*, course_id: UUID, period: Period) -> Panel:
-    funnel = selectors.course_funnel_cohort(course_id=course_id, period=period)
+def funnel_panel(*, course_id: UUID, period: Period, cohort_id: int | None = None) -> Panel:
+    funnel = selectors.course_funnel_cohort(course_id=course_id, period=period, cohort_id=cohort_id)
     steps = funnel.steps
     svg = bar_chart(
         chart_id="chart-funnel",
@@ -310,8 +332,12 @@ def funnel_panel(*, course_id: UUID, period: Period) -> Panel:
     )
 
 
-def retention_panel(*, video: selectors.VideoLessonRef, period: Period) -> Panel:
-    retention = selectors.video_retention(lesson_id=video.lesson_id, period=period)
+def retention_panel(
+    *, video: selectors.VideoLessonRef, period: Period, cohort_id: int | None = None
+) -> Panel:
+    retention = selectors.video_retention(
+        lesson_id=video.lesson_id, period=period, cohort_id=cohort_id
+    )
     points = retention.points
     svg = line_chart(
         chart_id="chart-retention",
@@ -347,8 +373,12 @@ def retention_panel(*, video: selectors.VideoLessonRef, period: Period) -> Panel
     )
 
 
-def segments_panel(*, video: selectors.VideoLessonRef, period: Period) -> Panel:
-    segments = selectors.video_segments(lesson_id=video.lesson_id, period=period)
+def segments_panel(
+    *, video: selectors.VideoLessonRef, period: Period, cohort_id: int | None = None
+) -> Panel:
+    segments = selectors.video_segments(
+        lesson_id=video.lesson_id, period=period, cohort_id=cohort_id
+    )
     svg = bar_chart(
         chart_id="chart-segments",
         title=_("Rewatched and skipped parts: %(lesson)s") % {"lesson": video.title},
@@ -384,8 +414,10 @@ def segments_panel(*, video: selectors.VideoLessonRef, period: Period) -> Panel:
     )
 
 
-def quiz_panel(*, quiz: selectors.QuizLessonRef, period: Period) -> Panel:
-    items = selectors.quiz_items(lesson_id=quiz.lesson_id, period=period)
+def quiz_panel(
+    *, quiz: selectors.QuizLessonRef, period: Period, cohort_id: int | None = None
+) -> Panel:
+    items = selectors.quiz_items(lesson_id=quiz.lesson_id, period=period, cohort_id=cohort_id)
     svg = bar_chart(
         chart_id="chart-quiz",
         title=_("Share correct per question: %(quiz)s") % {"quiz": quiz.title},
@@ -565,17 +597,23 @@ SCHOOL_PANELS = ("school-activity", "subscribers", "mrr", "churn")
 
 @dataclass(frozen=True)
 class CourseChoices:
-    """The lessons the per-lesson panels may show."""
+    """The lessons the per-lesson panels may show, and the cohorts the charts may be
+    restricted to."""
 
     videos: list[selectors.VideoLessonRef]
     quizzes: list[selectors.QuizLessonRef]
+    cohorts: list[Cohort] = field(default_factory=list)
 
     @classmethod
     def of(cls, course_id: UUID) -> CourseChoices:
         return cls(
             videos=selectors.video_lessons(course_id=course_id),
             quizzes=selectors.quiz_lessons(course_id=course_id),
+            cohorts=course_cohorts(course_id=course_id),
         )
+
+    def cohort(self, cohort_id: int | None) -> Cohort | None:
+        return next((c for c in self.cohorts if c.pk == cohort_id), None)
 
     def video(self, lesson_id: UUID | None) -> selectors.VideoLessonRef | None:
         return next((v for v in self.videos if v.lesson_id == lesson_id), None)
@@ -592,16 +630,19 @@ def course_panel(
     choices: CourseChoices,
     video_id: UUID | None,
     quiz_id: UUID | None,
+    cohort_id: int | None = None,
 ) -> Panel | None:
     """One panel of a course dashboard; None when it has nothing to be about (no video
-    lesson, no quiz) or `key` names none."""
+    lesson, no quiz) or `key` names none. With `cohort_id` (one of `choices.cohorts`),
+    every figure counts that cohort's members only."""
     video, quiz = choices.video(video_id), choices.quiz(quiz_id)
+    cohort = {"cohort_id": cohort_id}
     builders: dict[str, Callable[[], Panel | None]] = {
-        "activity": lambda: activity_panel(course_id=course_id, period=period),
-        "funnel": lambda: funnel_panel(course_id=course_id, period=period),
-        "retention": lambda: video and retention_panel(video=video, period=period),
-        "segments": lambda: video and segments_panel(video=video, period=period),
-        "quiz": lambda: quiz and quiz_panel(quiz=quiz, period=period),
+        "activity": lambda: activity_panel(course_id=course_id, period=period, **cohort),
+        "funnel": lambda: funnel_panel(course_id=course_id, period=period, **cohort),
+        "retention": lambda: video and retention_panel(video=video, period=period, **cohort),
+        "segments": lambda: video and segments_panel(video=video, period=period, **cohort),
+        "quiz": lambda: quiz and quiz_panel(quiz=quiz, period=period, **cohort),
     }
     builder = builders.get(key)
     return builder() if builder else None

@@ -6,6 +6,11 @@ the period has a point; the video, quiz and funnel metrics read the learners' pr
 and the seek events directly, aggregated in SQL where the database can do it and otherwise in
 one linear pass. Each selector runs a constant number of queries, however many learners.
 README "Analytics › Rollups" defines every metric.
+
+Course metrics take an optional `cohort_id` (a cohort of that course, checked by the caller):
+every figure then counts only the cohort's members, through a subquery of their ids (no
+query of its own). The activity series has no per-learner rollup, so for a cohort it is
+counted from the raw events (the same definitions, as far back as events are retained).
 """
 
 import bisect
@@ -24,12 +29,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Ceil, Floor, Greatest, Least
+from django.db.models.functions import Cast, Ceil, Floor, Greatest, Least, TruncDate
 
 from analytics.models import CourseDay, Event, SchoolDay
 from billing.models import Subscription
 from catalog.models import Lesson, Question
-from progress.models import Enrollment, LessonProgress, QuizAttempt
+from progress.cohorts.selectors import cohort_member_ids
+from progress.models import CohortMembership, Enrollment, LessonProgress, QuizAttempt
 
 
 # --- Periods and days -----------------------------------------------------------------------
@@ -100,15 +106,40 @@ class ActivityPoint:
     lessons_completed: int
 
 
-def course_activity_series(*, course_id: UUID, period: Period) -> list[ActivityPoint]:
+def _cohort_activity_rows(*, course_id: UUID, period: Period, cohort_id: int) -> Iterable[dict]:
+    """The rollup's columns for the cohort's members only, counted from the course's events
+    of the period by analytics day, as the rollup counts them (`analytics.services.rollups`)."""
+    return (
+        Event.objects.filter(
+            course_id=course_id,
+            occurred_at__gte=period.start_at,
+            occurred_at__lt=period.end_before,
+            user_id__in=cohort_member_ids(cohort_id=cohort_id),
+        )
+        .order_by()
+        .annotate(day=TruncDate("occurred_at", tzinfo=analytics_time_zone()))
+        .values("day")
+        .annotate(
+            active_learners=Count("user_id", distinct=True),
+            enrollments=Count("id", filter=Q(type="enrollment.created")),
+            lessons_completed=Count("id", filter=Q(type="lesson.completed")),
+        )
+    )
+
+
+def course_activity_series(
+    *, course_id: UUID, period: Period, cohort_id: int | None = None
+) -> list[ActivityPoint]:
     """Per day of the period: enrollments, active learners (distinct users with any event of
-    the course that day) and lessons completed, from the course's daily rollups. One query."""
-    rows = {
-        row["day"]: row
-        for row in CourseDay.objects.filter(
+    the course that day) and lessons completed, from the course's daily rollups (for a
+    cohort, from the events of its members). One query."""
+    if cohort_id is not None:
+        found = _cohort_activity_rows(course_id=course_id, period=period, cohort_id=cohort_id)
+    else:
+        found = CourseDay.objects.filter(
             course_id=course_id, day__gte=period.start, day__lte=period.end
         ).values("day", "enrollments", "active_learners", "lessons_completed")
-    }
+    rows = {row["day"]: row for row in found}
     empty = {"enrollments": 0, "active_learners": 0, "lessons_completed": 0}
     return [
         ActivityPoint(
@@ -146,15 +177,20 @@ def _published_lessons(course_id: UUID) -> list[Lesson]:
     )
 
 
-def course_funnel_cohort(*, course_id: UUID, period: Period) -> Funnel:
+def course_funnel_cohort(
+    *, course_id: UUID, period: Period, cohort_id: int | None = None
+) -> Funnel:
     """The completion funnel of the learners who enrolled in the course during the period
-    (the cohort): for each published lesson in outline order, how many of them have completed
-    it by now, and which share of the cohort that is. Three queries."""
+    (the funnel's cohort; with `cohort_id`, only those of them in that cohort): for each
+    published lesson in outline order, how many of them have completed it by now, and which
+    share of them that is. Three queries."""
     cohort = Enrollment.objects.filter(
         course_id=course_id,
         created_at__gte=period.start_at,
         created_at__lt=period.end_before,
     )
+    if cohort_id is not None:
+        cohort = cohort.filter(user_id__in=cohort_member_ids(cohort_id=cohort_id))
     size = cohort.count()
     completed = dict(
         LessonProgress.objects.filter(
@@ -179,9 +215,11 @@ def course_funnel_cohort(*, course_id: UUID, period: Period) -> Funnel:
     return Funnel(cohort=size, steps=steps)
 
 
-def course_funnel(*, course_id: UUID, period: Period) -> list[FunnelStep]:
+def course_funnel(
+    *, course_id: UUID, period: Period, cohort_id: int | None = None
+) -> list[FunnelStep]:
     """`course_funnel_cohort`'s steps (see there for which learners count)."""
-    return course_funnel_cohort(course_id=course_id, period=period).steps
+    return course_funnel_cohort(course_id=course_id, period=period, cohort_id=cohort_id).steps
 
 
 # --- Video retention and segments -----------------------------------------------------------
@@ -265,12 +303,17 @@ def merge_ranges(ranges: Iterable[Any]) -> list[tuple[float, float]]:
     return merged
 
 
-def _viewer_ranges(lesson_id: UUID, period: Period) -> list[list[tuple[float, float]]]:
+def _viewer_ranges(
+    lesson_id: UUID, period: Period, cohort_id: int | None = None
+) -> list[list[tuple[float, float]]]:
     rows = LessonProgress.objects.filter(
         lesson_id=lesson_id,
         updated_at__gte=period.start_at,
         started_at__lt=period.end_before,
-    ).values_list("watched_ranges", flat=True)
+    )
+    if cohort_id is not None:
+        rows = rows.filter(user_id__in=cohort_member_ids(cohort_id=cohort_id))
+    rows = rows.values_list("watched_ranges", flat=True)
     viewers = []
     for ranges in rows.iterator(chunk_size=2000):
         merged = merge_ranges(ranges)
@@ -279,7 +322,9 @@ def _viewer_ranges(lesson_id: UUID, period: Period) -> list[list[tuple[float, fl
     return viewers
 
 
-def video_retention(*, lesson_id: UUID, period: Period, points: int = 50) -> Retention:
+def video_retention(
+    *, lesson_id: UUID, period: Period, points: int = 50, cohort_id: int | None = None
+) -> Retention:
     """The share of viewers still watching at `points` evenly spaced seconds of the video,
     from the server-checked watched ranges. Viewers: learners with watched ranges in the
     lesson whose progress row was written during the period. The points are 0, d/n, ...,
@@ -287,7 +332,7 @@ def video_retention(*, lesson_id: UUID, period: Period, points: int = 50) -> Ret
     Two queries; linear in the viewers' ranges."""
     points = max(points, 1)
     lesson = _lesson_with_video(lesson_id)
-    viewers = _viewer_ranges(lesson_id, period) if lesson else []
+    viewers = _viewer_ranges(lesson_id, period, cohort_id) if lesson else []
     duration = _duration(lesson) if lesson else 0.0
     if not duration and viewers:
         duration = max(ranges[-1][1] for ranges in viewers)
@@ -310,7 +355,9 @@ def video_retention(*, lesson_id: UUID, period: Period, points: int = 50) -> Ret
     return Retention(duration_seconds=duration, viewers=len(viewers), points=curve)
 
 
-def video_segments(*, lesson_id: UUID, period: Period, segments: int = 20) -> list[Segment]:
+def video_segments(
+    *, lesson_id: UUID, period: Period, segments: int = 20, cohort_id: int | None = None
+) -> list[Segment]:
     """The video cut into `segments` equal parts, each with how many seeks during the period
     jumped back over it (rewatches: a `video.seek` with to < from rewatches [to, from]) and
     forward over it (skips: [from, to]). The seeks are bucketed and counted in SQL; two
@@ -321,14 +368,16 @@ def video_segments(*, lesson_id: UUID, period: Period, segments: int = 20) -> li
     if not duration:
         return []
     length = duration / segments
+    events = Event.objects.filter(
+        lesson_id=lesson_id,
+        type="video.seek",
+        occurred_at__gte=period.start_at,
+        occurred_at__lt=period.end_before,
+    )
+    if cohort_id is not None:
+        events = events.filter(user_id__in=cohort_member_ids(cohort_id=cohort_id))
     seeks = (
-        Event.objects.filter(
-            lesson_id=lesson_id,
-            type="video.seek",
-            occurred_at__gte=period.start_at,
-            occurred_at__lt=period.end_before,
-        )
-        .annotate(
+        events.annotate(
             seek_from=Cast(KT("properties__from"), FloatField()),
             seek_to=Cast(KT("properties__to"), FloatField()),
         )
@@ -404,7 +453,7 @@ _RESULTS_GROUPED = {
         "FROM {table} a CROSS JOIN LATERAL jsonb_array_elements("
         "CASE WHEN jsonb_typeof(a.results) = 'array' THEN a.results ELSE '[]'::jsonb END) r "
         "WHERE a.lesson_id = %s AND a.created_at >= %s AND a.created_at < %s "
-        "AND jsonb_typeof(r.value) = 'object' "
+        "{cohort}AND jsonb_typeof(r.value) = 'object' "
         "GROUP BY 1, 2, 3, 4"
     ),
     "sqlite": (
@@ -413,7 +462,7 @@ _RESULTS_GROUPED = {
         "FROM {table} a, json_each(CASE WHEN json_type(a.results) = 'array' "
         "THEN a.results ELSE '[]' END) r "
         "WHERE a.lesson_id = %s AND a.created_at >= %s AND a.created_at < %s "
-        "AND r.type = 'object' "
+        "{cohort}AND r.type = 'object' "
         "GROUP BY 1, 2, 3, 4"
     ),
 }
@@ -450,18 +499,31 @@ class _ItemTally:
     wrong: Counter = field(default_factory=Counter)
 
 
-def _grouped_results(lesson_id: UUID, period: Period) -> list[tuple]:
-    sql = _RESULTS_GROUPED[connection.vendor].format(table=QuizAttempt._meta.db_table)
+# Only a cohort's members' attempts: table names are ours, the cohort id a parameter.
+_COHORT_ATTEMPTS = "AND a.user_id IN (SELECT m.user_id FROM {members} m WHERE m.cohort_id = %s) "
+
+
+def _grouped_results(lesson_id: UUID, period: Period, cohort_id: int | None = None) -> list[tuple]:
+    cohort = (
+        _COHORT_ATTEMPTS.format(members=CohortMembership._meta.db_table)
+        if cohort_id is not None
+        else ""
+    )
+    sql = _RESULTS_GROUPED[connection.vendor].format(
+        table=QuizAttempt._meta.db_table, cohort=cohort
+    )
     lesson = lesson_id.hex if connection.vendor == "sqlite" else lesson_id
     params = [lesson, period.start_at, period.end_before]
     if connection.vendor == "sqlite":
         params[1:] = [connection.ops.adapt_datetimefield_value(v) for v in params[1:]]
+    if cohort_id is not None:
+        params.append(cohort_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def quiz_items(*, lesson_id: UUID, period: Period) -> list[QuizItem]:
+def quiz_items(*, lesson_id: UUID, period: Period, cohort_id: int | None = None) -> list[QuizItem]:
     """Item analysis of a quiz from its attempts submitted during the period: for each
     question, the attempts graded on it, the share correct, and the wrong answer given most
     (unanswered questions count as wrong but name no answer; choices by their current text).
@@ -474,7 +536,7 @@ def quiz_items(*, lesson_id: UUID, period: Period) -> list[QuizItem]:
     )
     choices = {str(c.pk): c.text for q in questions for c in q.choices.all()}
     tallies: dict[str, _ItemTally] = defaultdict(_ItemTally)
-    for question_id, kind, correct, answer, count in _grouped_results(lesson_id, period):
+    for question_id, kind, correct, answer, count in _grouped_results(lesson_id, period, cohort_id):
         if not question_id:
             continue
         tally = tallies[str(question_id)]
