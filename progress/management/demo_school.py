@@ -1,7 +1,10 @@
-"""The demo school's content: tiers and their plans, people and three courses, as plain data.
+"""The demo school's content: tiers and their plans, people, three courses, a course that
+shows every structure rule and a learning path, as plain data.
 
 `seed_demo` turns this into rows through the owning apps' services. Keep it pleasant to
-click through: every lesson kind, a free preview, a boss lesson, and each visibility.
+click through: every lesson kind, a free preview, a boss lesson, each visibility, and each
+structure rule (sequential sections, a release days after enrolling, a hidden section, a
+section prerequisite) in RULES_COURSE.
 """
 
 from dataclasses import dataclass
@@ -66,6 +69,10 @@ class DemoLesson:
 class DemoSection:
     title: str
     lessons: tuple[DemoLesson, ...]
+    # Structure rules, set when the section is created (then left to staff).
+    hidden: bool = False
+    release_after_days: int | None = None
+    prerequisites: tuple[str, ...] = ()  # titles of earlier sections of the same course
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,16 @@ class DemoCourse:
     visibility: str
     sections: tuple[DemoSection, ...]
     tier_slug: str | None = None
+    progression: str = Course.Progression.FREE
+
+
+@dataclass(frozen=True)
+class DemoPath:
+    slug: str
+    title: str
+    summary: str
+    description: str
+    course_slugs: tuple[str, ...]
 
 
 TIERS = (
@@ -537,6 +554,134 @@ it back without sound: does the movement still tell the story?
 
 
 COURSES = (SALSA, PYTHON, NIGHT_SKY)
+
+
+# Every structure rule in one course: sequential sections (each needs the one before), a
+# section that opens 3 days after the learner enrolls, a hidden section (staff and the
+# instructors only), and a section that names an earlier one as its prerequisite.
+RULES_COURSE = DemoCourse(
+    slug="bachata-step-by-step",
+    title="Bachata Step by Step",
+    subtitle="One step at a time: each part opens when you finish the one before",
+    description="""\
+Bachata is danced in a box of eight counts with a tap on 4 and 8. This course is
+**sequential**: each part opens once you complete the part before it, and the practice
+week opens **three days after you enroll**, so the steps have time to settle.
+
+The routine also asks for the basic step, named as its prerequisite.
+""",
+    course_type=Course.CourseType.COURSE,
+    difficulty=Course.Difficulty.BEGINNER,
+    visibility=Course.Visibility.PUBLIC,
+    progression=Course.Progression.SECTIONS,
+    sections=(
+        DemoSection(
+            "Part 1: The basic step",
+            (
+                DemoLesson(
+                    "bachata-basic-step",
+                    "The basic step and the tap",
+                    VIDEO,
+                    7,
+                    """\
+Step side, together, side, **tap** on 4; then the same the other way, tapping on 8.
+Keep the knees soft: the hips move because the knees do.
+""",
+                ),
+                DemoLesson(
+                    "bachata-counting",
+                    "Counting bachata",
+                    TEXT,
+                    4,
+                    """\
+The guitar's *requinto* plays the melody; the bass and the güira keep the count.
+Count `1 2 3 tap 5 6 7 tap` along with a slow track until the tap lands by itself.
+""",
+                ),
+            ),
+        ),
+        DemoSection(
+            "Part 2: Turns",
+            (
+                DemoLesson(
+                    "bachata-right-turn",
+                    "The right turn",
+                    VIDEO,
+                    8,
+                    """\
+The leader raises the left hand on 1; the follower turns on 2-3 and taps on 4 facing
+the leader again. Spot, as in salsa, to keep your balance.
+""",
+                ),
+            ),
+        ),
+        DemoSection(
+            "Part 3: Practice week",
+            (
+                DemoLesson(
+                    "bachata-practice-week",
+                    "Practice lab: a week of short sessions",
+                    LAB,
+                    10,
+                    """\
+This part opens three days after you enroll. Each day:
+
+- [3 min] the basic step, eyes closed;
+- [3 min] right turns, both directions;
+- [4 min] free dancing to one full song.
+""",
+                ),
+            ),
+            release_after_days=3,
+        ),
+        DemoSection(
+            "Teacher's notes",
+            (
+                DemoLesson(
+                    "bachata-teaching-notes",
+                    "Notes for teaching this course",
+                    TEXT,
+                    3,
+                    """\
+Hidden from learners: staff and the course's instructors see it. Remind the class that
+the practice week opens three days after each learner enrolled, not on a fixed date.
+""",
+                ),
+            ),
+            hidden=True,
+        ),
+        DemoSection(
+            "Part 4: Your first bachata routine",
+            (
+                DemoLesson(
+                    "bachata-boss-routine",
+                    "Boss: a 32-count bachata routine",
+                    VIDEO,
+                    12,
+                    """\
+Two eights of basic steps, one right turn, one more basic to finish. Dance it to a whole
+song and film the last run.
+""",
+                    boss=True,
+                    xp=50,
+                ),
+            ),
+            prerequisites=("Part 1: The basic step",),
+        ),
+    ),
+)
+
+# One published learning path of demo courses, in the order to take them.
+PATH = DemoPath(
+    slug="social-dance-starter",
+    title="Social Dance Starter",
+    summary="Salsa, then bachata: the two dances of every Latin social night",
+    description="""\
+Start with **Salsa Foundations** for timing and turns, then take **Bachata Step by Step**.
+Complete both to earn the path's certificate.
+""",
+    course_slugs=("salsa-foundations", RULES_COURSE.slug),
+)
 
 # Sample clips for every demo video lesson, so each course can be finished by watching with
 # nothing configured (no Mux). Made once with ffmpeg and committed: media/demo_clips/README.md.

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -5,13 +6,16 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from accounts.roles import Role, user_role_get
+from accounts.tests.factories import UserFactory
 from billing.models import Plan, Tier
 from billing.selectors import plans_on_sale
+from catalog.access import structure_for
 from catalog.models import Choice, Course, Lesson, Question, Quiz, Section
 from progress.management import demo_school
 from progress.models import ActivityDay, Enrollment, LearnerStats, LessonProgress, XPAward
+from progress.paths.models import LearningPath, LearningPathCourse
 from progress.selectors import dashboard_get
-from progress.services import course_join
+from progress.services import course_join, enrollment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +43,11 @@ def _rows() -> dict[str, set]:
         ),
         "users": set(User.objects.values_list("pk", "email", "is_staff")),
         "courses": set(Course.objects.values_list("pk", "slug", "status")),
-        "sections": set(Section.objects.values_list("pk", "course_id", "order")),
+        "sections": set(
+            Section.objects.values_list(
+                "pk", "course_id", "order", "is_hidden", "release_after_days", "prerequisites"
+            )
+        ),
         "lessons": set(Lesson.objects.values_list("pk", "section_id", "slug", "order")),
         "join codes": set(Course.objects.values_list("pk", "join_code")),
         "quizzes": set(Quiz.objects.values_list("pk", "lesson_id", "pass_mark")),
@@ -54,6 +62,9 @@ def _rows() -> dict[str, set]:
         "xp": set(XPAward.objects.values_list("pk", "source_key", "amount")),
         "days": set(ActivityDay.objects.values_list("pk", "day")),
         "stats": set(LearnerStats.objects.values_list("pk", "xp_total", "current_streak")),
+        "paths": set(LearningPath.objects.values_list("pk", "slug", "status", "updated_at")),
+        "path courses": set(LearningPathCourse.objects.values_list("pk", "course_id", "order")),
+        "progressions": set(Course.objects.values_list("pk", "progression")),
     }
 
 
@@ -65,7 +76,7 @@ def test_running_twice_keeps_the_same_rows():
 
     assert _rows() == first
     assert all(first.values())  # something of each was created
-    assert len(first["courses"]) == 3
+    assert len(first["courses"]) == 4
 
 
 def test_printed_credentials_sign_in(client):
@@ -291,3 +302,80 @@ def test_demo_courses_have_distinct_pictures_and_the_instructor_a_bio_and_portra
     assert {c.pk: c.thumbnail.name for c in Course.objects.filter(pk__in=pictures)} == pictures
     staff.refresh_from_db()
     assert staff.avatar.name == avatar
+
+
+def test_one_demo_course_shows_each_structure_rule(client):
+    output = _seed()
+
+    course = Course.objects.get(slug="bachata-step-by-step")
+    assert course.progression == Course.Progression.SECTIONS
+    learner = User.objects.get(email="learner@example.com")
+    structure = structure_for(user=learner, course=course)
+    sections = {section.title: section for section in course.sections.all()}
+    basic, turns, practice, notes, routine = (
+        sections["Part 1: The basic step"],
+        sections["Part 2: Turns"],
+        sections["Part 3: Practice week"],
+        sections["Teacher's notes"],
+        sections["Part 4: Your first bachata routine"],
+    )
+    assert structure.section_lock(basic.pk) is None
+    assert structure.section_lock(turns.pk).requires == ("Part 1: The basic step",)
+    assert structure.section_lock(practice.pk).requires == ("Part 2: Turns",)
+    # Once the parts before it are done, it opens 3 days after enrolling.
+    newcomer = UserFactory()
+    enrolled_at = enrollment_create(
+        user=newcomer, course=course, source=Enrollment.Source.SELF
+    ).created_at
+    LessonProgress.objects.bulk_create(
+        LessonProgress(
+            user=newcomer,
+            lesson=lesson,
+            course=course,
+            status=LessonProgress.Status.COMPLETED,
+            completed_at=enrolled_at,
+        )
+        for lesson in course.lessons.filter(section__in=[basic, turns])
+    )
+    lock = structure_for(user=newcomer, course=course).section_lock(practice.pk)
+    assert (lock.kind, lock.opens_at) == ("until", enrolled_at + timedelta(days=3))
+    assert structure.section_hidden(notes.pk)
+    assert list(routine.prerequisites.all()) == [basic]
+    assert set(structure.section_lock(routine.pk).requires) == {
+        "Part 1: The basic step",
+        "Part 3: Practice week",
+    }
+    # Learners never see the hidden section; the course's instructors do.
+    staff = User.objects.get(email="staff@example.com")
+    assert not structure_for(user=staff, course=course).section_hidden(notes.pk)
+    client.force_login(learner)
+    assert "Teacher" not in client.get(course.get_absolute_url()).content.decode()
+    assert "Structure rules: Bachata Step by Step is sequential" in output
+
+
+def test_the_demo_school_has_a_published_learning_path(client):
+    output = _seed()
+
+    path = LearningPath.objects.get(slug="social-dance-starter")
+    assert path.status == LearningPath.Status.PUBLISHED
+    assert list(path.steps.values_list("course__slug", flat=True)) == [
+        "salsa-foundations",
+        "bachata-step-by-step",
+    ]
+    assert "Learning path: Social Dance Starter (2 courses" in output
+    assert "-> /paths/social-dance-starter/" in output
+    page = client.get(path.get_absolute_url())
+    assert page.status_code == 200
+    assert "Bachata Step by Step" in page.content.decode()
+
+
+def test_staff_changes_to_the_demo_path_and_rules_survive_a_reseed():
+    _seed()
+    path = LearningPath.objects.get(slug="social-dance-starter")
+    path.steps.filter(course__slug="salsa-foundations").delete()
+    Section.objects.filter(title="Teacher's notes").update(is_hidden=False)
+
+    _seed()
+
+    assert path.steps.count() == 1
+    assert not Section.objects.get(title="Teacher's notes").is_hidden

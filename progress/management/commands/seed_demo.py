@@ -10,6 +10,10 @@ Plans are created once and then left to the admin (like quizzes).
 Besides the courses it gives every demo quiz lesson its questions, one members course a join
 code, and the demo learner a few completed lessons, so "My learning" is not empty.
 An instructor (no staff rights) teaches Salsa Foundations, to see the admin as instructors do.
+Bachata Step by Step shows every structure rule (sequential sections, a section released 3
+days after enrolling, a hidden section, a section prerequisite; set when its sections are
+created, then left to staff), and the learning path Social Dance Starter takes Salsa
+Foundations then Bachata Step by Step (created once, published).
 Then, when the apps are installed, `seed_demo_community` adds a course chat, a lesson
 discussion and an announcement, and `seed_demo_analytics` a month of demo learners' activity
 for the dashboards (called by name: `progress` imports nothing above it).
@@ -49,8 +53,10 @@ from catalog.services import (
 from media.models import Video
 from media.services import video_file_ensure
 from progress.management import demo_school
-from progress.management.demo_school import DemoCourse, DemoPlan, DemoUser
+from progress.management.demo_school import DemoCourse, DemoPlan, DemoSection, DemoUser
 from progress.models import LessonProgress
+from progress.paths.models import LearningPath
+from progress.paths.services import path_create
 from progress.selectors import dashboard_get
 from progress.services import lesson_complete
 
@@ -153,7 +159,8 @@ LEARNER_COMPLETED = (
 class Command(BaseCommand):
     help = (
         "Create or refresh the demo school: tiers and their plans, a staff user and a learner "
-        "with printed credentials, and three published courses. Safe to run again."
+        "with printed credentials, three published courses, one course showing every "
+        "structure rule and a learning path. Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -210,17 +217,19 @@ class Command(BaseCommand):
             self.clips = self._clips_ensure(staff)
             courses = [
                 self._course_ensure(demo, tiers=tiers, instructor=staff)
-                for demo in demo_school.COURSES
+                for demo in (*demo_school.COURSES, demo_school.RULES_COURSE)
             ]
             self._instructor_ensure(self._user_ensure(demo_school.INSTRUCTOR))
             quizzes = self._quizzes_ensure()
             join_course = self._join_code_ensure()
             self._learner_progress_ensure(learner)
+            path = self._path_ensure(demo_school.PATH)
             if large_course:
                 courses.append(self._large_course_ensure(large_course, instructor=staff))
 
         self._report(tiers=list(tiers.values()), plans=plans, courses=courses)
         self._report_learning(quizzes=quizzes, join_course=join_course, learner=learner)
+        self._report_rules(path=path)
         self._apps_above_ensure(
             allow_production=allow_production, analytics_learners=analytics_learners
         )
@@ -323,11 +332,34 @@ class Command(BaseCommand):
         for number, lesson in enumerate(lessons.order_by("section__order", "order")):
             lesson_update(lesson=lesson, data=self._clip_for(number))
 
-    def _sections_ensure(self, course: Course, titles: list[str]) -> list[Section]:
+    def _sections_ensure(
+        self, course: Course, titles: list[str], demos: tuple[DemoSection, ...] = ()
+    ) -> list[Section]:
+        """The course's sections by title, the missing ones created with the structure rules
+        of their demo (a rerun leaves existing sections and their rules to staff)."""
         existing = {section.title: section for section in course.sections.all()}
-        return [
-            existing.get(title) or section_create(course=course, title=title) for title in titles
-        ]
+        rules = {demo.title: demo for demo in demos}
+        sections = []
+        for title in titles:
+            section = existing.get(title)
+            if section is None:
+                demo = rules.get(title)
+                section = section_create(
+                    course=course,
+                    title=title,
+                    **(self._section_rules(demo, existing) if demo else {}),
+                )
+                existing[title] = section
+            sections.append(section)
+        return sections
+
+    @staticmethod
+    def _section_rules(demo: DemoSection, existing: dict[str, Section]) -> dict:
+        return {
+            "is_hidden": demo.hidden,
+            "release_after_days": demo.release_after_days,
+            "prerequisites": [existing[title] for title in demo.prerequisites],
+        }
 
     def _course_ensure(
         self, demo: DemoCourse, *, tiers: dict[str, Tier], instructor: User
@@ -344,9 +376,12 @@ class Command(BaseCommand):
                 visibility=demo.visibility,
                 required_tier=tiers[demo.tier_slug] if demo.tier_slug else None,
                 instructors=[instructor],
+                progression=demo.progression,
             )
         course = self._thumbnail_ensure(course_publish(course=course))
-        sections = self._sections_ensure(course, [section.title for section in demo.sections])
+        sections = self._sections_ensure(
+            course, [section.title for section in demo.sections], demo.sections
+        )
         existing_slugs = set(course.lessons.values_list("slug", flat=True))
         for section, demo_section in zip(sections, demo.sections, strict=True):
             for lesson in demo_section.lessons:
@@ -369,6 +404,24 @@ class Command(BaseCommand):
                 self.created_lessons += 1
         self._clips_attach(course)
         return course
+
+    def _path_ensure(self, demo: demo_school.DemoPath) -> LearningPath:
+        """The demo learning path, created once and published; later runs leave it (and its
+        courses) to staff."""
+        path = LearningPath.objects.filter(slug=demo.slug).first()
+        if path is not None:
+            return path
+        courses = {
+            course.slug: course for course in Course.objects.filter(slug__in=demo.course_slugs)
+        }
+        return path_create(
+            slug=demo.slug,
+            title=demo.title,
+            summary=demo.summary,
+            description=demo.description,
+            status=LearningPath.Status.PUBLISHED,
+            courses=[courses[slug] for slug in demo.course_slugs],
+        )
 
     def _quizzes_ensure(self) -> list[Quiz]:
         """A quiz with its rules and questions for each demo quiz lesson, through the catalog's
@@ -519,4 +572,17 @@ class Command(BaseCommand):
         out(
             f"{learner.email} has made a start in {courses} courses, "
             f"{dashboard.stats.xp} XP -> {reverse('progress:dashboard')}"
+        )
+
+    def _report_rules(self, *, path: LearningPath) -> None:
+        out = self.stdout.write
+        rules = demo_school.RULES_COURSE
+        out(
+            f"Structure rules: {rules.title} is sequential, opens its practice week 3 days after "
+            "enrolling, hides the teacher's notes from learners and asks for the basic step "
+            f"before the routine -> {reverse('progress:course_detail', args=[rules.slug])}"
+        )
+        out(
+            f"Learning path: {path.title} ({path.steps.count()} courses, with a certificate "
+            f"once all are completed) -> {path.get_absolute_url()}"
         )
