@@ -36,6 +36,7 @@ from accounts.roles import user_has_staff_role
 from catalog.access import is_course_editor
 from catalog.forms_admin import (
     COURSE_CREATE_FIELDS,
+    ChoicesField,
     CourseAdminForm,
     LessonAdminForm,
     LessonInlineForm,
@@ -529,6 +530,11 @@ class CourseAdmin(AuthorTimeZoneMixin, ServiceWritesMixin, InstructorScopeMixin,
                 ),
             )
         )
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "prerequisite_courses":
+            kwargs["form_class"] = ChoicesField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None) -> Course | None:
         course = super().get_object(request, object_id, from_field)

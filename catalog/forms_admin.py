@@ -159,7 +159,17 @@ class CourseAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-class SectionsChoiceField(forms.ModelMultipleChoiceField):
+class ChoicesField(forms.ModelMultipleChoiceField):
+    """A multiple choice that reads an empty value among the chosen ones as nothing chosen
+    (some clients post the empty select's blank), not as an id that is no UUID."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            value = [item for item in value if item not in self.empty_values]
+        return super().clean(value)
+
+
+class SectionsChoiceField(ChoicesField):
     """Sections named with their course, like `SectionChoiceField`."""
 
     def label_from_instance(self, obj: Section) -> str:
