@@ -81,6 +81,9 @@ INSTRUCTOR_PERMISSIONS = {
     ("progress", "lessonprogress"): ("view",),
     ("progress", "quizattempt"): ("view",),
     ("progress", "certificate"): ("view",),
+    # Cohorts of their courses (the admin narrows them): create, rename, add and remove learners.
+    ("progress", "cohort"): ("view", "add", "change"),
+    ("progress", "cohortmembership"): ("view", "delete"),
     # Announcements to their learners (the admin narrows them to their courses).
     ("community", "announcement"): ("view", "add", "change"),
 }
