@@ -22,7 +22,12 @@ from catalog.access import (
 )
 from catalog.models import Course, Lesson, Section
 from catalog.search import course_search
-from catalog.structure import Structure, course_rules_get, section_rule_flags
+from catalog.structure import (
+    Structure,
+    course_rules_get,
+    lesson_rule_flags,
+    section_rule_flags,
+)
 from lms.errors import ErrorCode, NotFoundError
 
 PUBLISHED_LESSONS = Q(lessons__is_published=True)
@@ -248,7 +253,10 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
     Whether they may open its content is `catalog.access.lesson_access`.
     """
     lesson = (
-        Lesson.objects.select_related("section", "video").filter(course=course, slug=slug).first()
+        Lesson.objects.select_related("section", "video")
+        .annotate(**lesson_rule_flags())  # no rules to read for a course without any
+        .filter(course=course, slug=slug)
+        .first()
     )
     if lesson is None:
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
@@ -260,7 +268,9 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
 
 def lesson_get_by_id(*, user: User | AnonymousUser, lesson_id: uuid.UUID | str) -> Lesson:
     """A lesson by id, with its course and section, if this user may see it exists."""
-    queryset = Lesson.objects.select_related("section", "course", "course__required_tier", "video")
+    queryset = Lesson.objects.select_related(
+        "section", "course", "course__required_tier", "video"
+    ).annotate(**lesson_rule_flags())  # no rules to read for a course without any
     if user.is_authenticated and not user_has_staff_role(user):
         queryset = queryset.prefetch_related("course__instructors")
     try:

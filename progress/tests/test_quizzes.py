@@ -491,8 +491,11 @@ def test_the_queries_of_a_passing_submission_do_not_grow_with_the_questions():
 
     assert small == large
     # With the two reads of the attempt rules (attempts, staff grants) and the analytics
-    # events (the attempt; the completion's, with the rest of the progress write).
-    assert large <= 28
+    # events (the attempt; the completion's, with the rest of the progress write); plus 2
+    # (issue 17): the course's structure rules (sections and lessons, whatever their
+    # number), read because the cache is cold here; none once cached, and none through the
+    # API, whose lesson comes annotated with whether its course has rules at all.
+    assert large <= 30
 
 
 # --- Races (PostgreSQL) -------------------------------------------------------------------------
