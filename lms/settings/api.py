@@ -1,5 +1,6 @@
 """The JSON API: DRF, its throttles and the OpenAPI schema; the request guards' limits."""
 
+from lms.errors import CATALOG, ErrorCode
 from lms.settings.base import env
 
 # --- API --------------------------------------------------------------------------------
@@ -55,5 +56,9 @@ SPECTACULAR_SETTINGS = {
         # issue 16 (authoring API): a course's and a video's status.
         "CourseStatusEnum": "catalog.models.Course.Status",
         "VideoStatusEnum": "media.models.Video.Status",
+        # issue 17: the structure locks in outlines, apart from the error envelope's codes.
+        "StructureLockCodeEnum": ["LOCKED_PREREQUISITE", "LOCKED_UNTIL"],
+        "CodeEnum": [(code.value, CATALOG[code].message) for code in ErrorCode],
+        "LearningPathStatusEnum": "progress.paths.models.LearningPath.Status",
     },
 }
