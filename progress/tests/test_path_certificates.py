@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.template import Context, Template
 from django.test import Client
 
 from accounts.models import AuditLog
@@ -298,3 +299,16 @@ def test_parallel_issuing_for_one_learner_and_path_keeps_one_row():
     assert PathCertificate.objects.filter(user=learner).count() == 1
     codes = {certificate.code for result in results for certificate in result}
     assert codes == {PathCertificate.objects.get().code}
+
+
+@pytest.mark.django_db
+def test_the_certificate_list_tag_lists_the_learners_path_certificates():
+    certificate = _issued(display_name="Lee Park")
+    page = Template("{% load paths_tags %}<ul>{% my_path_certificates %}</ul>")
+
+    mine = page.render(Context({"user": certificate.user}))
+    others = page.render(Context({"user": UserFactory()}))
+
+    assert f'href="/certificates/path/{certificate.code}/"' in mine
+    assert "Learning path: Salsa path" in mine
+    assert "certificate-item" not in others
