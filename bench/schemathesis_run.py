@@ -2,21 +2,23 @@
 
 Builds a fresh database (SQLite in a temporary folder, or the PostgreSQL database named by
 SCHEMATHESIS_DATABASE_URL, dropped and created anew), migrates it, seeds the demo school,
-starts gunicorn on a free loopback port with production settings, and runs schemathesis
-(https://schemathesis.readthedocs.io) over every operation of `/api/schema/`: once
-anonymous, once as the demo learner signed in through allauth's app sign-in (a JWT bearer
-token), then as the demo instructor over the authoring, update and showcase operations. The
-checks are: no server error, responses matching their documented schema, status codes and
-content types the schema documents. Any finding fails the run, and so does a pass with fewer
-than `--min-calls` requests (a tenth of it for the instructor's narrower pass; counted in
-gunicorn's access log, so they are the calls the server really answered). gunicorn is
-stopped at the end, even on errors.
+starts gunicorn with production settings on free loopback ports, one per pass, and runs
+schemathesis (https://schemathesis.readthedocs.io) over every operation of `/api/schema/` in
+three passes at the same time: anonymous, as the demo learner signed in through allauth's app
+sign-in (a JWT bearer token), and as the demo instructor over the authoring, update and
+showcase operations. The checks are: no server error, responses matching their documented
+schema, status codes and content types the schema documents. Any finding fails the run, and
+so does a pass with fewer than `--min-calls` requests (a tenth of it for the instructor's
+narrower pass; counted in its gunicorn's access log, so they are the calls the server really
+answered). Each pass's output is printed whole when all have ended; the servers are stopped
+at the end, even on errors.
 
 The live server lifts the API's throttles (API_THROTTLE_ANON / API_THROTTLE_USER) so the
 run is not all 429s, and gives the learner an hour-long access token.
 
-    python bench/schemathesis_run.py [--examples 25] [--seed 11] [--min-calls 1000]
-                                     [--workers 2] [--timeout 240]
+    python bench/schemathesis_run.py [--examples 25] [--author-examples 10] [--seed 11]
+                                     [--min-calls 1000]
+                                     [--workers 2] [--timeout 480]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +58,19 @@ CHECKS = ",".join(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=25, help="test cases per operation")
+    parser.add_argument(
+        "--author-examples",
+        type=int,
+        default=10,
+        help="test cases per operation in the instructor's pass (its coverage phase's cases "
+        "come on top, whatever this is)",
+    )
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SCHEMATHESIS_SEED", 11)))
     parser.add_argument("--min-calls", type=int, default=1000, help="fewest requests per pass")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn and client workers")
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per pass, at most")
+    parser.add_argument(
+        "--timeout", type=float, default=480.0, help="seconds for the passes, at most"
+    )
     return parser.parse_args(argv)
 
 
@@ -99,35 +111,64 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def run_pass(
-    label: str,
-    *,
-    port: int,
-    log: Path,
-    args: argparse.Namespace,
-    token: str | None = None,
-    extra: tuple[str, ...] = (),
-) -> tuple[int, int]:
-    """One schemathesis pass; returns its exit code and the requests gunicorn logged."""
+@dataclass
+class Pass:
+    """One schemathesis pass: who it signs in as, what it covers, and its floor of calls."""
+
+    label: str
+    min_calls: int
+    account: tuple[str, str] | None = None
+    extra: tuple[str, ...] = ()
+    examples: int | None = None  # --examples unless set
+
+
+@dataclass
+class Server:
+    """One gunicorn of the run, with the access log its pass's calls are counted in."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+
+def server_start(env: dict[str, str], workdir: Path, name: str, workers: int) -> Server:
+    port, log = free_port(), workdir / f"access-{name}.log"
+    log.touch()
+    step(f"Starting gunicorn on http://{HOST}:{port}/ for the {name} pass")
+    with (workdir / f"gunicorn-{name}.log").open("w") as errors:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "lms.wsgi", "--bind", f"{HOST}:{port}"),
+                *("--workers", str(workers), "--access-logfile", str(log)),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=errors,
+            stderr=subprocess.STDOUT,
+        )
+    return Server(process, port, log)
+
+
+def pass_command(run: Pass, server: Server, args: argparse.Namespace) -> list[str]:
+    token = sign_in(server.port, *run.account) if run.account else None
     # With a token, keep it: generated Authorization values would replace it and turn the
     # signed-in pass into another anonymous one (all 401s).
     auth = ("--header", f"Authorization: Bearer {token}") if token else ()
     auth += ("--generation-with-security-parameters", "false") if token else ()
-    before = len(log.read_text().splitlines())
-    command = [
+    return [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
         str(ROOT / "bench" / "schemathesis.toml"),
         "run",
-        f"http://{HOST}:{port}/api/schema/?format=json",
+        f"http://{HOST}:{server.port}/api/schema/?format=json",
         "--url",
-        f"http://{HOST}:{port}",
+        f"http://{HOST}:{server.port}",
         "--checks",
         CHECKS,
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        str(args.examples),
+        str(run.examples or args.examples),
         "--seed",
         str(args.seed),
         "--workers",
@@ -138,18 +179,52 @@ def run_pass(
         "10",
         "--no-color",
         *auth,
-        *extra,
+        *run.extra,
     ]
-    step(f"schemathesis, {label}")
-    try:
-        code = subprocess.run(command, cwd=ROOT, timeout=args.timeout, check=False).returncode
-    except subprocess.TimeoutExpired:
-        print(f"schemathesis: the {label} pass took over {args.timeout:.0f}s", file=sys.stderr)
-        code = 1
-    lines = [line for line in log.read_text().splitlines()[before:] if "/api/schema/" not in line]
+
+
+def calls_counted(label: str, log: Path) -> int:
+    """The requests gunicorn answered for a pass (its access log, less the schema loads)."""
+    lines = [line for line in log.read_text().splitlines() if "/api/schema/" not in line]
     statuses = Counter(m.group(1) for line in lines if (m := re.search(r'" (\d{3}) ', line)))
     print(f"schemathesis {label}: statuses {dict(sorted(statuses.items()))}")
-    return code, len(lines)
+    return len(lines)
+
+
+def passes_run(
+    passes: list[Pass], servers: list[Server], args: argparse.Namespace, workdir: Path
+) -> list[tuple[Pass, int, int]]:
+    """Run the passes at the same time, one per server; each one's output is printed whole
+    once all have ended. Returns each pass with its exit code and the calls counted."""
+    started = []
+    for run, server in zip(passes, servers, strict=True):
+        output = workdir / f"schemathesis-{run.label.replace(' ', '-')}.txt"
+        with output.open("w") as out:
+            process = subprocess.Popen(
+                pass_command(run, server, args), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        started.append((run, process, output))
+    step(f"schemathesis: {', '.join(run.label for run in passes)} (at the same time)")
+    deadline = time.monotonic() + args.timeout
+    results = []
+    try:
+        for (run, process, output), server in zip(started, servers, strict=True):
+            try:
+                code = process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                code = None
+            step(f"schemathesis, {run.label}")
+            print(output.read_text(), end="")
+            if code is None:
+                print(f"schemathesis: the {run.label} pass took over {args.timeout:.0f}s")
+                code = 1
+            results.append((run, code, calls_counted(run.label, server.log)))
+    finally:
+        for _run, process, _output in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,58 +239,47 @@ def main(argv: list[str] | None = None) -> int:
     manage("seed_demo", "--allow-production", env=env)
     step("Collecting static files (production storage needs the manifest)")
     manage("collectstatic", "--no-input", env=env)
-    port, log = free_port(), workdir / "access.log"
-    log.touch()
-    step(f"Starting gunicorn on http://{HOST}:{port}/ (log: {workdir}/gunicorn.log)")
-    with (workdir / "gunicorn.log").open("w") as errors:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "lms.wsgi", "--bind", f"{HOST}:{port}"),
-                *("--workers", str(args.workers), "--access-logfile", str(log)),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=errors,
-            stderr=subprocess.STDOUT,
-        )
-    started = time.monotonic()
-    try:
-        wait_until_up(port, process)
-        anonymous = run_pass("anonymous", port=port, log=log, args=args)
+    passes = [
+        Pass("anonymous", args.min_calls),
         # Session ids are small integers: the fuzzer finds the learner's own session and
         # revokes it, which rightly signs the rest of the pass out. Revoking is fuzzed in
         # the anonymous pass and tested in accounts/tests.
-        learner = run_pass(
+        Pass(
             "as the demo learner",
-            port=port,
-            log=log,
-            args=args,
-            token=sign_in(port, *LEARNER),
-            extra=("--exclude-operation-id", "me_sessions_destroy"),
-        )
-        instructor = run_pass(
+            args.min_calls,
+            LEARNER,
+            ("--exclude-operation-id", "me_sessions_destroy"),
+        ),
+        # Fewer operations, so fewer calls: a tenth of the floor of the full passes.
+        Pass(
             "as the demo instructor",
-            port=port,
-            log=log,
-            args=args,
-            token=sign_in(port, *INSTRUCTOR),
-            extra=("--include-path-regex", AUTHOR_PATHS),
-        )
-        results = [
-            ("anonymous", *anonymous, args.min_calls),
-            ("as the demo learner", *learner, args.min_calls),
-            # Fewer operations, so fewer calls: a tenth of the floor of the full passes.
-            ("as the demo instructor", *instructor, args.min_calls // 10),
-        ]
+            args.min_calls // 10,
+            INSTRUCTOR,
+            ("--include-path-regex", AUTHOR_PATHS),
+            args.author_examples,
+        ),
+    ]
+    started = time.monotonic()
+    # One gunicorn per pass, all on the one database, so each pass's calls are counted in
+    # its own access log while the passes run at the same time (they wait on the server
+    # and the database as much as they compute: side by side they share the cores).
+    servers: list[Server] = []
+    try:
+        for run in passes:
+            servers.append(server_start(env, workdir, run.label.split()[-1], args.workers))
+        for server in servers:
+            wait_until_up(server.port, server.process)
+        results = passes_run(passes, servers, args, workdir)
     finally:
-        stop(process)
+        for server in servers:
+            stop(server.process)
     failed = False
-    for label, code, calls, min_calls in results:
-        short = calls < min_calls
+    for run, code, calls in results:
+        short = calls < run.min_calls
         failed |= bool(code) or short
         verdict = "findings" if code else ("too few calls" if short else "clean")
-        print(f"schemathesis {label}: {calls} calls, {verdict}")
-    print(f"schemathesis: {time.monotonic() - started:.0f}s in all; server log {workdir}")
+        print(f"schemathesis {run.label}: {calls} calls, {verdict}")
+    print(f"schemathesis: {time.monotonic() - started:.0f}s in all; server logs {workdir}")
     return 1 if failed else 0
 
 
