@@ -1,7 +1,8 @@
 """Lesson attachments: private files handed out only to those who may open the lesson.
 
 The access policy (`catalog.access.lesson_access`) decides first: a locked lesson answers 403
-(LOGIN_REQUIRED or UPGRADE_REQUIRED) before anything else is looked at. Then the file must be
+(LOGIN_REQUIRED or UPGRADE_REQUIRED, or a structure lock: LOCKED_PREREQUISITE, LOCKED_UNTIL;
+a hidden lesson is 404 for learners) before anything else is looked at. Then the file must be
 one of the lesson's attachments (confirmed, not deleted), else FILE_NOT_FOUND, so file ids of
 other lessons reveal nothing. Only then `media.storage.file_presigned_get` signs a short-lived
 GET URL. The API (`progress.api.attachments`) and the lesson page's download links (the

@@ -1,7 +1,8 @@
 """Signed playback for lessons: what a learner's player needs, only for those who may watch.
 
 `lesson_playback_get` asks `catalog.access` first and refuses (403 LOGIN_REQUIRED or
-UPGRADE_REQUIRED) before any token or URL is signed; `media.playback` signs Mux tokens and
+UPGRADE_REQUIRED, or LOCKED_PREREQUISITE / LOCKED_UNTIL for the course's structure rules)
+before any token or URL is signed; `media.playback` signs Mux tokens and
 `media.video_files` file URLs. A file video (source "file") plays from a URL and type instead
 of Mux ids and tokens: short-lived unless the lesson is one anyone may open (a published
 lesson of a public course, or a free preview), whose URL may be stable. The lesson page and the

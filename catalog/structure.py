@@ -152,29 +152,36 @@ def section_rule_flags() -> dict[str, Exists]:
     }
 
 
-def lesson_rule_flags() -> dict[str, ExpressionWrapper]:
-    """An annotation for a query of lessons: `rules_course_plain`, true when their course has
-    no structure rule at all (free progression, no prerequisite course, no section hidden,
-    scheduled or with prerequisites). For such a lesson `course_structure_plain` decides
-    without loading the rules: nothing is locked, and only the lesson's own `is_hidden` hides
-    it."""
-    ruled_sections = Section.objects.filter(course_id=OuterRef("course_id")).filter(
+def _plain(course_ref: str, progression: str) -> ExpressionWrapper:
+    ruled_sections = Section.objects.filter(course_id=OuterRef(course_ref)).filter(
         Q(is_hidden=True)
         | Q(release_at__isnull=False)
         | Q(release_after_days__isnull=False)
         | Q(prerequisites__isnull=False)
     )
     prerequisite_courses = Course.prerequisite_courses.through.objects.filter(
-        from_course_id=OuterRef("course_id")
+        from_course_id=OuterRef(course_ref)
     )
-    return {
-        "rules_course_plain": ExpressionWrapper(
-            Q(course__progression=Course.Progression.FREE)
-            & ~Exists(ruled_sections)
-            & ~Exists(prerequisite_courses),
-            output_field=BooleanField(),
-        )
-    }
+    return ExpressionWrapper(
+        Q(**{progression: Course.Progression.FREE})
+        & ~Exists(ruled_sections)
+        & ~Exists(prerequisite_courses),
+        output_field=BooleanField(),
+    )
+
+
+def lesson_rule_flags() -> dict[str, ExpressionWrapper]:
+    """An annotation for a query of lessons: `rules_course_plain`, true when their course has
+    no structure rule at all (free progression, no prerequisite course, no section hidden,
+    scheduled or with prerequisites). For such a lesson `course_structure_plain` decides
+    without loading the rules: nothing is locked, and only the lesson's own `is_hidden` hides
+    it."""
+    return {"rules_course_plain": _plain("course_id", "course__progression")}
+
+
+def course_rule_flags() -> dict[str, ExpressionWrapper]:
+    """`lesson_rule_flags` for a query of courses: `rules_course_plain` on each course."""
+    return {"rules_course_plain": _plain("pk", "progression")}
 
 
 def course_structure_plain(*, course: Course) -> "Structure":
@@ -393,96 +400,6 @@ def _rules_assemble(
             pk for section in sections for pk, hidden, *_rest in section.lessons if hidden
         ),
     )
-
-
-def course_rules_get_many(*, courses: Iterable[Course]) -> dict[UUID, CourseRules]:
-    """The rules of many courses at once (a learner's dashboard), as `course_rules_get` gives
-    them one by one: one cache read for all, and for those not cached a fixed number of
-    queries whatever their number (their sections and lessons, two; the prerequisite links
-    and courses, one each and only when some of them have any). Kept on each instance too."""
-    courses = list(courses)
-    keys = {course.pk: _RULES_KEY.format(course.pk) for course in courses}
-    cached = cache.get_many(
-        [keys[c.pk] for c in courses if getattr(c, "_structure_rules", None) is None]
-    )
-    found: dict[UUID, CourseRules] = {}
-    missing: list[Course] = []
-    for course in courses:
-        rules = getattr(course, "_structure_rules", None) or cached.get(keys[course.pk])
-        if isinstance(rules, CourseRules) and rules.progression == course.progression:
-            found[course.pk] = course._structure_rules = rules
-        else:
-            missing.append(course)
-    if missing:
-        built = _course_rules_build_many(courses=missing)
-        cache.set_many(
-            {keys[pk]: rules for pk, rules in built.items()},
-            settings.LMS_STRUCTURE_RULES_CACHE_SECONDS,
-        )
-        for course in missing:
-            found[course.pk] = course._structure_rules = built[course.pk]
-    return found
-
-
-def _course_rules_build_many(*, courses: list[Course]) -> dict[UUID, CourseRules]:
-    ids = [course.pk for course in courses]
-    published = Lesson.objects.filter(is_published=True).only(
-        "id", "section_id", "order", "is_published", "is_hidden", "is_required", "title"
-    )
-    sections = list(
-        Section.objects.filter(course_id__in=ids)
-        .annotate(**section_rule_flags())
-        .order_by("course_id", "order")
-        .prefetch_related(
-            Prefetch("lessons", queryset=published.order_by("order"), to_attr="outline_lessons")
-        )
-    )
-    by_course: dict[UUID, list[Section]] = {}
-    for section in sections:
-        by_course.setdefault(section.course_id, []).append(section)
-    requirements: dict[UUID, list[UUID]] = {}
-    if any(section.rules_has_prerequisites for section in sections):
-        for from_id, to_id in (
-            Section.prerequisites.through.objects.filter(from_section__course_id__in=ids)
-            .order_by("to_section__order")
-            .values_list("from_section_id", "to_section_id")
-        ):
-            requirements.setdefault(from_id, []).append(to_id)
-    # As `_prerequisite_courses`: a course without sections is asked too.
-    asked = [
-        pk
-        for pk in ids
-        if not by_course.get(pk)
-        or any(section.rules_course_has_prerequisites for section in by_course[pk])
-    ]
-    prerequisite_courses: dict[UUID, list[tuple[UUID, str]]] = {}
-    if asked:
-        for from_id, to_id, title in (
-            Course.prerequisite_courses.through.objects.filter(from_course_id__in=asked)
-            .exclude(to_course__status=Course.Status.DRAFT)
-            .order_by("to_course__title")
-            .values_list("from_course_id", "to_course_id", "to_course__title")
-        ):
-            prerequisite_courses.setdefault(from_id, []).append((to_id, title))
-    built: dict[UUID, CourseRules] = {}
-    for course in courses:
-        group = by_course.get(course.pk, [])
-        for section in group:  # the links are loaded above: the builder asks for none
-            section.rules_has_prerequisites = section.rules_course_has_prerequisites = False
-        rules = (
-            _course_rules_build(course=course, sections=group)
-            if group
-            else CourseRules(course.pk, course.progression, (), (), frozenset())
-        )
-        built[course.pk] = replace(
-            rules,
-            prerequisite_courses=tuple(prerequisite_courses.get(course.pk, ())),
-            sections=tuple(
-                replace(s, prerequisite_ids=tuple(requirements.get(s.id, ())))
-                for s in rules.sections
-            ),
-        )
-    return built
 
 
 def course_rules_forget(course: Course) -> None:

@@ -61,7 +61,8 @@ def sections_for_bundles(*, course: Course) -> QuerySet[Section]:
         status=StoredFile.Status.CONFIRMED, deleted_at__isnull=True
     ).order_by("title", "key")
     lessons = (
-        Lesson.objects.filter(is_published=True)
+        # Hidden lessons exist for learners nowhere, so never in what they take offline.
+        Lesson.objects.filter(is_published=True, is_hidden=False)
         .select_related("video")
         .prefetch_related(
             Prefetch("quiz", queryset=quizzes),
@@ -70,7 +71,7 @@ def sections_for_bundles(*, course: Course) -> QuerySet[Section]:
         .order_by("order", "id")
     )
     return (
-        Section.objects.filter(course=course)
+        Section.objects.filter(course=course, is_hidden=False)  # hidden: no bundle at all
         .prefetch_related(Prefetch("lessons", queryset=lessons, to_attr="bundle_lessons"))
         .order_by("order", "id")
     )

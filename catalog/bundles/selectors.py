@@ -7,8 +7,10 @@ For each section the app holds, and each section of the courses it asks to hold:
 - `removed`: the section has no bundle any more (deleted, emptied, its course unpublished or
   deleted): delete it from the device.
 - `locked`: the learner may not open every published lesson of the section (a paid course
-  without the tier, where not every lesson is a free preview): no version, no URLs; delete it
-  from the device (the learner may have lost the tier).
+  without the tier, where not every lesson is a free preview; or the course's structure
+  rules lock the section, or one of its lessons in a course of sequential lessons: see
+  `catalog.structure`): no version, no URLs; delete it from the device (the learner may have
+  lost the tier). A hidden section (for learners) is `removed`: it has no bundle for them.
 
 Only `update` and `new` carry URLs, all valid for `LMS_BUNDLE_URL_TTL_SECONDS`: the manifest
 (`catalog.bundles.downloads`), each attachment (a presigned storage GET, after the steps of
@@ -18,7 +20,8 @@ configured), and each lesson video's downloads (`media.downloads.video_downloads
 learner's tier includes offline video (`Tier.offline_video_downloads`, this tier or a lower
 one; staff always).
 
-A fixed number of queries, whatever the number of courses, sections, lessons and files.
+A fixed number of queries, whatever the number of courses, sections, lessons and files
+(plus the learner's facts for each course whose structure rules depend on them).
 """
 
 import uuid
@@ -36,11 +39,17 @@ from accounts.models import User
 from accounts.roles import user_has_staff_role
 from billing.entitlements import user_active_tier_rank
 from billing.models import Tier
-from catalog.access import Access, course_access, course_is_visible
+from catalog.access import Access, course_access, course_is_visible, structure_for
 from catalog.bundles.downloads import BundleUrl, bundle_download_url, bundle_url_ttl
 from catalog.bundles.manifest import manifest_attachment_ids, manifest_video_ids
 from catalog.bundles.models import SectionBundle
 from catalog.models import Course, Lesson, Section
+from catalog.structure import (
+    Structure,
+    course_rule_flags,
+    course_rules_prefetch,
+    course_structure_plain,
+)
 from lms.errors import ApplicationError, ErrorCode
 from media.downloads import VideoDownload, video_downloads
 from media.models import StoredFile, Video
@@ -149,6 +158,7 @@ def updates_check(
     held_versions = {str(section_id): version for section_id, version in held}
     courses = _courses(user=user, course_ids=course_ids, held_section_ids=held_versions)
     decisions = {pk: course_access(user=user, course=course) for pk, course in courses.items()}
+    structures = _structures(user=user, courses=courses)
     bundles = (
         SectionBundle.objects.filter(course_id__in=list(courses), superseded_at__isnull=True)
         .only("id", "course_id", "section_id", "version", "size", "previews_only")
@@ -157,7 +167,9 @@ def updates_check(
     # Courses in the order asked (a stable sort keeps each course's sections in order).
     position = {pk: index for index, pk in enumerate(courses)}
     sections = [
-        _section_update(bundle, decisions[bundle.course_id], held_versions)
+        _section_update(
+            bundle, decisions[bundle.course_id], structures[bundle.course_id], held_versions
+        )
         for bundle in sorted(bundles, key=lambda bundle: position[bundle.course_id])
     ]
     answered = {item.section_id for item in sections}
@@ -183,7 +195,11 @@ def _courses(
         "course_id", flat=True
     )
     wanted = list(dict.fromkeys([*course_ids, *held_courses]))
-    queryset = Course.objects.filter(pk__in=wanted).select_related("required_tier")
+    queryset = (
+        Course.objects.filter(pk__in=wanted)
+        .select_related("required_tier")
+        .annotate(**course_rule_flags())  # which courses have structure rules at all
+    )
     if not user_has_staff_role(user):
         queryset = queryset.prefetch_related("instructors")
     found = {course.pk: course for course in queryset}
@@ -194,12 +210,40 @@ def _courses(
     }
 
 
+def _structures(*, user: User, courses: dict[uuid.UUID, Course]) -> dict[uuid.UUID, Structure]:
+    """Each course's structure rules decided for the learner: none read for courses without
+    rules, and those of the others in one go."""
+    ruled = [course for course in courses.values() if not course.rules_course_plain]
+    course_rules_prefetch(courses=ruled)
+    return {
+        pk: course_structure_plain(course=course)
+        if course.rules_course_plain
+        else structure_for(user=user, course=course)
+        for pk, course in courses.items()
+    }
+
+
+def _structure_locked(structure: Structure, section_id: uuid.UUID) -> bool:
+    """Whether the course's rules lock the section, or any of its lessons, for the learner
+    (a bundle holds every lesson: none may reach the device before it opens)."""
+    if structure.bypass:
+        return False
+    if structure.section_lock(section_id) is not None:
+        return True
+    rules = next((s for s in structure.rules.sections if s.id == section_id), None)
+    return rules is not None and any(pk in structure.lesson_locks for pk, *_r in rules.lessons)
+
+
 def _section_update(
-    bundle: SectionBundle, decision: Access, held_versions: dict[str, str]
+    bundle: SectionBundle, decision: Access, structure: Structure, held_versions: dict[str, str]
 ) -> SectionUpdate:
     section_id = str(bundle.section_id)
     course_id = str(bundle.course_id)
-    if not (decision.allowed or bundle.previews_only):
+    if structure.section_hidden(bundle.section_id):
+        return SectionUpdate(section_id=section_id, course_id=None, status=SectionStatus.REMOVED)
+    if not (decision.allowed or bundle.previews_only) or _structure_locked(
+        structure, bundle.section_id
+    ):
         return SectionUpdate(
             section_id=section_id, course_id=course_id, status=SectionStatus.LOCKED
         )

@@ -36,8 +36,9 @@ class LessonAttachmentUrlApi(APIView):
         description=(
             "For users the access policy lets open the lesson. The URL is short-lived: ask "
             "again for each download. Errors: 404 `LESSON_NOT_FOUND` or `FILE_NOT_FOUND` (the "
-            "file is not attached to this lesson), 403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED`, "
-            "503 `STORAGE_NOT_CONFIGURED`."
+            "file is not attached to this lesson), 403 `LOGIN_REQUIRED` or `UPGRADE_REQUIRED` "
+            "(the tier), `LOCKED_PREREQUISITE` or `LOCKED_UNTIL` (the course's rules; "
+            "`retry_at`), 503 `STORAGE_NOT_CONFIGURED`."
         ),
         responses={200: OutputSerializer, **error_responses(403, 404)},
     )

@@ -109,7 +109,8 @@ class LessonPlaybackApi(APIView):
             "short-lived (`expires_at`) unless anyone may open the lesson. A lesson "
             "without a playable video answers 200 with a `status` that "
             "says why. Errors: 404 `LESSON_NOT_FOUND`, 403 `LOGIN_REQUIRED` or "
-            "`UPGRADE_REQUIRED`."
+            "`UPGRADE_REQUIRED` (the tier), `LOCKED_PREREQUISITE` or `LOCKED_UNTIL` (the "
+            "course's rules; `retry_at` when it opens): no token is signed then."
         ),
         responses={200: OutputSerializer, **error_responses(403, 404)},
     )
