@@ -18,14 +18,17 @@ from accounts.personal_data import Section, personal_data_register
 from progress.models import (
     ActivityDay,
     Certificate,
+    CohortMembership,
     Enrollment,
     Invite,
     InviteRedemption,
     LearnerStats,
     LessonProgress,
+    PathCertificate,
     ProgressEvent,
     QuizAttempt,
     QuizAttemptGrant,
+    SectionReleaseNotice,
     XPAward,
 )
 
@@ -92,6 +95,21 @@ def _export(user: User) -> dict[str, Any]:
                 "invite__code", "redeemed_at", "ip_address"
             )
         ),
+        "path_certificates": list(
+            PathCertificate.objects.filter(user=user).values(
+                "code", "path_title", "course_titles", "learner_name", "issued_at"
+            )
+        ),
+        "cohorts": list(
+            CohortMembership.objects.filter(user=user)
+            .order_by("created_at")
+            .values("course__title", "cohort__name", "cohort__starts_on", "created_at")
+        ),
+        "section_release_notices": list(
+            SectionReleaseNotice.objects.filter(user=user)
+            .order_by("created_at")
+            .values("section__course__title", "section__title", "opened_at", "created_at")
+        ),
         "sync_events": list(
             ProgressEvent.objects.filter(user=user)
             .order_by("received_at")
@@ -105,19 +123,23 @@ def _erase(user: User) -> None:
     Invite.objects.filter(pk__in=invites, email__iexact=user.email).update(email="")
     InviteRedemption.objects.filter(user=user).update(ip_address=None)
     QuizAttemptGrant.objects.filter(user=user).update(reason="")
-    certificates = Certificate.objects.filter(user=user)
-    if settings.LMS_CERTIFICATES_KEEP_ON_DELETION:
-        # Still verifiable by code; the page says whose it was no longer.
-        certificates.update(learner_name="")
-    else:
-        certificates.delete()
+    for certificates in (
+        Certificate.objects.filter(user=user),
+        PathCertificate.objects.filter(user=user),
+    ):
+        if settings.LMS_CERTIFICATES_KEEP_ON_DELETION:
+            # Still verifiable by code; the page says whose it was no longer.
+            certificates.update(learner_name="")
+        else:
+            certificates.delete()
 
 
 personal_data_register(
     Section(
         name="progress",
         title="Your learning: enrollments, lesson progress and watched parts of videos, quiz "
-        "attempts and answers, XP, streak days, certificates and invites you redeemed.",
+        "attempts and answers, XP, streak days, certificates (of courses and paths), cohorts, "
+        "notices of sections opening, and invites you redeemed.",
         export=_export,
         erase=_erase,
         on_deletion="Your progress, quiz attempts and XP stay as anonymous numbers in course "
@@ -133,12 +155,17 @@ personal_data_register(
             "progress.LearnerStats.user",
             "progress.Certificate.user",
             "progress.ProgressEvent.user",
+            "progress.PathCertificate.user",
+            "progress.CohortMembership.user",
+            "progress.SectionReleaseNotice.user",
         ),
         # Staff's work: invites they made or revoked, attempts they granted.
         keeps=(
             "progress.Invite.created_by",
             "progress.Invite.revoked_by",
             "progress.QuizAttemptGrant.granted_by",
+            "progress.Cohort.created_by",
+            "progress.CohortMembership.added_by",
         ),
     )
 )

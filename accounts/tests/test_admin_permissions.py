@@ -314,6 +314,7 @@ def test_instructor_admin_index_lists_the_catalog_their_learners_progress_and_an
     progress_models = [model["object_name"] for model in app_list[4]["models"]]
     assert sorted(progress_models) == [
         "Certificate",
+        "Cohort",  # their courses' cohorts (issue 17)
         "Enrollment",
         "LessonProgress",
         "QuizAttempt",
