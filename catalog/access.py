@@ -261,7 +261,16 @@ def lessons_open_q(*, user: User | AnonymousUser) -> Q:
     opened = courses_open_q(user=user, prefix="course__") | Q(is_free_preview=True)
     if user_has_staff_role(user):
         return opened
+    return opened & lessons_shown_q(user=user)
+
+
+def lessons_shown_q(*, user: User | AnonymousUser) -> Q:
+    """`lesson_is_visible`'s structure part as a filter on lessons: never hidden ones (or
+    those of hidden sections) but for the course's editors. Searches filter with it, so a
+    hidden lesson is not even a title-only hit."""
+    if user_has_staff_role(user):
+        return Q(pk__isnull=False)
     shown = Q(is_hidden=False, section__is_hidden=False)
     if user.is_authenticated:
         shown |= Q(course__in=Course.objects.filter(instructors=user).values("pk"))
-    return opened & shown
+    return shown

@@ -50,8 +50,9 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from catalog.access import lessons_open_q
+from catalog.access import lessons_open_q, lessons_shown_q, structure_for
 from catalog.models import Course, Lesson
+from catalog.structure import lesson_rule_flags
 
 SEARCH_CONFIG = "english"
 # Lessons shown under each course of a results page; the rest are counted.
@@ -100,6 +101,7 @@ def _visible_lessons(user: User | AnonymousUser) -> QuerySet[Lesson]:
     """Published lessons of listed courses, with `is_open` for this user; notes not loaded."""
     return (
         Lesson.objects.filter(is_published=True, course__status=Course.Status.PUBLISHED)
+        .filter(lessons_shown_q(user=user))  # hidden lessons are never found by learners
         .defer("body")
         .annotate(is_open=ExpressionWrapper(lessons_open_q(user=user), BooleanField()))
     )
@@ -226,6 +228,7 @@ def lesson_hits_for(
         snippet = F("body")  # cut in Python below
     rows = (
         lessons.annotate(
+            **lesson_rule_flags(),
             # Only an open lesson's notes are read at all.
             snippet_source=Case(
                 When(is_open=True, then=snippet), default=Value(""), output_field=TextField()
@@ -249,8 +252,11 @@ def lesson_hits_for(
             "is_open",
             "snippet_source",
             "total",
+            "section_id",
+            "rules_course_plain",
         )
     )
+    rows = _structure_locks_apply(list(rows), courses=courses, user=user)
     hits: dict[UUID, CourseHits] = {}
     for row in rows:
         course_hits = hits.setdefault(row["course_id"], CourseHits(total=row["total"]))
@@ -258,6 +264,28 @@ def lesson_hits_for(
             _hit(row, course_slug=slugs[row["course_id"]], postgresql=postgresql, text=text)
         )
     return hits
+
+
+def _structure_locks_apply(
+    rows: list[dict], *, courses: list[Course], user: User | AnonymousUser
+) -> list[dict]:
+    """Close the hits the course's structure rules lock for this user (`catalog.structure`:
+    not a filter, as they depend on the learner's history): title only, no snippet. Only
+    courses with rules and open hits are decided (their rules cached; the learner's facts
+    when a rule depends on them)."""
+    by_pk = {course.pk: course for course in courses}
+    structures = {}
+    for row in rows:
+        if not row["is_open"] or row["rules_course_plain"]:
+            continue
+        course = by_pk[row["course_id"]]
+        if course.pk not in structures:
+            structures[course.pk] = structure_for(user=user, course=course)
+        # Open by the tier (`is_open`); is it locked by the rules? (No query.)
+        lesson = Lesson(id=row["id"], course_id=course.pk, section_id=row["section_id"])
+        if structures[course.pk].lesson_lock(lesson) is not None:
+            row["is_open"], row["snippet_source"] = False, ""
+    return rows
 
 
 def _hit(row: dict, *, course_slug: str, postgresql: bool, text: str) -> LessonHit:
