@@ -39,7 +39,7 @@ from assistant.services.tutor_context import (
     tutor_sources_for,
 )
 from assistant.services.tutor_quota import QuotaState, tutor_quota_give_back, tutor_quota_take
-from catalog.access import lesson_access
+from catalog.access import lesson_access, lesson_is_visible
 from catalog.models import Lesson
 from lms.errors import ApplicationError, ErrorCode, NotFoundError
 
@@ -99,8 +99,12 @@ def _question_clean(question: str) -> str:
 
 def tutor_lesson_check(*, user: User, lesson: Lesson) -> None:
     """Refuse a lesson the tutor does not answer about for this user: locked by the access
-    policy (LOGIN_REQUIRED / UPGRADE_REQUIRED), or an editor's preview of unpublished
+    policy (LOGIN_REQUIRED / UPGRADE_REQUIRED, LOCKED_PREREQUISITE / LOCKED_UNTIL; a hidden
+    lesson is LESSON_NOT_FOUND), or an editor's preview of unpublished
     content (PREVIEW_ONLY: the tutor cites published lessons only)."""
+    if not lesson_is_visible(user=user, course=lesson.course, lesson=lesson):
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)  # hidden (`catalog.structure`)
+    # The tier, then the structure rules (LOCKED_PREREQUISITE / LOCKED_UNTIL).
     lesson_access(user=user, course=lesson.course, lesson=lesson).require()
     if lesson.is_preview_only:
         raise ApplicationError(

@@ -6,7 +6,9 @@ Retrieval is over our own text only, and only text the learner may open:
   learner (never hidden, unpublished or tier-locked lessons, never another course's), ranked
   against the question with PostgreSQL full-text search (`catalog.search`'s vector: title A,
   notes B; any word of the question may match) or, on SQLite, by the words they contain.
-  Locked lessons are filtered out in the query itself, so their notes are never even read.
+  Locked lessons are filtered out in the query itself, so their notes are never even read;
+  so are lessons the course's structure rules lock for this learner (`catalog.structure`:
+  a locked section's lessons, a sequential course's lessons not reached yet).
 - Quizzes: the tutor never sees a quiz's questions, choices, accepted answers or
   explanations, attempted or not (a lesson's notes only): it cannot reveal an answer key.
 
@@ -24,7 +26,7 @@ from django.db import connections
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
-from catalog.access import lessons_open_q
+from catalog.access import lessons_open_q, structure_for
 from catalog.models import Lesson
 from catalog.search import SEARCH_CONFIG, lesson_search_vector, plain_text
 
@@ -99,6 +101,14 @@ def _excerpt(markdown: str, limit: int) -> str:
     return text[: cut if cut > limit // 2 else limit] + " …"
 
 
+def _structure_locked_q(*, user: User, lesson: Lesson) -> Q:
+    """The course's lessons its structure rules lock for this learner, as a filter."""
+    structure = structure_for(user=user, course=lesson.course)
+    if structure.bypass or not (structure.section_locks or structure.lesson_locks):
+        return Q(pk__in=[])
+    return Q(section_id__in=list(structure.section_locks)) | Q(pk__in=list(structure.lesson_locks))
+
+
 def tutor_sources_for(*, user: User, lesson: Lesson, question: str) -> list[Source]:
     """The lesson itself, then the best-matching other lessons of its course the learner may
     open, within `LMS_TUTOR_CONTEXT_CHARS` characters in all (at most
@@ -116,6 +126,7 @@ def tutor_sources_for(*, user: User, lesson: Lesson, question: str) -> list[Sour
         Lesson.objects.filter(course_id=lesson.course_id, is_published=True)
         .filter(lessons_open_q(user=user))
         .exclude(pk=lesson.pk)
+        .exclude(_structure_locked_q(user=user, lesson=lesson))
         .select_related("course")
         .only("id", "title", "slug", "body", "order", "course__slug")
     )

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from accounts.roles import Role, user_role_get
-from catalog.access import is_course_editor, lesson_access
+from catalog.access import is_course_editor, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
 from catalog.selectors import lesson_get_by_id
 from community.models import Reply, Thread
@@ -34,7 +34,9 @@ def discussion_can_moderate(*, user: User | AnonymousUser, course: Course) -> bo
 
 
 def discussion_lesson_open_require(*, user: User | AnonymousUser, lesson: Lesson) -> None:
-    """Raise as the lesson page would when the user may not open the lesson."""
+    """Raise as the lesson page would when the user may not open the lesson (the tier, then
+    the structure rules: LOCKED_PREREQUISITE / LOCKED_UNTIL). Hidden lessons were already
+    404 (`lesson_get_by_id`)."""
     lesson_access(user=user, course=lesson.course, lesson=lesson).require()
 
 
@@ -157,7 +159,9 @@ def mentioned_users_get(*, text: str, lesson: Lesson) -> list[User]:
     return [
         person
         for person in people
-        if lesson_access(user=person, course=course, lesson=lesson).allowed
+        # Hidden lessons exist for editors only; locked ones (tier or structure) open to none.
+        if lesson_is_visible(user=person, course=course, lesson=lesson)
+        and lesson_access(user=person, course=course, lesson=lesson).allowed
     ]
 
 
