@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 # `make test` measures coverage of our packages (pyproject.toml [tool.coverage]);
 # COVERAGE_ARGS= turns it off, and CI adds --cov-fail-under (.ci/run).
 COVERAGE_ARGS ?= --cov --cov-report=term
-# Test processes (pytest-xdist; the machine has 2 cores): one file's tests run in one process.
+# Test processes (pytest-xdist; the machine has 2 cores). Work stealing: a process that runs out
+# takes half of the other's pending tests, so neither idles at the end behind one long file.
 # TEST_WORKERS=0 runs the suite in this process alone.
 TEST_WORKERS ?= 2
 CELERY_QUEUES ?= default,email,webhooks
@@ -60,7 +61,7 @@ run: install ## Migrate, seed the demo school and serve it on http://127.0.0.1:8
 	@$(PY) manage.py runserver $(ADDR)
 
 test: install ## Run the test suite (PYTEST_ARGS="-k name -x" passes options)
-	@status=0; $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(COVERAGE_ARGS) $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(COVERAGE_ARGS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "make test: pytest collected no tests (exit code 5); an empty run is a failure." >&2; \
 		exit 1; \
