@@ -58,6 +58,12 @@ def test_instructors_may_author_catalog_content_and_announcements_and_nothing_el
         "progress.view_lessonprogress",
         "progress.view_quizattempt",
         "progress.view_certificate",
+        # Cohorts of their courses (issue 17).
+        "progress.view_cohort",
+        "progress.add_cohort",
+        "progress.change_cohort",
+        "progress.view_cohortmembership",
+        "progress.delete_cohortmembership",
         "catalog.view_course",
         "catalog.add_course",
         "catalog.change_course",
