@@ -44,9 +44,11 @@ from progress import services
 from progress.forms import CourseJoinForm, InviteRedeemForm
 from progress.selectors import (
     CourseProgress,
+    LearnerRows,
     NextStep,
     course_learner_count,
     course_progress_get,
+    learner_rows_load,
 )
 from progress.services.learning import MANUAL_KINDS  # lessons learners mark done themselves
 
@@ -58,7 +60,9 @@ class PrimaryAction:
 
     `kind` is what the button says: "enroll" (a form that enrolls and starts), "start",
     "continue", "review", "preview" (a locked course's free preview), "sign_in" or "plan"
-    (the plan that opens a locked course). `lesson` is where a lesson link leads.
+    (the plan that opens a locked course), "wait" (every lesson still to do is closed by the
+    course's rules: no button, the reason and when the next one opens). `lesson` is where a
+    lesson link leads: never a lesson the rules keep closed.
     """
 
     kind: str
@@ -69,13 +73,13 @@ class PrimaryAction:
 
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get(user=request.user, slug=slug)
+    loaded = _learner_rows(user=request.user, course=course)
     outline = selectors.course_outline_get(user=request.user, course=course)
-    progress = _progress_get(user=request.user, course=course, outline=outline)
+    progress = _progress_get(user=request.user, course=course, outline=outline, loaded=loaded)
     enrolled = progress is not None and progress.is_enrolled
-    # Where a start leads: the first lesson, or for a locked course its first preview.
-    start = outline.first_lesson
-    if outline.access.locked:
-        start = next((item for item in outline.lessons if item.access.allowed), None)
+    # Where a start leads: the first lesson open to this user (for a locked course its first
+    # preview; never one the course's rules keep closed).
+    start = _first_open(outline)
     resume, resume_position = _resume_point(outline=outline, progress=progress)
     plan = None
     if outline.access.locked and outline.access.required_tier is not None:
@@ -125,8 +129,18 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "plan": plan,
             "preview_playback": preview_playback,
             "player_installed": preview_playback is not None and player_script_installed(),
+            "zone": _zone(request.user),
         },
     )
+
+
+def _first_open(outline: Outline) -> OutlineLesson | None:
+    return next((item for item in outline.lessons if item.access.allowed), None)
+
+
+def _zone(user: User | AnonymousUser):
+    """Where release times are shown: the learner's zone, the site's for visitors (None)."""
+    return user.zoneinfo if user.is_authenticated else None
 
 
 def _primary_action(
@@ -152,9 +166,13 @@ def _primary_action(
         return PrimaryAction(
             "continue", url=resume_at.lesson.get_absolute_url(), lesson=resume_at, position=position
         )
+    if progress is not None and progress.next_step == NextStep.WAIT:
+        return PrimaryAction("wait")
     if progress is not None and progress.next_step == NextStep.REVIEW and start is not None:
         return PrimaryAction("review", url=start.lesson.get_absolute_url(), lesson=start)
-    if can_enroll and start is not None:
+    if can_enroll and (start is not None or outline.lessons):
+        # Everything closed until they enroll (a release counted from enrolling) still
+        # enrolls: the count starts then.
         return PrimaryAction("enroll", lesson=start)
     if start is not None:
         kind = "preview" if outline.access.locked else "start"
@@ -168,15 +186,29 @@ def _excerpt(html: str, length: int = 160) -> str:
     return Truncator(text).chars(length)
 
 
+def _learner_rows(*, user: User | AnonymousUser, course: Course) -> LearnerRows | None:
+    """The learner's enrollment and progress, read before the outline so that the course's
+    rules decide from them instead of reading them again (`learner_rows_load`)."""
+    return learner_rows_load(user=user, course=course) if user.is_authenticated else None
+
+
 def _progress_get(
-    *, user: User | AnonymousUser, course: Course, outline: Outline
+    *,
+    user: User | AnonymousUser,
+    course: Course,
+    outline: Outline,
+    loaded: LearnerRows | None = None,
 ) -> CourseProgress | None:
     """The learner's progress, or None for visitors (who have none: no queries spent). The
-    outline's lessons spare the selector reading them again."""
+    outline's lessons and structure spare the selector reading them again."""
     if not user.is_authenticated:
         return None
     return course_progress_get(
-        user=user, course=course, lessons=[item.lesson for item in outline.lessons]
+        user=user,
+        course=course,
+        lessons=[item.lesson for item in outline.lessons],
+        structure=outline.structure,
+        loaded=loaded,
     )
 
 
@@ -214,7 +246,7 @@ def course_enroll(request: HttpRequest, slug: str) -> HttpResponse:
     outline = selectors.course_outline_get(user=request.user, course=course)
     progress = _progress_get(user=request.user, course=course, outline=outline)
     resume, _position = _resume_point(outline=outline, progress=progress)
-    target = resume or outline.first_lesson
+    target = resume or _first_open(outline)
     return redirect(target.lesson.get_absolute_url() if target else course.get_absolute_url())
 
 
@@ -299,10 +331,17 @@ def render_lesson_page(
     always the locked page, with 403, and none of the lesson's content.
     """
     user = request.user
+    loaded = _learner_rows(user=user, course=course)
     outline = selectors.course_outline_get(user=user, course=course)
-    access = lesson_access(user=user, course=course, lesson=lesson, course_decision=outline.access)
+    access = lesson_access(
+        user=user,
+        course=course,
+        lesson=lesson,
+        course_decision=outline.access,
+        structure=outline.structure,
+    )
     previous, following = outline.neighbours(lesson)
-    progress = _progress_get(user=user, course=course, outline=outline)
+    progress = _progress_get(user=user, course=course, outline=outline, loaded=loaded)
     enrolled = progress is not None and progress.is_enrolled
     row = progress.rows.get(lesson.pk) if progress is not None else None
     context = {
@@ -320,6 +359,7 @@ def render_lesson_page(
         "lesson_progress": row,
         "lesson_completed": row is not None and row.is_completed,
         "meta_description": _lesson_meta_description(lesson=lesson, current=outline.find(lesson)),
+        "zone": _zone(user),
     }
     if access.locked:
         # A separate template with no place for the notes, and they are never rendered here.
@@ -418,7 +458,10 @@ def lesson_complete(request: HttpRequest, course_slug: str, lesson_slug: str) ->
     _previous, following = selectors.course_outline_get(
         user=request.user, course=course
     ).neighbours(lesson)
-    return redirect(following.lesson.get_absolute_url() if following else lesson_url)
+    if following is None or following.access.is_structure_lock:
+        # Still closed by the course's rules: this lesson, completed, rather than a locked page.
+        return redirect(lesson_url)
+    return redirect(following.lesson.get_absolute_url())
 
 
 # --- Invites ---------------------------------------------------------------------------------

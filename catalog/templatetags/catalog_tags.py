@@ -1,15 +1,18 @@
 """Template helpers for the learner pages: durations people can read, lesson-kind icons, and
 the outline rows with the learner's progress marks."""
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django import template
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from catalog.access import Access
 from catalog.models import Lesson
 from catalog.selectors import OutlineLesson
 
@@ -121,13 +124,56 @@ def icon(name: str, css_class: str = "icon") -> SafeString:
     )
 
 
+@register.filter
+def opens_at(value: datetime | None, zone=None) -> str:
+    """A release instant as a learner reads it, in their zone (`user.zoneinfo`; the site's
+    when None): "Tue 3 Dec, 09:00", with the year when it is not this year's."""
+    if value is None:
+        return ""
+    zone = zone or timezone.get_current_timezone()
+    local = timezone.localtime(value, zone)
+    this_year = timezone.localtime(timezone.now(), zone).year
+    return dateformat.format(local, "D j M, H:i" if local.year == this_year else "D j M Y, H:i")
+
+
+@register.filter
+def lock_reason(access: Access | None, zone=None) -> str:
+    """Why the course's rules keep a section or lesson closed, and when it opens, in words
+    ("Complete “Basics” first", "Opens Tue 3 Dec, 09:00", "Opens 3 days after you enroll");
+    empty when open or locked by the tier only (which has its own prompt)."""
+    if access is None or not access.is_structure_lock:
+        return ""
+    parts = []
+    if access.requires:
+        names = ", ".join(f"“{title}”" for title in access.requires)
+        parts.append(_("Complete %(names)s first") % {"names": names})
+    if access.opens_at is not None:
+        parts.append(_("Opens %(when)s") % {"when": opens_at(access.opens_at, zone)})
+    elif access.opens_after_days is not None and not access.requires:
+        days = access.opens_after_days
+        parts.append(
+            ngettext(
+                "Opens %(days)d day after you enroll",
+                "Opens %(days)d days after you enroll",
+                days,
+            )
+            % {"days": days}
+        )
+    return " · ".join(parts) or _("Not open yet")
+
+
 @register.simple_tag
 def outline_lessons(
     entries: list[OutlineLesson],
     current: OutlineLesson | None = None,
     progress: "CourseProgress | None" = None,
+    zone=None,
+    section_lock: Access | None = None,
 ) -> str:
     """The `<li>` rows of one outline section, with the learner's marks when `progress` is given.
+
+    A lesson closed by the course's rules says why (`lock_reason`, times in `zone`) unless
+    its section's lock (`section_lock`), shown on the section, already says it.
 
     Built in Python rather than with an `{% include %}` per row: a 200-lesson course renders
     its outline once on the course page and once in every lesson's sidebar, and a template
@@ -147,6 +193,7 @@ def outline_lessons(
         "boss": _("Boss"),
         "unpublished": _("Unpublished"),
         "locked": _("Locked"),
+        "hidden": _("Hidden"),
     }
     # Each mark is written out: the check icon alone would say nothing to a screen reader.
     marks = {
@@ -163,6 +210,8 @@ def outline_lessons(
         check_icon=icon("check", "icon icon--small"),
         current_pk=current.lesson.pk if current is not None else None,
         progress=progress,
+        zone=zone,
+        section_lock=section_lock,
     )
     return format_html_join("", "{}", ((row.render(entry),) for entry in entries))
 
@@ -171,7 +220,18 @@ class _OutlineRow:
     """Renders rows with what all rows of a section share, computed once."""
 
     def __init__(
-        self, *, url_pattern, kinds, labels, marks, lock_icon, check_icon, current_pk, progress
+        self,
+        *,
+        url_pattern,
+        kinds,
+        labels,
+        marks,
+        lock_icon,
+        check_icon,
+        current_pk,
+        progress,
+        zone=None,
+        section_lock=None,
     ):
         self.url_pattern = url_pattern
         self.kinds = kinds
@@ -181,6 +241,8 @@ class _OutlineRow:
         self.check_icon = check_icon
         self.current_pk = current_pk
         self.progress = progress
+        self.zone = zone
+        self.section_lock = section_lock
 
     def render(self, entry: OutlineLesson) -> SafeString:
         lesson = entry.lesson
@@ -193,11 +255,18 @@ class _OutlineRow:
                 ("preview", "preview", lesson.is_free_preview),
                 ("boss", "boss", lesson.is_boss),
                 ("unpublished", "draft", not lesson.is_published),
+                ("hidden", "hidden", lesson.is_hidden),  # only its editors see it
             )
             if shown
         ]
         if entry.locked:
             tags.append(format_html('<span class="lock-label">{}</span>', self.labels["locked"]))
+            if entry.access.is_structure_lock and entry.access != self.section_lock:
+                tags.append(
+                    format_html(
+                        '<span class="lock-reason">{}</span>', lock_reason(entry.access, self.zone)
+                    )
+                )
         hidden_status = ""
         if status == NOT_STARTED:
             # Said to screen readers only: on screen, the plain number says it already.

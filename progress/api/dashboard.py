@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.api import CourseRefSerializer
+from catalog.api import CourseRefSerializer, StructureLockSerializer
 from lms.api.pagination import PageNumberPagination
 from lms.api.schema import error_responses
 from progress.api.learning import (
@@ -43,7 +43,10 @@ class DashboardCourseSerializer(serializers.Serializer):
     where it leads, so apps and the page agree: `resume` continues the lesson last opened
     while it is unfinished, `next` is the first lesson still to do in course order (required
     lessons first), `start` the first lesson,
-    `review` means every lesson is completed (no lesson); null while the course has none."""
+    `review` means every lesson is completed (no lesson), `wait` that every lesson still to do
+    is closed by the course's rules (no lesson; `waiting` says why and when the next opens);
+    null while the course has none. No step leads to a lesson the rules keep closed, and the
+    counts leave hidden lessons out, as completion does."""
 
     course = CourseRefSerializer()
     percent = serializers.IntegerField()
@@ -52,6 +55,11 @@ class DashboardCourseSerializer(serializers.Serializer):
     next_step = serializers.ChoiceField(choices=[step.value for step in NextStep], allow_null=True)
     next_lesson = serializers.SerializerMethodField()
     resume = serializers.SerializerMethodField()
+    waiting = StructureLockSerializer(
+        allow_null=True,
+        help_text="With `next_step` `wait`: the lock of the first lesson still to do "
+        "(`LOCKED_UNTIL` with `opens_at`, or `LOCKED_PREREQUISITE` with `requires`); else null.",
+    )
 
     @extend_schema_field(ResumeSerializer(allow_null=True))
     def get_next_lesson(self, item: DashboardCourse) -> dict[str, Any] | None:

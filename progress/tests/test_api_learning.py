@@ -634,6 +634,7 @@ def test_the_dashboard_shows_stats_courses_in_progress_completed_and_certificate
                     "lesson": {"id": str(video.pk), "slug": "video-1", "title": "Video 1"},
                     "position_seconds": 7.0,
                 },
+                "waiting": None,  # nothing closed by the course's rules
             }
         ],
         "completed": [
@@ -646,6 +647,7 @@ def test_the_dashboard_shows_stats_courses_in_progress_completed_and_certificate
                 "next_step": "review",
                 "next_lesson": None,
                 "resume": None,
+                "waiting": None,
             }
         ],
         "certificates": [
