@@ -9,6 +9,7 @@ page never repeats it and a refused action never ends on an error page.
 from dataclasses import dataclass, replace
 from html import unescape
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -138,7 +139,7 @@ def _first_open(outline: Outline) -> OutlineLesson | None:
     return next((item for item in outline.lessons if item.access.allowed), None)
 
 
-def _zone(user: User | AnonymousUser):
+def _zone(user: User | AnonymousUser) -> ZoneInfo | None:
     """Where release times are shown: the learner's zone, the site's for visitors (None)."""
     return user.zoneinfo if user.is_authenticated else None
 

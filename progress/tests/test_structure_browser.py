@@ -7,7 +7,7 @@ import pytest
 from accounts.tests.factories import UserFactory
 from catalog.models import Course
 from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
-from lms.tests.browser import DESKTOP, assert_fits, axe_serious_violations, sign_in
+from lms.tests.browser import DESKTOP, assert_fits, axe_serious_violations, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,12 +52,14 @@ def test_a_locked_section_says_why_and_opens_once_its_prerequisite_is_completed(
     expect(_section(page, "Basics").locator(".section-lock")).to_have_count(0)
     assert_fits(page)
     assert axe_serious_violations(page) == []  # the lock is in words, not colour alone
+    screenshot(page, "structure-course-locked")
 
     # Opening its lesson early: a locked page with the reason, not a sign-in or plan prompt.
     page.goto(f"{base}/courses/salsa/turn-1/")
     expect(page.get_by_role("heading", name="This lesson is locked")).to_be_visible()
     expect(page.locator(".locked-panel__reason")).to_have_text("Complete “Basics” first")
     expect(page.get_by_text("Spin on")).to_have_count(0)
+    screenshot(page, "structure-lesson-locked")
 
     # Enroll, complete Basics with the lesson's own button: on to Turn 1, now open.
     page.locator(".locked-panel").get_by_role("link", name="Back to the course").click()
