@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from catalog.models import Lesson
 from catalog.templatetags.catalog_tags import clock
 from progress.models import Certificate
+from progress.paths.selectors import path_certificates_of
 from progress.selectors import DashboardCourse, dashboard_get
 
 
@@ -48,7 +49,8 @@ def _cards(
 @login_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The learner's own courses, XP, level and streak: a fixed number of queries."""
+    """The learner's own courses, XP, level, streak and certificates (of courses and
+    learning paths): a fixed number of queries."""
     data = dashboard_get(user=request.user)
     stats = data.stats
     by_course = {certificate.course_id: certificate for certificate in data.certificates}
@@ -62,6 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for item in data.completed
             ],
             "certificates": data.certificates,
+            "path_certificates": list(path_certificates_of(user=request.user)),
             "stats": stats,
             "xp_to_next_level": (
                 stats.next_level_xp - stats.xp if stats.next_level_xp is not None else None
