@@ -17,6 +17,7 @@ from catalog.tests.factories import (
     SectionFactory,
     course_with_lessons,
 )
+from progress.models import Enrollment
 
 pytestmark = pytest.mark.django_db
 
@@ -617,3 +618,48 @@ def test_a_locked_lesson_is_refused_before_the_outline_is_loaded(
         response = api_client.get(lesson_url(lesson.id))
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("lesson_count", [5, 200])
+def test_course_detail_with_structure_rules_costs_the_same_queries_whatever_its_size(
+    client, django_assert_num_queries, lesson_count
+):
+    """Issue 17 (Must show 4): with every kind of rule present, the outline still costs a
+    fixed number of queries: the 6 of a learner's request, plus the sections' prerequisite
+    links (cold cache only: the rules are cached), the learner's progress rows and enrollment
+    with its cohort (the facts the rules depend on) and their early unlocks (asked only
+    because something is locked)."""
+    course = course_with_lessons(
+        lesson_count, sections=4, slug="big", visibility="members", progression="lessons"
+    )
+    sections = list(course.sections.order_by("order"))
+    sections[2].prerequisites.add(sections[0])
+    sections[3].release_after_days = 3
+    sections[3].save()
+    sections[1].is_hidden = True
+    sections[1].save()
+    learner = UserFactory()
+    Enrollment.objects.create(user=learner, course=course)
+    client.force_login(learner)
+
+    with django_assert_num_queries(6 + 1 + 2 + 1):
+        response = client.get(detail_url("big"))
+
+    body = response.json()
+    assert [section["locked"] for section in body["sections"]] == [False, True, True]
+    assert body["sections"][1]["lock"] == {
+        "code": "LOCKED_PREREQUISITE",
+        "requires": ["Part 1"],
+        "opens_at": None,
+        "opens_after_days": None,
+    }
+    # Sequential too: "Part 4" needs "Part 3" first, and says when its schedule opens it.
+    assert body["sections"][2]["lock"]["code"] == "LOCKED_PREREQUISITE"
+    assert body["sections"][2]["lock"]["requires"] == ["Part 3"]
+    assert body["sections"][2]["lock"]["opens_at"] is not None
+    # Sequential lessons: the first lesson is open, the second waits for it.
+    lessons = body["sections"][0]["lessons"]
+    assert [lesson["lock"] is None for lesson in lessons[:2]] == [True, False]
+    # Warm: the rules come from the cache.
+    with django_assert_num_queries(6 + 2 + 1):
+        assert client.get(detail_url("big")).json() == body
