@@ -27,6 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from accounts.models import User
 from catalog.access import Access, lesson_access, lesson_is_visible
 from catalog.models import Course, Lesson
+from catalog.structure import Structure
 from media.models import Video
 from media.playback import (
     PlaybackNotConfiguredError,
@@ -81,11 +82,19 @@ class Playback:
 
 
 def lesson_access_require(
-    *, user: User | AnonymousUser, lesson: Lesson, course_decision: Access | None = None
+    *,
+    user: User | AnonymousUser,
+    lesson: Lesson,
+    course_decision: Access | None = None,
+    structure: Structure | None = None,
 ) -> Access:
     """The access decision, or AccessDeniedError with the code that names what would open it."""
     access = lesson_access(
-        user=user, course=lesson.course, lesson=lesson, course_decision=course_decision
+        user=user,
+        course=lesson.course,
+        lesson=lesson,
+        course_decision=course_decision,
+        structure=structure,
     )
     return access.require()
 
@@ -96,13 +105,17 @@ def lesson_playback_get(
     lesson: Lesson,
     resume_position: float = 0.0,
     course_decision: Access | None = None,
+    structure: Structure | None = None,
 ) -> Playback | None:
     """The lesson's playback, or None for a lesson that is not a video and has none.
 
     Raises AccessDeniedError (403) for users the access policy refuses: nothing is signed for
-    them. Pass `course_decision` when the caller already has it (the lesson page's outline).
+    them. Pass `course_decision` and `structure` when the caller already has them (the lesson
+    page's outline: `outline.access`, `outline.structure`).
     """
-    lesson_access_require(user=user, lesson=lesson, course_decision=course_decision)
+    lesson_access_require(
+        user=user, lesson=lesson, course_decision=course_decision, structure=structure
+    )
     video: Video | None = lesson.video
     if video is None and lesson.kind != Lesson.Kind.VIDEO:
         return None
