@@ -321,3 +321,23 @@ def _parse(value: str):
     from django.utils.dateparse import parse_datetime
 
     return parse_datetime(value)
+
+
+def test_quizzes_of_locked_lessons_are_refused_and_hidden_ones_not_found():
+    course, _first, target = _course(progression=Course.Progression.SECTIONS)
+    Lesson.objects.filter(pk=target.pk).update(kind=Lesson.Kind.QUIZ)
+    hidden = LessonFactory(section=target.section, kind=Lesson.Kind.QUIZ, is_hidden=True, order=1)
+    client = APIClient()
+    client.force_login(_learner(course))
+
+    for url in (
+        f"/api/v1/lessons/{target.pk}/quiz/",
+        f"/api/v1/lessons/{target.pk}/quiz/attempts/",
+    ):
+        method = client.post if url.endswith("attempts/") else client.get
+        response = (
+            method(url, {"answers": {}}, format="json") if method == client.post else method(url)
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == PREREQUISITE
+    assert client.get(f"/api/v1/lessons/{hidden.pk}/quiz/").json()["error"]["code"] == HIDDEN
