@@ -2,7 +2,7 @@
 
 The hot path of the analytics store, so it is written for throughput (README "Events:
 ingestion and storage"): validation is hand-written against `analytics.catalog` (no
-serializer per event), the rate limit is one cache call, the lessons' courses come from a
+serializer per event), the rate limit is two cache calls, the lessons' courses come from a
 per-process map (one query for the lessons it has not seen), and the batch is one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` on PostgreSQL, whose returned ids say which
 events are new. Each event gets its own result: accepted, duplicate (its id is stored
@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
 from analytics.catalog import EVENT_TYPES, Ref, Source
 from analytics.models import Event
 from catalog.models import Course, Lesson
+from lms.cache import outage_log
 from lms.errors import CATALOG, ApplicationError, ErrorCode
+from lms.ratelimit import RateLimitUnavailable, rate_take
 
 ACCEPTED, DUPLICATE, REFUSED = "accepted", "duplicate", "refused"
 APP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -117,19 +118,22 @@ def _app_clean(app: Any) -> tuple[str, str]:
 
 
 def _rate_take(*, user_id: uuid.UUID, app: str, count: int, now: float) -> None:
-    """Count `count` events against the learner's per-minute allowance for this app; refuse
-    the batch (ANALYTICS_RATE_LIMITED, retry at the next minute) when it goes over. One cache
-    call in the steady state (the window's first batch adds the counter)."""
-    limit = settings.LMS_ANALYTICS_RATE_PER_MINUTE
-    window = int(now // 60)
-    key = f"analytics:rate:{user_id}:{app}:{window}"
+    """Count `count` events against the learner's allowance for this app, a sliding minute
+    of LMS_ANALYTICS_RATE_PER_MINUTE; refuse the batch (ANALYTICS_RATE_LIMITED, with the
+    instant it would fit) when it goes over. A refused batch uses up nothing; the cache out
+    of reach lets the batch through."""
     try:
-        used = cache.incr(key, count)
-    except ValueError:  # the window's first batch
-        used = count if cache.add(key, count, timeout=90) else cache.incr(key, count)
-    if used > limit:
-        retry_at = datetime.fromtimestamp((window + 1) * 60, tz=UTC)
-        raise ApplicationError(ErrorCode.ANALYTICS_RATE_LIMITED, retry_at=retry_at)
+        refusal = rate_take(
+            key=f"analytics:rate:{user_id}:{app}",
+            limit=settings.LMS_ANALYTICS_RATE_PER_MINUTE,
+            amount=count,
+            now=now,
+        )
+    except RateLimitUnavailable as exc:
+        outage_log("analytics rate limit").failed(exc, consequence="not enforced")
+        return
+    if refusal is not None:
+        raise ApplicationError(ErrorCode.ANALYTICS_RATE_LIMITED, retry_at=refusal.retry_at)
 
 
 # --- One event ---------------------------------------------------------------------------

@@ -301,7 +301,8 @@ def test_the_rate_limit_counts_events_per_learner_and_app(api_client, settings):
 
     assert over.status_code == 429
     assert over.json()["error"]["code"] == "ANALYTICS_RATE_LIMITED"
-    assert 1 <= int(over["Retry-After"]) <= 60
+    # A sliding minute: the three taken weigh in until 80 s after this minute's start.
+    assert 1 <= int(over["Retry-After"]) <= 80
     assert Event.objects.count() == 3
     # Another app of the same learner, and another learner, have their own allowance.
     assert send(api_client, [event("app.opened")], app={"name": "ios"}).status_code == 200

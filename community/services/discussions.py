@@ -8,9 +8,7 @@ source, so an edit never tells anyone twice.
 """
 
 import time
-from datetime import UTC, datetime
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,8 +23,9 @@ from community.selectors.discussions import (
     discussion_lesson_open_require,
     mentioned_users_get,
 )
-from lms.cache import CACHE_ERRORS, outage_log
+from lms.cache import outage_log
 from lms.errors import AccessDeniedError, ApplicationError, ErrorCode, NotFoundError
+from lms.ratelimit import RateLimitUnavailable, rate_take
 from notifications.services import notification_send
 
 # Posts (threads and replies together) one person may write per minute.
@@ -75,22 +74,18 @@ def _writer_require(*, user: User, lesson: Lesson) -> None:
 
 
 def _rate_limit_take(*, user: User) -> None:
-    """Count one post in this minute's window; refuse beyond POSTS_PER_MINUTE. Fails open
-    when the cache is out of reach (a rate limit protects the site, it must not stop it)."""
-    now = time.time()
-    window = int(now // 60)
-    key = f"community:posts:{user.pk}:{window}"
+    """Count one post against the author's POSTS_PER_MINUTE (a sliding minute); refuse
+    beyond. Fails open when the cache is out of reach (a rate limit protects the site, it
+    must not stop it)."""
     try:
-        cache.add(key, 0, timeout=90)
-        count = cache.incr(key)
-    except (*CACHE_ERRORS, ValueError) as exc:
+        refusal = rate_take(
+            key=f"community:posts:{user.pk}", limit=POSTS_PER_MINUTE, now=time.time()
+        )
+    except RateLimitUnavailable as exc:
         outage_log("discussion rate limit").failed(exc, consequence="not enforced")
         return
-    if count > POSTS_PER_MINUTE:
-        raise ApplicationError(
-            ErrorCode.DISCUSSION_RATE_LIMITED,
-            retry_at=datetime.fromtimestamp((window + 1) * 60, tz=UTC),
-        )
+    if refusal is not None:
+        raise ApplicationError(ErrorCode.DISCUSSION_RATE_LIMITED, retry_at=refusal.retry_at)
 
 
 def _moderator_require(*, actor: User, post: Post) -> None:
