@@ -20,14 +20,19 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from catalog.outline import content_versions_bump
+
 logger = logging.getLogger(__name__)
 
 _QUEUED_MARKER = "catalog:bundles-build-queued:{}"
 
 
 def course_content_changed(*, course_id: UUID | str) -> None:
-    """Queue the rebuild of this course's offline bundles once the change is committed."""
+    """Bump the course's content version (`catalog.outline.versions`: compiled outlines and
+    cached pages show the change at once, including changes no model signal sees, such as
+    bulk reorders) and queue the rebuild of its offline bundles once the change commits."""
     course_id = str(course_id)
+    content_versions_bump(course_ids=[course_id])
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
         isinstance(callback, _BuildQueue) and callback.pending_for(course_id)
