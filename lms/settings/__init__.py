@@ -15,6 +15,7 @@ from lms.settings.base import *  # noqa: F403
 from lms.settings.bundles import *  # noqa: F403
 from lms.settings.logs import *  # noqa: F403
 from lms.settings.mail import *  # noqa: F403
+from lms.settings.pagecache import *  # noqa: F403
 from lms.settings.providers import *  # noqa: F403
 from lms.settings.realtime import *  # noqa: F403
 from lms.settings.school import *  # noqa: F403
