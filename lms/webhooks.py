@@ -1,9 +1,13 @@
 """The webhook inbox: verified events are stored once, acknowledged, then processed once.
 
-A provider's view verifies the request and calls `webhook_event_store`, which inserts the
-event (or finds the copy already stored: providers deliver at least once) and queues its
-processing after commit. `webhook_event_process` runs the handler the app registered for the
-event's type, exactly once: it locks the row and returns early when the work is done.
+A provider's view verifies the request and `webhook_receive` acknowledges it with one
+statement: `webhook_event_insert` inserts the event unless its `(provider, event_id)` is
+stored already (`INSERT ... ON CONFLICT DO NOTHING`; providers deliver at least once, and the
+insert's row count tells a redelivery apart, with no SELECT) and queues its processing after
+commit. Nothing is looked up or processed on the request. `webhook_event_process` runs the
+handler the app registered for the event's type, exactly once: it locks the row and returns
+early when the work is done. A publish lost between the commit and the broker is queued
+again by the recovery (`webhook_events_lost`, `webhook_events_unprocessed`).
 
 `lms` imports no app: apps register handlers in their `AppConfig.ready()`:
 
@@ -24,8 +28,10 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
+from django.db.models.sql.subqueries import InsertQuery
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
@@ -121,15 +127,16 @@ def webhook_receive(
     except WebhookRejectedError as rejection:
         logger.warning("Refused a %s webhook: %s", provider, rejection.code)
         return webhook_rejection_response(rejection)
-    with transaction.atomic():
-        _, created = webhook_event_store(
-            provider=provider,
-            event_id=event_id,
-            event_type=event_type,
-            occurred_at=occurred_at,
-            payload=payload,
-        )
-    return JsonResponse({"received": True, "duplicate": not created})
+    # One statement, so no transaction of its own: in autocommit the publish follows the
+    # insert's commit at once; inside a caller's transaction, it waits for that commit.
+    created = webhook_event_insert(
+        provider=provider,
+        event_id=event_id,
+        event_type=event_type,
+        occurred_at=occurred_at,
+        payload=payload,
+    )
+    return JsonResponse({"received": True, "duplicate": created is None})
 
 
 def webhook_handler(provider: str, *event_types: str) -> Callable[[WebhookHandler], WebhookHandler]:
@@ -158,6 +165,43 @@ def webhook_handler_get(*, provider: str, event_type: str) -> WebhookHandler | N
     return _handlers.get((provider, event_type))
 
 
+def webhook_event_insert(
+    *,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    occurred_at: datetime | None,
+    payload: dict,
+) -> UUID | None:
+    """Store a verified event unless it is stored already; the new row's id, else None.
+
+    One `INSERT ... ON CONFLICT DO NOTHING` (SQLite: `INSERT OR IGNORE`), its row count
+    telling a redelivery (0) from a new event (1): no SELECT, whatever the inbox holds. A
+    new event is queued for processing once the transaction commits; a redelivered one is
+    not queued again (the first copy's task, or the recovery, processes it).
+    """
+    event = WebhookEvent(
+        provider=provider,
+        event_id=event_id,
+        event_type=event_type,
+        occurred_at=occurred_at,
+        payload=payload,
+    )
+    query = InsertQuery(WebhookEvent, on_conflict=OnConflict.IGNORE)
+    query.insert_values(WebhookEvent._meta.concrete_fields, [event])
+    using = router.db_for_write(WebhookEvent)
+    ((sql, params),) = query.get_compiler(using=using).as_sql()
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            return None
+    event_pk = event.pk
+    # robust: the event is stored and acknowledged even if the broker is unreachable or an
+    # eager run fails; the recovery queues it again.
+    transaction.on_commit(lambda: webhook_event_queue(event_id=event_pk), robust=True, using=using)
+    return event_pk
+
+
 def webhook_event_store(
     *,
     provider: str,
@@ -166,22 +210,18 @@ def webhook_event_store(
     occurred_at: datetime | None,
     payload: dict,
 ) -> tuple[WebhookEvent, bool]:
-    """Store a verified event, or return the copy already stored (`created` False).
-
-    A new event is queued for processing once the transaction commits; a redelivered one is
-    not queued again (the first copy's task, or the reconciliation task, processes it).
-    """
-    event, created = WebhookEvent.objects.get_or_create(
+    """`webhook_event_insert`, returning the stored event (the first copy for a redelivery,
+    read back: one more query) and whether this call created it."""
+    created = webhook_event_insert(
         provider=provider,
         event_id=event_id,
-        defaults={"event_type": event_type, "occurred_at": occurred_at, "payload": payload},
+        event_type=event_type,
+        occurred_at=occurred_at,
+        payload=payload,
     )
-    if created:
-        event_pk = event.pk
-        # robust: the event is stored and acknowledged even if the broker is unreachable or
-        # an eager run fails; the reconciliation task queues it again.
-        transaction.on_commit(lambda: webhook_event_queue(event_id=event_pk), robust=True)
-    return event, created
+    if created is not None:
+        return WebhookEvent.objects.get(pk=created), True
+    return WebhookEvent.objects.get(provider=provider, event_id=event_id), False
 
 
 def webhook_event_queue(*, event_id: UUID) -> bool:
