@@ -31,26 +31,21 @@ from catalog import selectors
 from catalog.access import Reason, course_is_visible, lesson_access
 from catalog.attachments import lesson_attachments
 from catalog.models import Course, Lesson
+from catalog.outline import outline_compiled_get
 from catalog.playback import (
     course_preview_playback_get,
     lesson_playback_get,
     player_script_installed,
 )
-from catalog.selectors import Outline, OutlineLesson
 from catalog.templatetags.catalog_tags import duration
 from lms.errors import ApplicationError, ErrorCode
 from lms.http import client_ip
 from lms.markdown import render_markdown
 from progress import services
 from progress.forms import CourseJoinForm, InviteRedeemForm
-from progress.selectors import (
-    CourseProgress,
-    LearnerRows,
-    NextStep,
-    course_learner_count,
-    course_progress_get,
-    learner_rows_load,
-)
+from progress.outline_render import course_outline_html, sidebar_outline_html
+from progress.overlay import OutlineOverlay, OverlayLesson, outline_overlay_get
+from progress.selectors import NextStep, course_learner_count
 from progress.services.learning import MANUAL_KINDS  # lessons learners mark done themselves
 
 
@@ -68,20 +63,19 @@ class PrimaryAction:
 
     kind: str
     url: str = ""
-    lesson: OutlineLesson | None = None
+    lesson: OverlayLesson | None = None
     position: float = 0.0
 
 
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get(user=request.user, slug=slug)
-    loaded = _learner_rows(user=request.user, course=course)
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    progress = _progress_get(user=request.user, course=course, outline=outline, loaded=loaded)
-    enrolled = progress is not None and progress.is_enrolled
+    outline = _overlay_get(user=request.user, course=course)
+    progress = outline if request.user.is_authenticated else None
+    enrolled = outline.is_enrolled
     # Where a start leads: the first lesson open to this user (for a locked course its first
     # preview; never one the course's rules keep closed).
-    start = _first_open(outline)
-    resume, resume_position = _resume_point(outline=outline, progress=progress)
+    start = outline.first_open()
+    resume, resume_position = outline.resume_point()
     plan = None
     if outline.access.locked and outline.access.required_tier is not None:
         plan = plan_opening_tier(tier=outline.access.required_tier)
@@ -102,41 +96,47 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     description = render_markdown(course.description)
     preview_playback = course_preview_playback_get(course=course)
+    # The section of the lesson the main button leads to is open, the others folded.
+    open_section = outline.section_of(primary.lesson.lesson.id if primary.lesson else None)
+    zone = _zone(request.user)
     return render(
         request,
         "catalog/course_detail.html",
         {
             "course": course,
             "outline": outline,
+            # Marks in the outline are for enrolled learners; history after leaving stays
+            # in the database and comes back with the enrollment.
+            "outline_html": course_outline_html(
+                overlay=outline, open_section_id=open_section, marks=enrolled, zone=zone
+            ),
             "start": start,
             "description": description,
             "meta_description": course.subtitle or _excerpt(description),
             "needs_login": outline.access.reason == Reason.LOGIN_REQUIRED,
             "progress": progress,
             "enrolled": enrolled,
-            # Marks in the outline are for enrolled learners; history after leaving stays
-            # in the database and comes back with the enrollment.
-            "marks": progress if enrolled else None,
             "can_enroll": can_enroll,
             "primary": primary,
             # A free preview beside another main action (signing in, a plan) is a second way in.
             "preview": start if primary.kind in ("sign_in", "plan") else None,
             "resume": resume,
             "resume_position": resume_position,
-            # The section of the lesson the main button leads to is open, the others folded.
-            "open_section": outline.section_of(primary.lesson.lesson if primary.lesson else None),
             "instructors": selectors.course_instructors_get(course=course),
             "learner_count": course_learner_count(course=course),
             "plan": plan,
             "preview_playback": preview_playback,
             "player_installed": preview_playback is not None and player_script_installed(),
-            "zone": _zone(request.user),
+            "zone": zone,
         },
     )
 
 
-def _first_open(outline: Outline) -> OutlineLesson | None:
-    return next((item for item in outline.lessons if item.access.allowed), None)
+def _overlay_get(*, user: User | AnonymousUser, course: Course) -> OutlineOverlay:
+    """The course's compiled outline (`catalog.outline`) with this user's state over it
+    (`progress.overlay`): what the course and lesson pages show of the outline."""
+    compiled = outline_compiled_get(course=course)
+    return outline_overlay_get(user=user, course=course, compiled=compiled)
 
 
 def _zone(user: User | AnonymousUser) -> ZoneInfo | None:
@@ -147,11 +147,11 @@ def _zone(user: User | AnonymousUser) -> ZoneInfo | None:
 def _primary_action(
     *,
     request: HttpRequest,
-    outline: Outline,
-    progress: CourseProgress | None,
+    outline: OutlineOverlay,
+    progress: OutlineOverlay | None,
     can_enroll: bool,
-    start: OutlineLesson | None,
-    resume: tuple[OutlineLesson | None, float],
+    start: OverlayLesson | None,
+    resume: tuple[OverlayLesson | None, float],
     plan: Plan | None,
 ) -> PrimaryAction:
     """One main action per state: a learner never sees two buttons that say the same thing."""
@@ -187,50 +187,6 @@ def _excerpt(html: str, length: int = 160) -> str:
     return Truncator(text).chars(length)
 
 
-def _learner_rows(*, user: User | AnonymousUser, course: Course) -> LearnerRows | None:
-    """The learner's enrollment and progress, read before the outline so that the course's
-    rules decide from them instead of reading them again (`learner_rows_load`)."""
-    return learner_rows_load(user=user, course=course) if user.is_authenticated else None
-
-
-def _progress_get(
-    *,
-    user: User | AnonymousUser,
-    course: Course,
-    outline: Outline,
-    loaded: LearnerRows | None = None,
-) -> CourseProgress | None:
-    """The learner's progress, or None for visitors (who have none: no queries spent). The
-    outline's lessons and structure spare the selector reading them again."""
-    if not user.is_authenticated:
-        return None
-    return course_progress_get(
-        user=user,
-        course=course,
-        lessons=[item.lesson for item in outline.lessons],
-        structure=outline.structure,
-        loaded=loaded,
-    )
-
-
-def _resume_point(
-    *, outline: Outline, progress: CourseProgress | None
-) -> tuple[OutlineLesson | None, float]:
-    """The lesson to continue, from the enrollment, and the video position to continue at.
-
-    None when the learner is not enrolled, has not started, or the lesson is gone from the
-    outline (unpublished) or locked (the plan lapsed): the page then offers the first lesson.
-    """
-    if progress is None or not progress.is_enrolled or progress.resume is None:
-        return None, 0.0
-    item = outline.find(progress.resume.lesson)
-    if item is None or item.locked:
-        return None, 0.0
-    position = progress.resume.position_seconds if item.lesson.kind == Lesson.Kind.VIDEO else 0.0
-    # Under a second in is the very start: "Continue at 0:00" would only add noise.
-    return item, position if position >= 1 else 0.0
-
-
 @require_POST
 def course_enroll(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get(user=request.user, slug=slug)
@@ -244,10 +200,9 @@ def course_enroll(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(request, _("You are enrolled in %(course)s.") % {"course": course.title})
     # The button said "Enroll and start" (or "Enroll again"): on to the lesson "Continue"
     # now leads to, or the first one.
-    outline = selectors.course_outline_get(user=request.user, course=course)
-    progress = _progress_get(user=request.user, course=course, outline=outline)
-    resume, _position = _resume_point(outline=outline, progress=progress)
-    target = resume or _first_open(outline)
+    outline = _overlay_get(user=request.user, course=course)
+    resume, _position = outline.resume_point()
+    target = resume or outline.first_open()
     return redirect(target.lesson.get_absolute_url() if target else course.get_absolute_url())
 
 
@@ -332,8 +287,7 @@ def render_lesson_page(
     always the locked page, with 403, and none of the lesson's content.
     """
     user = request.user
-    loaded = _learner_rows(user=user, course=course)
-    outline = selectors.course_outline_get(user=user, course=course)
+    outline = _overlay_get(user=user, course=course)
     access = lesson_access(
         user=user,
         course=course,
@@ -341,26 +295,35 @@ def render_lesson_page(
         course_decision=outline.access,
         structure=outline.structure,
     )
-    previous, following = outline.neighbours(lesson)
-    progress = _progress_get(user=user, course=course, outline=outline, loaded=loaded)
-    enrolled = progress is not None and progress.is_enrolled
-    row = progress.rows.get(lesson.pk) if progress is not None else None
+    previous, following = outline.neighbours(lesson.pk)
+    current = outline.entry(lesson.pk)
+    progress = outline if user.is_authenticated else None
+    enrolled = outline.is_enrolled
+    row = outline.marks.get(lesson.pk)
+    zone = _zone(user)
     context = {
         "course": course,
         "lesson": lesson,
         "outline": outline,
-        "current": outline.find(lesson),
+        # Marks for enrolled learners only, as on the course page.
+        "sidebar_html": sidebar_outline_html(
+            overlay=outline,
+            current_id=lesson.pk,
+            section_id=lesson.section_id,
+            marks=enrolled,
+            zone=zone,
+        ),
+        "current": current,
         "access": access,
         "previous": previous,
         "next": following,
         "needs_login": access.reason == Reason.LOGIN_REQUIRED,
         "progress": progress,
         "enrolled": enrolled,
-        "marks": progress if enrolled else None,
         "lesson_progress": row,
         "lesson_completed": row is not None and row.is_completed,
-        "meta_description": _lesson_meta_description(lesson=lesson, current=outline.find(lesson)),
-        "zone": _zone(user),
+        "meta_description": _lesson_meta_description(lesson=lesson, current=current),
+        "zone": zone,
     }
     if access.locked:
         # A separate template with no place for the notes, and they are never rendered here.
@@ -391,6 +354,7 @@ def render_lesson_page(
             lesson=lesson,
             resume_position=row.position_seconds if row is not None else 0.0,
             course_decision=outline.access,
+            structure=outline.structure,
         )
         context["player_installed"] = player_script_installed()
         if enrolled and not lesson.is_preview_only and not (row and row.is_completed):
@@ -408,7 +372,7 @@ def render_lesson_page(
     return render(request, "catalog/lesson_detail.html", context, status=status)
 
 
-def _lesson_meta_description(*, lesson: Lesson, current: OutlineLesson | None) -> str:
+def _lesson_meta_description(*, lesson: Lesson, current: OverlayLesson | None) -> str:
     """Said without the notes (a locked lesson's must not leak): the lesson's kind and
     length and where it sits in the course."""
     course = lesson.course
@@ -456,9 +420,7 @@ def lesson_complete(request: HttpRequest, course_slug: str, lesson_slug: str) ->
             text += " " + _("Your certificate is ready on the course page.")
         messages.success(request, text)
 
-    _previous, following = selectors.course_outline_get(
-        user=request.user, course=course
-    ).neighbours(lesson)
+    _previous, following = _overlay_get(user=request.user, course=course).neighbours(lesson.pk)
     if following is None or following.access.is_structure_lock:
         # Still closed by the course's rules: this lesson, completed, rather than a locked page.
         return redirect(lesson_url)

@@ -23,7 +23,6 @@ from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from progress.models import Enrollment, LessonProgress
 from progress.overlay import outline_overlay_get
 from progress.selectors import course_progress_get
-from progress.views import _resume_point
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +101,17 @@ def random_learner(rng: random.Random, course: Course, lessons: list[Lesson]):
         section = rng.choice(list(course.sections.all()))
         SectionUnlock.objects.create(section=section, user=user)
     return user
+
+
+def _resume_point(*, outline, progress):
+    """Where "Continue" led on the course page before the overlay (progress/views.py)."""
+    if progress is None or not progress.is_enrolled or progress.resume is None:
+        return None, 0.0
+    item = outline.find(progress.resume.lesson)
+    if item is None or item.locked:
+        return None, 0.0
+    position = progress.resume.position_seconds if item.lesson.kind == Lesson.Kind.VIDEO else 0.0
+    return item, position if position >= 1 else 0.0
 
 
 def slow_way(user, slug: str) -> dict:
