@@ -1,18 +1,31 @@
-"""`make bench`: requests/s and latency of the main pages and the progress API under
-gunicorn on PostgreSQL, then chat fan-out over WebSockets (bench/chat_bench.py) and the
-course dashboard's page time for 10,000 learners' data (bench/dashboard_bench.py).
+"""`make bench`: what learners do, under gunicorn on PostgreSQL with Redis, as ratios to
+`/healthz` in the same run, with each URL's in-process time and query count.
 
 Prepares a PostgreSQL database (created when missing), migrates it, seeds the demo school
-with a 200-lesson course, collects static files, starts gunicorn on a free loopback port
-with production settings, and measures each URL with a bounded number of requests from a
-few client threads: the pages with GETs, then lesson completion, offline sync and analytics
-event batches with POSTs from freshly created learners signed in with JWTs (one learner per
-client thread). Every figure is also shown as a ratio to `/healthz` measured in the same
-run, which cancels out most of the machine's speed. A benchmark, not a test: it prints
-figures and never fails on them; gunicorn is stopped at the end, even on errors.
+with a 200-lesson course and the course-size sweep's courses (`bench-sweep-<n>`, 20, 200 and
+1,000 lessons), collects static files, starts gunicorn on a free loopback port with
+production settings (DEBUG off, Redis cache and broker, cached sessions, persistent database
+connections: the production defaults) and measures each URL with a bounded number of
+requests from a few client threads:
 
-    python bench/run.py [--requests 300] [--concurrency 4] [--workers 3] [--sync-batch 100]
-                        [--ingest-batch 100] [--skip-setup]
+- anonymous pages: home, catalog, the 200-lesson course page and a lesson page;
+- a signed-in learner (browser session) with progress, about 30% done: the course and
+  lesson pages, `/learn/`; the course and dashboard APIs (JWT, as the app calls them);
+- the sweep: course and lesson pages at each course size, anonymous and signed in;
+- writes from fresh learners (JWT): lesson completion, offline sync batches of 500 events,
+  analytics batches; signed Stripe and Mux webhook deliveries, a new event each time.
+
+Every figure is also a ratio to `/healthz` measured in the same run, which cancels out most
+of the machine's speed. Then every URL again in process (`bench/inprocess.py`, Django's
+test client in a process with the server's settings): median time and queries per request.
+Prints the figures, the issue's targets with whether each is met, and the sweep; saves it
+all as JSON. Then chat over WebSockets (bench/chat_bench.py) and the course dashboard for
+10,000 learners (bench/dashboard_bench.py), unless skipped. A benchmark, not a test: it
+never fails on its figures; gunicorn is stopped at the end, even on errors.
+
+    python bench/run.py [--requests 200] [--concurrency 4] [--workers 3] [--sync-batch 500]
+                        [--sweep 20,200,1000] [--json PATH] [--skip-setup]
+                        [--skip-chat] [--skip-dashboard]
 """
 
 from __future__ import annotations
@@ -31,23 +44,41 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (python bench/run.py)
+    sys.path.insert(0, str(ROOT))
+
+from bench.calls import Call, CallFor, get_call  # noqa: E402
+from bench.report import (  # noqa: E402
+    sweep_rows,
+    sweep_table,
+    targets_evaluate,
+    targets_table,
+)
+
+__all__ = ["Call", "CallFor", "get_call"]  # bench.calls' names, re-exported for the tests
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lms_bench"
-# The chat step needs a Redis channel layer: the local Redis unless one is configured.
-DEFAULT_CHANNEL_LAYER_URL = "redis://127.0.0.1:6379/14"
+# The server's cache, session store, broker and chat's channel layer: the local Redis, db 14,
+# unless BENCH_REDIS_URL names another (never the developer's REDIS_URL: the run fills the
+# broker's queues with tasks no worker takes, and empties them at the end).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_CHANNEL_LAYER_URL = DEFAULT_REDIS_URL
+CELERY_QUEUES = ("default", "email", "webhooks")
 LARGE_COURSE = "demo-large"
 HOST = "127.0.0.1"
 # Hard bounds, whatever the options say: the run stays short and on loopback.
-MAX_SECONDS_PER_URL = 30.0
+MAX_SECONDS_PER_URL = 10.0
 REQUEST_TIMEOUT = 10.0
 APP_LOGIN_PATH = "/_allauth/app/v1/auth/login"
 COMPLETE_PATH = "/api/v1/lessons/{lesson}/complete/"
 SYNC_PATH = "/api/v1/progress/sync/"
+DASHBOARD_API_PATH = "/api/v1/me/dashboard/"
 # In a sync batch, one event in this many completes a lesson; the others are video
 # heartbeats, 10 seconds apart, as a player sends them.
 SYNC_COMPLETE_EVERY = 10
@@ -55,25 +86,8 @@ HEARTBEAT_SECONDS = 10
 INGEST_PATH = "/api/v1/analytics/events/"
 # What the web player sends, in turn, about the course's videos.
 INGEST_MIX = ("lesson.viewed", "video.play", "video.seek", "video.rate", "video.pause")
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request to send."""
-
-    method: str
-    path: str
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-# (client thread, that thread's n-th request) -> the request to send.
-CallFor = Callable[[int, int], Call]
-
-
-def get_call(path: str) -> CallFor:
-    call = Call("GET", path, headers={"Accept": "text/html,application/json"})
-    return lambda thread, number: call
+# Requests per URL in process: 2 to warm up, 7 timed, 3 with their queries counted.
+INPROCESS_CALLS = 12
 
 
 @dataclass
@@ -169,25 +183,43 @@ def measure(
     return result
 
 
-def table(results: list[Result]) -> str:
-    """The results as a text table; the `/hz` columns divide by the first row (/healthz)."""
+def results_merge(*results: Result) -> Result:
+    """Several runs of one URL as one: their requests over their time together."""
+    merged = Result(path=results[0].path)
+    for result in results:
+        merged.requests += result.requests
+        merged.seconds += result.seconds
+        merged.latencies_ms += result.latencies_ms
+        merged.statuses += result.statuses
+        merged.errors += result.errors
+    return merged
+
+
+def table(results: list[Result], inprocess: dict[str, dict] | None = None) -> str:
+    """The results as a text table; the `/hz` columns divide by the first row (/healthz).
+    With `inprocess` (by path), each row also shows its in-process ms and queries."""
     base = results[0]
+    inprocess = inprocess or {}
 
     def ratio(value: float, reference: float) -> str:
         return f"{value / reference:.2f}x" if reference else "-"
 
     header = (
         f"{'URL':<44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'req/s/hz':>9} {'p50/hz':>8} {'p95/hz':>8}  statuses"
+        f"{'req/s/hz':>9} {'p50/hz':>8} {'p95/hz':>8} {'in-proc ms':>10} {'queries':>7}  statuses"
     )
     lines = [header, "-" * (len(header) + 8)]
     for result in results:
         p50, p95 = result.percentile(0.50), result.percentile(0.95)
         marker = "" if result.all_ok else "  <-- not all 200"
+        own = inprocess.get(result.path) or {}
+        ms = f"{own['ms_p50']:.1f}" if own.get("ms_p50") is not None else "-"
+        queries = str(own["queries"]) if own.get("queries") is not None else "-"
         lines.append(
             f"{result.path:<44} {result.rps:>8.1f} {p50:>8.1f} {p95:>8.1f} "
             f"{ratio(result.rps, base.rps):>9} {ratio(p50, base.percentile(0.50)):>8} "
-            f"{ratio(p95, base.percentile(0.95)):>8}  {result.status_summary()}{marker}"
+            f"{ratio(p95, base.percentile(0.95)):>8} {ms:>10} {queries:>7}  "
+            f"{result.status_summary()}{marker}"
         )
     lines.append(f"(x/hz: the figure divided by the same figure for {base.path} in this run)")
     return "\n".join(lines)
@@ -311,39 +343,6 @@ def sync_calls(
         return Call("POST", SYNC_PATH, body, api_headers(tokens[thread % len(tokens)]))
 
     return call_for
-
-
-def write_targets(
-    tokens: list[str], *, course: dict, args: argparse.Namespace
-) -> list[tuple[str, CallFor]]:
-    """Lesson completion and offline sync, each client thread signed in as one learner."""
-    videos = [(lesson, duration) for lesson, duration in course["videos"]]
-    return [
-        (
-            "POST " + COMPLETE_PATH.format(lesson="<id>"),
-            complete_calls(tokens=tokens, lessons=course["completable"]),
-        ),
-        (
-            f"POST {SYNC_PATH} x{args.sync_batch}",
-            sync_calls(
-                tokens=tokens,
-                size=args.sync_batch,
-                completable=course["completable"],
-                videos=videos,
-                start=sync_start(requests=args.requests, size=args.sync_batch),
-            ),
-        ),
-        (
-            f"POST {INGEST_PATH} x{args.ingest_batch}",
-            ingest_calls(
-                tokens=tokens,
-                size=args.ingest_batch,
-                videos=videos,
-                threads=min(len(tokens), args.concurrency),
-                batches=args.requests,
-            ),
-        ),
-    ]
 
 
 def sync_start(*, requests: int, size: int) -> datetime:
@@ -513,20 +512,184 @@ def dashboard_figures(env: dict[str, str]) -> dict | None:
     return side_bench("dashboard_bench.py", env)
 
 
+# --- What the run measures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL to measure: `key` names it in the JSON and the targets, `label` in the table."""
+
+    key: str
+    label: str
+    call_for: CallFor
+
+
+def page_targets(*, course: dict, cookie: str, token: str, sizes: list[int]) -> list[Target]:
+    """The GETs: anonymous pages, the signed-in learner's, then the course-size sweep."""
+    large, lesson = f"/courses/{LARGE_COURSE}/", f"/courses/{LARGE_COURSE}/{course['lesson']}/"
+    session = {"Cookie": cookie}
+    bearer = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    course_api = f"/api/v1/courses/{LARGE_COURSE}/"
+    targets = [
+        Target("healthz", "/healthz", get_call("/healthz")),
+        Target("home", "/", get_call("/")),
+        Target("catalog", "/courses/", get_call("/courses/")),
+        Target("course_anon_200", large, get_call(large)),
+        Target("lesson_anon_200", lesson, get_call(lesson)),
+        Target("course_learner_200", f"{large} (learner)", get_call(large, session)),
+        Target("lesson_learner_200", f"{lesson} (learner)", get_call(lesson, session)),
+        Target("learn", "/learn/ (learner)", get_call("/learn/", session)),
+        Target("course_api_anon", f"GET {course_api}", get_call(course_api)),
+        Target("course_api", f"GET {course_api} (learner)", get_call(course_api, bearer)),
+        Target(
+            "dashboard_api",
+            f"GET {DASHBOARD_API_PATH} (learner)",
+            get_call(DASHBOARD_API_PATH, bearer),
+        ),
+    ]
+    for size in sizes:
+        entry = course["sweep"][str(size)]
+        page = f"/courses/{entry['course']}/"
+        lesson_page = f"{page}{entry['lesson']}/"
+        targets += [
+            Target(f"sweep_course_anon_{size}", page, get_call(page)),
+            Target(f"sweep_lesson_anon_{size}", lesson_page, get_call(lesson_page)),
+            Target(f"sweep_course_learner_{size}", f"{page} (learner)", get_call(page, session)),
+            Target(
+                f"sweep_lesson_learner_{size}",
+                f"{lesson_page} (learner)",
+                get_call(lesson_page, session),
+            ),
+        ]
+    return targets
+
+
+def write_targets(
+    tokens: list[str], *, course: dict, args: argparse.Namespace, webhook_secrets: dict[str, str]
+) -> list[Target]:
+    """Lesson completion, offline sync and analytics batches, each client thread signed in
+    as one learner; webhook deliveries, a new event each."""
+    from bench.webhooks import MUX_PATH, STRIPE_PATH, mux_calls, stripe_calls
+
+    videos = [(lesson, duration) for lesson, duration in course["videos"]]
+    return [
+        Target(
+            "complete",
+            "POST " + COMPLETE_PATH.format(lesson="<id>"),
+            complete_calls(tokens=tokens, lessons=course["completable"]),
+        ),
+        Target(
+            "sync",
+            f"POST {SYNC_PATH} x{args.sync_batch}",
+            sync_calls(
+                tokens=tokens,
+                size=args.sync_batch,
+                completable=course["completable"],
+                videos=videos,
+                start=sync_start(requests=args.requests, size=args.sync_batch),
+            ),
+        ),
+        Target(
+            "ingest",
+            f"POST {INGEST_PATH} x{args.ingest_batch}",
+            ingest_calls(
+                tokens=tokens,
+                size=args.ingest_batch,
+                videos=videos,
+                threads=min(len(tokens), args.concurrency),
+                batches=min(args.requests, 100),
+            ),
+        ),
+        Target(
+            "stripe",
+            f"POST {STRIPE_PATH} (new event)",
+            stripe_calls(secret=webhook_secrets["stripe"]),
+        ),
+        Target("mux", f"POST {MUX_PATH} (new event)", mux_calls(secret=webhook_secrets["mux"])),
+    ]
+
+
+def redis_reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or HOST, parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def broker_queues_clear(url: str) -> None:
+    """Drop the tasks the run queued (webhook processing, emails): no worker takes them."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = [
+            key
+            for queue in CELERY_QUEUES
+            for key in [queue.encode(), *client.scan_iter(match=f"{queue}\x06\x16*")]
+        ]
+        client.delete(*keys)
+    except redis.RedisError as exc:
+        print(f"bench: could not empty the broker's queues: {exc}", file=sys.stderr)
+
+
+def inprocess_figures(targets: list[Target], env: dict[str, str]) -> dict[str, dict]:
+    """Every target's requests again, in a process with the server's settings (Django's test
+    client, bench/inprocess.py): time and queries per request, by key."""
+    plan = [
+        {
+            "key": target.key,
+            "calls": [target.call_for(0, number).as_json() for number in range(INPROCESS_CALLS)],
+        }
+        for target in targets
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "calls.json"
+        path.write_text(json.dumps(plan))
+        output = manage(
+            "shell",
+            "--verbosity",
+            "0",
+            "-c",
+            "from bench.inprocess import main; main()",
+            env={**env, "BENCH_CALLS": str(path)},
+            capture=True,
+        )
+    return json.loads(output.splitlines()[-1])
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="requests per URL (max 5000)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per URL (max 5000)")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (max 16)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (2-4)")
     parser.add_argument("--lessons", type=int, default=200, help="lessons in the large course")
     parser.add_argument(
-        "--sync-batch", type=int, default=100, help="events per offline-sync request (1-500)"
+        "--sync-batch", type=int, default=500, help="events per offline-sync request (1-500)"
     )
     parser.add_argument(
         "--ingest-batch", type=int, default=100, help="events per analytics batch (1-500)"
     )
     parser.add_argument(
+        "--sweep", default="20,200,1000", help="course sizes of the sweep ('' for none)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench" / "results" / "latest.json",
+        help="where to save the figures",
+    )
+    parser.add_argument(
         "--skip-setup", action="store_true", help="reuse the database as it is (no migrate/seed)"
+    )
+    parser.add_argument("--skip-chat", action="store_true", help="no chat fan-out benchmark")
+    parser.add_argument(
+        "--skip-dashboard", action="store_true", help="no course dashboard benchmark"
     )
     args = parser.parse_args(argv)
     args.requests = min(max(args.requests, 10), 5000)
@@ -534,24 +697,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.workers = min(max(args.workers, 2), 4)
     args.sync_batch = min(max(args.sync_batch, 1), 500)
     args.ingest_batch = min(max(args.ingest_batch, 1), 500)
+    args.sweep = sorted({min(max(int(size), 1), 2000) for size in args.sweep.split(",") if size})
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def environments(args: argparse.Namespace) -> tuple[dict, dict, dict, str | None]:
+    """(setup, server, side benchmarks) environments and the Redis used (None: none)."""
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit(f"bench: needs PostgreSQL, DATABASE_URL is {database_url!r}")
-    base_env = {**os.environ, "DATABASE_URL": database_url}
-    # Setup commands run as a development site (seed_demo refuses to run with DEBUG off).
-    setup_env = {**base_env, "DEBUG": "true"}
+    redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
+    if not redis_reachable(redis_url):
+        redis_url = None
+    base_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REDIS_URL", "CELERY_BROKER_URL", "CHANNEL_LAYER_URL")
+    }
+    base_env["DATABASE_URL"] = database_url
+    if redis_url:
+        base_env.update(REDIS_URL=redis_url, CHANNEL_LAYER_URL=redis_url)
+    # Setup commands run as a development site (seed_demo refuses to run with DEBUG off),
+    # with tasks run in process (nothing takes them from the broker).
+    setup_env = {**base_env, "DEBUG": "true", "CELERY_TASK_ALWAYS_EAGER": "true"}
     server_env = {
         **base_env,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": HOST,
-        "DB_CONN_MAX_AGE": "60",
         # The API's throttles would otherwise answer 429 after 120 (anonymous) or 600
         # (per learner) requests a minute.
         "API_THROTTLE_ANON": "1000000/min",
@@ -561,10 +735,23 @@ def main(argv: list[str] | None = None) -> int:
         # The learners sign in once, before the API is measured.
         "JWT_ACCESS_TOKEN_EXPIRES_IN": "3600",
         "LOG_LEVEL": "WARNING",
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+        "MUX_WEBHOOK_SECRETS": secrets.token_hex(16),
+    }
+    return setup_env, server_env, base_env, redis_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    begun = time.monotonic()
+    setup_env, server_env, base_env, redis_url = environments(args)
+    webhook_secrets = {
+        "stripe": server_env["STRIPE_WEBHOOK_SECRET"],
+        "mux": server_env["MUX_WEBHOOK_SECRETS"],
     }
 
-    step(f"Database {database_url}")
-    database_ensure(database_url)
+    step(f"Database {server_env['DATABASE_URL']}; Redis {redis_url or 'none (locmem cache)'}")
+    database_ensure(server_env["DATABASE_URL"])
     if not args.skip_setup:
         step("Migrating")
         manage("migrate", "--no-input", env=setup_env)
@@ -572,10 +759,14 @@ def main(argv: list[str] | None = None) -> int:
         manage("seed_demo", "--large-course", str(args.lessons), env=setup_env)
     step("Collecting static files (production storage needs the manifest)")
     manage("collectstatic", "--no-input", env=server_env)
-    # Fresh learners for this run (one per client thread, and one to warm up with), and the
-    # large course's lessons, as the site sees them.
+    # Fresh learners for this run (one per client thread, one to warm up with, one for the
+    # in-process pass), the sweep's courses, the reader with progress and a browser session
+    # (made with the server's SECRET_KEY and session store), the large course's lessons.
     password = secrets.token_urlsafe(16)
-    step(f"Creating {args.concurrency + 1} learners for the progress API")
+    step(
+        f"Creating {args.concurrency + 2} learners, the reader's progress and session, "
+        f"the sweep's courses ({', '.join(map(str, args.sweep)) or 'none'} lessons)"
+    )
     course = json.loads(
         manage(
             "shell",
@@ -585,23 +776,16 @@ def main(argv: list[str] | None = None) -> int:
             "from bench.learners import main; main()",
             env={
                 **setup_env,
+                "SECRET_KEY": server_env["SECRET_KEY"],
                 "BENCH_RUN": time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2),
-                "BENCH_LEARNERS": str(args.concurrency + 1),
+                "BENCH_LEARNERS": str(args.concurrency + 2),
                 "BENCH_PASSWORD": password,
+                "BENCH_SWEEP": ",".join(map(str, args.sweep)),
             },
             capture=True,
         ).splitlines()[-1]
     )
-    first_lesson, lesson_count = course["first_lesson"], course["lesson_count"]
-
-    paths = [
-        "/healthz",
-        "/courses/",
-        f"/courses/{LARGE_COURSE}/",
-        f"/courses/{LARGE_COURSE}/{first_lesson}/",
-        f"/api/v1/courses/{LARGE_COURSE}/",
-    ]
-    targets: list[tuple[str, CallFor]] = [(path, get_call(path)) for path in paths]
+    lesson_count = course["lesson_count"]
     port = free_port()
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for gunicorn's lifetime
         prefix="lms-bench-gunicorn-", suffix=".log", delete=False
@@ -627,33 +811,46 @@ def main(argv: list[str] | None = None) -> int:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    load = {"before": load_average()}
     try:
         wait_until_up(port, process)
-        step(f"Signing in {len(course['learners'])} learners (JWT)")
-        warm_token, *tokens = [sign_in(port, email, password) for email in course["learners"]]
-        warm_targets = targets + write_targets([warm_token], course=course, args=args)
-        targets += write_targets(tokens, course=course, args=args)
+        step(f"Signing in {len(course['learners']) + 1} learners (JWT)")
+        reader_token = sign_in(port, course["reader"]["email"], password)
+        warm_token, inprocess_token, *tokens = [
+            sign_in(port, email, password) for email in course["learners"]
+        ]
+        pages = page_targets(
+            course=course, cookie=course["reader"]["cookie"], token=reader_token, sizes=args.sweep
+        )
+        writes = dict(course=course, args=args, webhook_secrets=webhook_secrets)
+        targets = pages + write_targets(tokens, **writes)
         step("Warming up")
-        for label, call_for in warm_targets:
+        for target in pages + write_targets([warm_token], **writes):
             measure(
                 port,
-                label,
-                requests=10 * args.workers,
+                target.label,
+                requests=3 * args.workers,
                 concurrency=args.workers,
-                call_for=call_for,
+                call_for=target.call_for,
             )
-        results = []
-        for label, call_for in targets:
-            step(f"Measuring {label}")
+        results: list[Result] = []
+        load["measuring"] = load_average()
+        for target in targets:
+            step(f"Measuring {target.label}")
             results.append(
                 measure(
                     port,
-                    label,
+                    target.label,
                     requests=args.requests,
                     concurrency=args.concurrency,
-                    call_for=call_for,
+                    call_for=target.call_for,
                 )
             )
+        # /healthz again at the end: the reference is both runs together, so a machine
+        # that got busier (or quieter) while the URLs were measured moves it less.
+        step("Measuring /healthz again")
+        again = measure(port, "/healthz", requests=args.requests, concurrency=args.concurrency)
+        load["after"] = load_average()
     except (RuntimeError, KeyboardInterrupt) as exc:
         print(f"bench: stopped early: {exc!r}", file=sys.stderr)
         print(Path(log.name).read_text()[-3000:], file=sys.stderr)
@@ -662,22 +859,53 @@ def main(argv: list[str] | None = None) -> int:
         stop(process)
         log.close()
 
+    step("Measuring every URL in process (time and queries per request)")
+    inprocess_targets = pages + write_targets([inprocess_token], **writes)
+    inprocess = inprocess_figures(inprocess_targets, server_env)
+    if redis_url:
+        broker_queues_clear(redis_url)
+
+    first = results[0]
+    results[0] = results_merge(first, again)
+    by_key = {}
+    for target, result in zip(targets, results, strict=True):
+        by_key[target.key] = {
+            **as_json(result),
+            "label": target.label,
+            "inprocess": inprocess.get(target.key),
+        }
+    by_key["healthz"]["runs"] = [as_json(first), as_json(again)]
+    connections = (
+        "psycopg pool"
+        if server_env.get("DB_POOL", "").lower() in ("1", "true", "yes", "on")
+        else f"persistent ({server_env.get('DB_CONN_MAX_AGE', '60')} s)"
+    )
     print()
     print(
-        f"gunicorn: {args.workers} sync workers, DEBUG=false; client: {args.concurrency} threads, "
-        f"up to {args.requests} requests per URL; course '{LARGE_COURSE}' has "
-        f"{lesson_count} lessons."
+        f"gunicorn: {args.workers} sync workers, DEBUG=false, database connections "
+        f"{connections}, Redis {'on' if redis_url else 'off'}; client: {args.concurrency} "
+        f"threads, up to {args.requests} requests per URL (at most {MAX_SECONDS_PER_URL:.0f} s); "
+        f"course '{LARGE_COURSE}' has {lesson_count} lessons, the learner ~30% done."
     )
-    print(table(results))
-    sync, ingest = results[-2], results[-1]
+    print(f"Load average (1, 5, 15 min): {load}")
+    print(table(results, {label: by_key[key]["inprocess"] for key, label in _labels(targets)}))
+    sync, ingest = by_key["sync"], by_key["ingest"]
     print(
         f"Offline sync: {args.sync_batch} events per request (1 in {SYNC_COMPLETE_EVERY} a "
-        f"completion, the rest heartbeats) -> {sync.rps * args.sync_batch:.0f} events/s."
+        f"completion, the rest heartbeats) -> {sync['rps'] * args.sync_batch:,.0f} events/s."
     )
     print(
         f"Analytics ingestion: {args.ingest_batch} player events per request -> "
-        f"{ingest.rps * args.ingest_batch:.0f} events/s."
+        f"{ingest['rps'] * args.ingest_batch:,.0f} events/s."
     )
+    targets_rows = targets_evaluate(by_key, sync_batch=args.sync_batch, sweep_sizes=args.sweep)
+    print()
+    print(targets_table(targets_rows))
+    sweep = sweep_rows(by_key, sizes=args.sweep)
+    if args.sweep:
+        print()
+        print("Course-size sweep (req/s over /healthz, in-process ms p50, queries):")
+        print(sweep_table(sweep, sizes=args.sweep))
     failing = [result for result in results if not result.all_ok]
     if failing:
         print()
@@ -687,15 +915,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gunicorn log: {log.name}")
     else:
         os.unlink(log.name)
-    chat = chat_figures(base_env)
-    dashboard = dashboard_figures(base_env)
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(exist_ok=True)
-    saved = results_dir / time.strftime("bench-%Y%m%d-%H%M%S.json")
-    figures = [as_json(result) for result in results] + [f for f in (chat, dashboard) if f]
-    saved.write_text(json.dumps(figures, indent=2))
-    print(f"\nSaved to {saved.relative_to(ROOT)}")
+    print(f"(measured in {time.monotonic() - begun:.0f} s)")
+    chat = None if args.skip_chat else chat_figures(base_env)
+    dashboard = None if args.skip_dashboard else dashboard_figures(base_env)
+    figures = {
+        "run": {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.monotonic() - begun, 1),
+            "workers": args.workers,
+            "concurrency": args.concurrency,
+            "requests": args.requests,
+            "lessons": lesson_count,
+            "sync_batch": args.sync_batch,
+            "ingest_batch": args.ingest_batch,
+            "sweep": args.sweep,
+            "connections": connections,
+            "redis": bool(redis_url),
+            "load_average": load,
+        },
+        "results": by_key,
+        "targets": targets_rows,
+        "sweep": sweep,
+        "chat": chat,
+        "dashboard": dashboard,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=2))
+    shown = args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json
+    print(f"\nSaved to {shown}")
     return 0
+
+
+def _labels(targets: list[Target]) -> list[tuple[str, str]]:
+    return [(target.key, target.label) for target in targets]
 
 
 if __name__ == "__main__":

@@ -120,11 +120,35 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 # SQLite file by default; DATABASE_URL=postgres://... uses PostgreSQL through psycopg 3.
+# Connections are kept by default: each process reuses its connection for DB_CONN_MAX_AGE
+# seconds, checked before reuse after an error (CONN_HEALTH_CHECKS), instead of paying a
+# new PostgreSQL connection (several ms) on every request. DB_POOL=true uses psycopg's pool
+# instead (PostgreSQL only, one pool per process, DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE
+# connections; a request waits up to DB_POOL_TIMEOUT seconds for one): better under an ASGI
+# server, whose threads come and go. Behind pgbouncer in transaction mode keep neither:
+# DB_CONN_MAX_AGE=0 and DISABLE_SERVER_SIDE_CURSORS=true (pgbouncer pools for us).
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+DB_POOL = env.bool("DB_POOL", default=False)
+if DB_POOL and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DB_POOL=true needs PostgreSQL (DATABASE_URL=postgres://...).")
+if DB_POOL:
+    # Django's pool refuses persistent connections: the pool keeps them.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+else:
+    # SQLite (`make run`) opens a file, not a connection: nothing to keep.
+    _sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if _sqlite else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions -----------------------------------------------------------------
@@ -152,14 +176,23 @@ else:
 LMS_CACHE_RETRY_SECONDS = env.float("LMS_CACHE_RETRY_SECONDS", default=5.0)
 # An unreachable cache or broker is logged at most once per this many seconds per process.
 LMS_OUTAGE_LOG_SECONDS = env.float("LMS_OUTAGE_LOG_SECONDS", default=60.0)
-# Database sessions are the simple default; "cache" keeps them in Redis when it is there.
-# "cached_db" survives a Redis outage (sessions are read from the database meanwhile);
-# "cache" does not: while Redis is down, nobody stays signed in (pages still answer).
-SESSION_ENGINE = {
+# Sessions: with Redis, "cached_db" by default: a request reads its session from the cache,
+# no query, and the database copy keeps people signed in through a Redis outage (sessions are
+# read from the database meanwhile). Without Redis, "db". "cache" keeps them in Redis only:
+# while Redis is down, nobody stays signed in (pages still answer). A session is written only
+# when it changes; "last seen" (accounts.middleware) changes it once per
+# LMS_SESSION_ACTIVITY_INTERVAL, not on every request.
+SESSION_STORE = env.str("SESSION_STORE", default="cached_db" if REDIS_URL else "db")
+_SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
     "cache": "lms.sessions",  # Django's cache sessions, answering while Redis is down
     "cached_db": "django.contrib.sessions.backends.cached_db",
-}[env.str("SESSION_STORE", default="db")]
+}
+if SESSION_STORE not in _SESSION_ENGINES:
+    raise ImproperlyConfigured(
+        f"SESSION_STORE must be one of {', '.join(_SESSION_ENGINES)}, not {SESSION_STORE!r}."
+    )
+SESSION_ENGINE = _SESSION_ENGINES[SESSION_STORE]
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
