@@ -1,16 +1,16 @@
 from django.urls import path
 
 from catalog import views
-from catalog.outline.versions import catalog_version_get
+from catalog.outline.versions import catalog_version_with
 from lms.pagecache import anonymous_page
 
 app_name = "catalog"
 
 # Anonymous visitors get these pages from the cache (lms.pagecache), kept per query string
 # of the parameters the catalog reads.
-cached = anonymous_page(version=catalog_version_get)
+cached = anonymous_page(version=catalog_version_with)
 cached_catalog = anonymous_page(
-    version=catalog_version_get, params=("q", "type", "difficulty", "page")
+    version=catalog_version_with, params=("q", "type", "difficulty", "page")
 )
 
 urlpatterns = [

@@ -4,8 +4,8 @@ lesson pages a visitor may open (free previews of public courses, every lesson o
 `anonymous_page(...)` wraps a view (in the apps' `urls.py`). Only a request that carries no
 session cookie, no messages cookie and no Authorization header, with GET or HEAD and no query
 parameter the page does not read, is served from the cache; it is decided from the cookies
-alone, before anything touches the session, the user or the database. A hit costs two cache
-round trips and no query: the content version, then the page with its epochs.
+alone, before anything touches the session, the user or the database. A hit costs one cache
+round trip and no query: the content version, the page's epochs and the page, read together.
 
 What is cached is the view's own answer (status, body, the headers the view set) and the CSP
 components it rendered; every middleware still runs per request, so the request id, the CSP
@@ -14,14 +14,15 @@ response is kept only when it is a 200 that set no cookie, used no CSRF token or
 changed no session, queued no flash message and was rendered for no signed-in user: a page
 with a form (the enroll button, a quiz) is never kept.
 
-The key holds the content version the caller names (`catalog_version_get` for every page:
-each course's bump bumps it too, so a course page never outlives its course), the language
-LocaleMiddleware chose, scheme, host, path and query string. Things these pages show that are
-not course content bump an epoch (`pages_changed`), either for every page (plans and tiers,
-videos and files, an instructor's or author's public name and picture) or for one course's
-pages (its enrollments, for the learner count; its announcements; its lessons' discussion
-threads). The epochs are stored in the entry and compared on every hit, fetched with it in
-the same round trip. Nothing is ever deleted: what changed is unreachable, and expires.
+The key is the language LocaleMiddleware chose, scheme, host, path and query string; the
+entry records the stamp it was rendered under, and a hit needs the same stamp now: the
+content version the caller names (the catalog's for every page, `catalog_version_with`: each
+course's bump bumps it too, so a course page never outlives its course) and the epochs of
+what these pages show besides course content (`pages_changed`), for every page (plans and
+tiers, videos and files, an instructor's or author's public name and picture) or for one
+course's pages (its enrollments, for the learner count; its announcements; its lessons'
+discussion threads). The stamp is read before the view renders, so a change during the
+render leaves the entry stale-stamped, never served. Nothing is ever deleted.
 
 Cache headers: a page that may be cached says `public, max-age=LMS_PAGE_CACHE_MAX_AGE,
 must-revalidate` with an ETag (a matching If-None-Match answers 304 from the cache) and
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -58,6 +59,8 @@ from django.utils.translation import get_language
 from lms.csp import REQUEST_ATTRIBUTE, csp_component_use
 
 View = Callable[..., HttpResponseBase]
+# The content version, with the cached values of other keys read in the same round trip.
+VersionWith = Callable[[Sequence[str]], tuple[int, dict[str, Any]]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _PAGE_KEY = "pagecache:page:{}"
@@ -65,7 +68,7 @@ _EPOCH_ALL = "pagecache:epoch:all"
 _EPOCH_COURSE = "pagecache:epoch:course:{}"
 # Epochs outlive the pages they key, as content versions do: a week, refreshed by a bump.
 _EPOCH_TIMEOUT = 7 * 24 * 3600
-# An entry is a plain tuple (cheap to unpickle): format, epochs, status, headers, body,
+# An entry is a plain tuple (cheap to unpickle): format, stamp, status, headers, body,
 # ETag, CSP components. A new format number makes older entries misses.
 _FORMAT = 1
 # Headers a cached answer gets anew on every hit rather than from the entry.
@@ -75,15 +78,16 @@ _VARY = ("Cookie", "Accept-Language")
 
 def anonymous_page(
     *,
-    version: Callable[[], int],
+    version: VersionWith,
     params: Collection[str] = (),
     course_kwarg: str | None = None,
 ) -> Callable[[View], View]:
     """Serve `view` to anonymous visitors from the cache (see the module docstring).
 
-    `version`: the content version the page depends on. `params`: the query parameters the
-    page reads (a request with any other, or one given twice, is served live). `course_kwarg`:
-    the URL keyword naming the course's slug, for the course's own epoch and release times.
+    `version`: the content version the page depends on (`catalog_version_with`). `params`:
+    the query parameters the page reads (a request with any other, or one given twice, is
+    served live). `course_kwarg`: the URL keyword naming the course's slug, for the course's
+    own epoch and release times.
     """
     allowed = frozenset(params)
 
@@ -137,18 +141,18 @@ def _serve(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
-    version: Callable[[], int],
+    version: VersionWith,
     slug: str | None,
 ) -> HttpResponseBase:
     epoch_keys = [_EPOCH_ALL] if slug is None else [_EPOCH_ALL, _EPOCH_COURSE.format(slug)]
-    key = _page_key(request, version())
-    found = cache.get_many([*epoch_keys, key])
-    epochs = tuple(found.get(name) for name in epoch_keys)
+    key = _page_key(request)
+    content_version, found = version([*epoch_keys, key])
+    stamp = (content_version, *(found.get(name) for name in epoch_keys))
     entry = found.get(key)
-    if entry is not None and None not in epochs and entry[0] == _FORMAT and entry[1] == epochs:
+    if entry is not None and None not in stamp and entry[0] == _FORMAT and entry[1] == stamp:
         return _hit(request, entry)
-    if None in epochs:
-        epochs = _epochs_start(epoch_keys, found)
+    if None in stamp:
+        stamp = (content_version, *_epochs_start(epoch_keys, found))
     response = view(request, *args, **kwargs)
     if not _storable(request, response):
         return _private(response)
@@ -162,17 +166,16 @@ def _serve(
         components = tuple(sorted(getattr(request, REQUEST_ATTRIBUTE, ())))
         cache.set(
             key,
-            (_FORMAT, epochs, response.status_code, headers, content, etag, components),
+            (_FORMAT, stamp, response.status_code, headers, content, etag, components),
             timeout,
         )
     return _public(response, etag)
 
 
-def _page_key(request: HttpRequest, version: int) -> str:
+def _page_key(request: HttpRequest) -> str:
     # The path and query string as sent: pages repeat them (sign-in links come back to them).
     raw = "\n".join(
         (
-            str(version),
             get_language() or "",
             request.scheme,
             request.get_host(),
@@ -183,7 +186,7 @@ def _page_key(request: HttpRequest, version: int) -> str:
 
 
 def _hit(request: HttpRequest, entry: tuple) -> HttpResponseBase:
-    _format, _epochs, status, headers, content, etag, components = entry
+    _format, _stamp, status, headers, content, etag, components = entry
     for name in components:  # the CSP sources the page's components need (lms.csp)
         csp_component_use(request, name)
     if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from catalog.attachments import lesson_attachment_download
-from catalog.outline.versions import catalog_version_get
+from catalog.outline.versions import catalog_version_with
 from lms.pagecache import anonymous_page
 from progress import certificate_views, dashboard_views, quiz_views, views
 from progress.paths import urls as path_urls
@@ -10,8 +10,8 @@ app_name = "progress"
 
 # Anonymous visitors get the course page and the lesson pages open to them from the cache
 # (lms.pagecache): keyed by the catalog's version, which every course's change bumps.
-cached_course_page = anonymous_page(version=catalog_version_get, course_kwarg="slug")
-cached_lesson_page = anonymous_page(version=catalog_version_get, course_kwarg="course_slug")
+cached_course_page = anonymous_page(version=catalog_version_with, course_kwarg="slug")
+cached_lesson_page = anonymous_page(version=catalog_version_with, course_kwarg="course_slug")
 
 urlpatterns = [
     # Before `courses/<slug>/`: "join" is a reserved course slug (catalog.models).

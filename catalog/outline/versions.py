@@ -13,7 +13,8 @@ second bump leaves that entry behind.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
 from django.core.cache import cache
@@ -58,6 +59,14 @@ def course_versions_get(course_ids: Iterable[UUID | str]) -> dict[str, int]:
 def catalog_version_get() -> int:
     """The version of the catalog as a whole: bumped with any course's."""
     return _get_many([_CATALOG_KEY])[_CATALOG_KEY]
+
+
+def catalog_version_with(keys: Sequence[str]) -> tuple[int, dict[str, Any]]:
+    """The catalog version and the cached values of `keys` (those found), in one round trip:
+    for a cache whose entries record the version they were built at (lms.pagecache)."""
+    found = cache.get_many([_CATALOG_KEY, *keys])
+    version = found.pop(_CATALOG_KEY, None)
+    return (int(version) if version is not None else catalog_version_get()), found
 
 
 def _bump(keys: list[str]) -> None:

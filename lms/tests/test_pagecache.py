@@ -28,7 +28,9 @@ def course():
     LessonFactory(section=first, title="Basic step", slug="basic-step", order=0)
     LessonFactory(section=first, title="Side step", slug="side-step", order=1)
     LessonFactory(section=second, title="Right turn", slug="right-turn", order=0)
-    LessonFactory(section=second, title="Secret drill", slug="secret-drill", order=1, is_hidden=True)
+    LessonFactory(
+        section=second, title="Secret drill", slug="secret-drill", order=1, is_hidden=True
+    )
     LessonFactory(
         section=second, title="Draft spin", slug="draft-spin", order=2, is_published=False
     )
