@@ -28,15 +28,14 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.db.models.constants import OnConflict
-from django.db.models.sql.subqueries import InsertQuery
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from lms.api.exceptions import error_body
 from lms.errors import ApplicationError, ErrorCode, TransientError, error_is_transient
+from lms.inserts import rows_insert_new
 from lms.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -187,18 +186,13 @@ def webhook_event_insert(
         occurred_at=occurred_at,
         payload=payload,
     )
-    query = InsertQuery(WebhookEvent, on_conflict=OnConflict.IGNORE)
-    query.insert_values(WebhookEvent._meta.concrete_fields, [event])
-    using = router.db_for_write(WebhookEvent)
-    ((sql, params),) = query.get_compiler(using=using).as_sql()
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount != 1:
-            return None
+    inserted, _rows = rows_insert_new(WebhookEvent, [event])
+    if inserted != 1:
+        return None
     event_pk = event.pk
     # robust: the event is stored and acknowledged even if the broker is unreachable or an
     # eager run fails; the recovery queues it again.
-    transaction.on_commit(lambda: webhook_event_queue(event_id=event_pk), robust=True, using=using)
+    transaction.on_commit(lambda: webhook_event_queue(event_id=event_pk), robust=True)
     return event_pk
 
 
