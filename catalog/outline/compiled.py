@@ -20,6 +20,8 @@ bypass them), and an editor's where it has none (everything but hidden lessons, 
 then only be unpublished ones; `catalog.access.structure_for` decides so).
 """
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -40,6 +42,12 @@ _KEY = "catalog:outline:{}:{}:{}"
 _TIMEOUT = 7 * 24 * 3600
 # Bump when the shape of CompiledOutline or its fragments changes (a deploy then rebuilds).
 _FORMAT = 1
+# The outlines this process read last, by key: a 1,000-lesson outline is about 1 MB to fetch
+# and unpickle, which would make a lesson page's cost grow with the course. An entry is
+# never stale (its key holds the version), so keeping it needs no invalidation.
+_LOCAL: OrderedDict[str, "CompiledOutline"] = OrderedDict()
+_LOCAL_SIZE = 64
+_LOCAL_LOCK = threading.Lock()
 
 LEARNER = "learner"
 EDITOR = "editor"  # the course has rules: its editors bypass them and see everything
@@ -161,22 +169,34 @@ def _braces(text: str) -> str:
 
 
 def outline_compiled_get(*, course: Course) -> CompiledOutline:
-    """The course's compiled outline: from the cache (one round trip with the version's), or
-    built on a miss in a fixed number of queries whatever the course's size (its sections
-    and lessons, plus the prerequisite links when the course has any and its rules are not
-    cached). Leaves the course's rules on `course`, so deciding them reads nothing more."""
+    """The course's compiled outline: from this process's last outlines or the cache (one
+    round trip besides the version's), or built on a miss in a fixed number of queries
+    whatever the course's size (its sections and lessons, plus the prerequisite links when
+    the course has any and its rules are not cached). Leaves the course's rules on
+    `course`, so deciding them reads nothing more."""
     version = course_version_get(course.pk)
     language = get_language() or ""
     key = _KEY.format(course.pk, version, f"{language}:{_FORMAT}")
-    compiled = cache.get(key)
+    compiled = _LOCAL.get(key)
+    if compiled is None:
+        compiled = cache.get(key)
     if not isinstance(compiled, CompiledOutline) or compiled.rules.progression != (
         course.progression
     ):
         compiled = _compile(course=course, version=version, language=language)
         cache.set(key, compiled, _TIMEOUT)
+    _remember(key, compiled)
     if getattr(course, "_structure_rules", None) is None:
         course._structure_rules = compiled.rules
     return compiled
+
+
+def _remember(key: str, compiled: CompiledOutline) -> None:
+    with _LOCAL_LOCK:
+        _LOCAL[key] = compiled
+        _LOCAL.move_to_end(key)
+        while len(_LOCAL) > _LOCAL_SIZE:
+            _LOCAL.popitem(last=False)
 
 
 def _compile(*, course: Course, version: int, language: str) -> CompiledOutline:
