@@ -67,6 +67,9 @@ def _require_services(request: pytest.FixtureRequest) -> None:
 def _fast_and_isolated(settings, tmp_path: Path) -> None:
     """Fast hashing, files in a temporary folder, and a clean cache for every test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Database sessions whether or not the run has Redis (which makes "cached_db" the
+    # default), so query budgets count the same everywhere; session tests choose their own.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
