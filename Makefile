@@ -88,8 +88,10 @@ worker: install ## Run a Celery worker on the default, email and webhooks queues
 beat: install ## Run the Celery beat scheduler (exactly one per deployment)
 	@$(VENV)/bin/celery -A lms beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
-bench: install ## Benchmark gunicorn on PostgreSQL (200-lesson course) and chat over WebSockets
-	@$(PY) bench/run.py
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--skip-chat --skip-dashboard" (bench/README.md).
+BENCH_ARGS ?=
+bench: install ## Benchmark learners' pages, APIs, writes and webhooks against the issue's targets
+	@$(PY) bench/run.py $(BENCH_ARGS)
 
 # Schema-driven API fuzzing (bench/schemathesis_run.py): SQLite by default,
 # SCHEMATHESIS_DATABASE_URL=postgres://.../<name with "schemathesis"> for PostgreSQL.
