@@ -437,7 +437,7 @@ def dashboard_get(*, user: User) -> Dashboard:
         lesson.pk: lesson
         for lesson in Lesson.objects.filter(
             pk__in=[plan.target for plan in plans.values() if plan.target is not None]
-        )
+        ).defer("body")  # a link and a title: never the notes
     }
     in_progress, completed = [], []
     for enrollment in enrollments:

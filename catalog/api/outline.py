@@ -78,18 +78,15 @@ def course_detail_data(
                 course_decision=decision,
                 structure=structure,
             )
-            lessons.append(
-                {
-                    **lesson.payload,
-                    "locked": access.locked,
-                    "lock": _lock_data(access, locks) if access.is_structure_lock else None,
-                }
-            )
+            lock_data = structure_lock_data(access, locks) if access.is_structure_lock else None
+            lessons.append({**lesson.payload, "locked": access.locked, "lock": lock_data})
         sections.append(
             {
                 **section.payload,
                 "locked": lock is not None,
-                "lock": _lock_data(Access.from_lock(lock), locks) if lock is not None else None,
+                "lock": (
+                    structure_lock_data(Access.from_lock(lock), locks) if lock is not None else None
+                ),
                 "lesson_count": len(lessons),
                 "duration_seconds": visible.section_durations[section_id],
                 "lessons": lessons,
@@ -124,8 +121,12 @@ def _course_head(*, request: Request, course: Course, version: int) -> dict[str,
     }
 
 
-def _lock_data(access: Access, seen: dict[Access, dict[str, Any]]) -> dict[str, Any]:
-    """A structure lock as `StructureLockSerializer` writes it, once per distinct lock."""
+def structure_lock_data(
+    access: Access, seen: dict[Access, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A structure lock as `StructureLockSerializer` writes it (without a serializer per
+    lesson); `seen` keeps each distinct lock's, written once per request."""
+    seen = {} if seen is None else seen
     data = seen.get(access)
     if data is None:
         data = seen[access] = {
