@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from catalog.outline import content_versions_bump
+from catalog.structure import course_rules_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def course_content_changed(*, course_id: UUID | str) -> None:
     bulk reorders) and queue the rebuild of its offline bundles once the change commits."""
     course_id = str(course_id)
     content_versions_bump(course_ids=[course_id])
+    # The cached rules hold the lessons' order too: a bulk reorder sends no model signal.
+    course_rules_invalidate(course_ids=[course_id])
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
         isinstance(callback, _BuildQueue) and callback.pending_for(course_id)
