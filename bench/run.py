@@ -42,10 +42,9 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,8 +59,33 @@ from bench.report import (  # noqa: E402
     targets_evaluate,
     targets_table,
 )
+from bench.writes import (  # noqa: E402
+    APP_LOGIN_PATH,
+    COMPLETE_PATH,
+    HEARTBEAT_SECONDS,
+    HOST,
+    INGEST_PATH,
+    REQUEST_TIMEOUT,
+    SYNC_COMPLETE_EVERY,
+    SYNC_PATH,
+    complete_calls,
+    ingest_calls,
+    sign_in,
+    sync_calls,
+    sync_events,
+    sync_start,
+)
 
-__all__ = ["Call", "CallFor", "get_call"]  # bench.calls' names, re-exported for the tests
+# Re-exported: the tests and the other benchmarks import them from here.
+__all__ = [
+    "APP_LOGIN_PATH",
+    "HEARTBEAT_SECONDS",
+    "Call",
+    "CallFor",
+    "get_call",
+    "sign_in",
+    "sync_events",
+]
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lms_bench"
 # The server's cache, session store, broker and chat's channel layer: the local Redis, db 14,
@@ -71,21 +95,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 DEFAULT_CHANNEL_LAYER_URL = DEFAULT_REDIS_URL
 CELERY_QUEUES = ("default", "email", "webhooks")
 LARGE_COURSE = "demo-large"
-HOST = "127.0.0.1"
 # Hard bounds, whatever the options say: the run stays short and on loopback.
 MAX_SECONDS_PER_URL = 10.0
-REQUEST_TIMEOUT = 10.0
-APP_LOGIN_PATH = "/_allauth/app/v1/auth/login"
-COMPLETE_PATH = "/api/v1/lessons/{lesson}/complete/"
-SYNC_PATH = "/api/v1/progress/sync/"
 DASHBOARD_API_PATH = "/api/v1/me/dashboard/"
-# In a sync batch, one event in this many completes a lesson; the others are video
-# heartbeats, 10 seconds apart, as a player sends them.
-SYNC_COMPLETE_EVERY = 10
-HEARTBEAT_SECONDS = 10
-INGEST_PATH = "/api/v1/analytics/events/"
-# What the web player sends, in turn, about the course's videos.
-INGEST_MIX = ("lesson.viewed", "video.play", "video.seek", "video.rate", "video.pause")
 # Requests per URL in process: 2 to warm up, 7 timed, 3 with their queries counted.
 INPROCESS_CALLS = 12
 
@@ -236,178 +248,6 @@ def as_json(result: Result) -> dict:
         "statuses": {str(status): count for status, count in result.statuses.items()},
         "errors": dict(result.errors),
     }
-
-
-# --- The progress API: signed-in learners completing lessons and syncing ----------------------
-
-
-def http_json(
-    port: int, method: str, path: str, payload: dict, headers: dict[str, str] | None = None
-) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-    try:
-        connection.request(
-            method,
-            path,
-            body=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    try:
-        return response.status, json.loads(body or b"{}")
-    except ValueError:
-        return response.status, {}
-
-
-def sign_in(port: int, email: str, password: str) -> str:
-    """Sign in as an app would (allauth headless, JWT strategy); returns the access token."""
-    status, body = http_json(port, "POST", APP_LOGIN_PATH, {"email": email, "password": password})
-    token = body.get("meta", {}).get("access_token") if status == 200 else None
-    if not token:
-        raise RuntimeError(f"signing in {email} answered {status}: {json.dumps(body)[:300]}")
-    return token
-
-
-def api_headers(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-    }
-
-
-def complete_calls(*, tokens: list[str], lessons: list[str]) -> CallFor:
-    """Each client thread is one learner completing the lessons in course order: first
-    completions (XP, enrollment, streak) until the lessons run out, then repeats."""
-
-    def call_for(thread: int, number: int) -> Call:
-        lesson = lessons[number % len(lessons)]
-        return Call(
-            "POST",
-            COMPLETE_PATH.format(lesson=lesson),
-            b"",
-            api_headers(tokens[thread % len(tokens)]),
-        )
-
-    return call_for
-
-
-def sync_events(
-    *,
-    number: int,
-    size: int,
-    completable: list[str],
-    videos: list[tuple[str, int]],
-    start: datetime,
-) -> list[dict]:
-    """The `number`-th batch of one learner: `size` events with fresh ids, on a timeline that
-    keeps going from batch to batch (so no heartbeat is stale). Mostly heartbeats that play
-    one video after another; every `SYNC_COMPLETE_EVERY`-th event completes a lesson."""
-    events = []
-    for offset in range(size):
-        index = number * size + offset
-        event = {
-            "id": str(uuid.uuid4()),
-            "occurred_at": (start + timedelta(seconds=HEARTBEAT_SECONDS * index)).isoformat(),
-        }
-        if offset % SYNC_COMPLETE_EVERY == SYNC_COMPLETE_EVERY - 1:
-            lesson = completable[(index // SYNC_COMPLETE_EVERY) % len(completable)]
-            event.update(type="complete", lesson=lesson)
-        else:
-            # A stretch of heartbeats per video, long enough to watch most of it.
-            lesson, duration = videos[(index // 60) % len(videos)]
-            position = float((HEARTBEAT_SECONDS * index) % max(duration, 1))
-            event.update(type="position", lesson=lesson, position_seconds=position)
-        events.append(event)
-    return events
-
-
-def sync_calls(
-    *,
-    tokens: list[str],
-    size: int,
-    completable: list[str],
-    videos: list[tuple[str, int]],
-    start: datetime,
-) -> CallFor:
-    """Each client thread is one learner sending `size`-event batches of offline progress."""
-
-    def call_for(thread: int, number: int) -> Call:
-        events = sync_events(
-            number=number, size=size, completable=completable, videos=videos, start=start
-        )
-        body = json.dumps({"events": events}).encode()
-        return Call("POST", SYNC_PATH, body, api_headers(tokens[thread % len(tokens)]))
-
-    return call_for
-
-
-def sync_start(*, requests: int, size: int) -> datetime:
-    """Early enough that the longest timeline one learner can send still ends in the past
-    (the engine refuses events from the future)."""
-    return datetime.now(UTC) - timedelta(seconds=HEARTBEAT_SECONDS * (requests + 1) * size + 600)
-
-
-# --- Analytics ingestion: batches of client events from the web player ---------------------
-
-
-def ingest_events(*, number: int, size: int, videos: list[tuple[str, int]], now: datetime) -> list:
-    """The `number`-th batch of one learner: `size` player events with fresh ids, about the
-    course's videos, dated in the last minutes (so none is too old or in the future)."""
-    events = []
-    for offset in range(size):
-        index = number * size + offset
-        lesson, duration = videos[index % len(videos)]
-        kind = INGEST_MIX[index % len(INGEST_MIX)]
-        position = float(index % max(duration, 1))
-        properties: dict = {
-            "lesson.viewed": {},
-            "video.play": {"position": position},
-            "video.pause": {"position": position},
-            "video.seek": {"from": position, "to": position / 2},
-            "video.rate": {"position": position, "rate": 1.5},
-        }[kind]
-        events.append(
-            {
-                "id": str(uuid.uuid4()),
-                "type": kind,
-                "occurred_at": (now - timedelta(seconds=size - offset)).isoformat(),
-                "lesson": lesson,
-                "properties": properties,
-            }
-        )
-    return events
-
-
-def ingest_calls(
-    *, tokens: list[str], size: int, videos: list[tuple[str, int]], threads: int, batches: int
-) -> CallFor:
-    """Each client thread is one learner's web player sending `size`-event batches. The
-    bodies are built here, before the measurement, so the figure is the server's."""
-    now = datetime.now(UTC)
-    bodies = [
-        [
-            json.dumps(
-                {
-                    "app": {"name": "web", "version": "bench"},
-                    "events": ingest_events(
-                        number=thread * batches + number, size=size, videos=videos, now=now
-                    ),
-                }
-            ).encode()
-            for number in range(batches)
-        ]
-        for thread in range(threads)
-    ]
-
-    def call_for(thread: int, number: int) -> Call:
-        body = bodies[thread % threads][number % batches]
-        return Call("POST", INGEST_PATH, body, api_headers(tokens[thread % len(tokens)]))
-
-    return call_for
 
 
 # --- Setup --------------------------------------------------------------------------------
