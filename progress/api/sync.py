@@ -1,9 +1,19 @@
-"""Offline sync (`POST /api/v1/progress/sync/`): a batch of client events, applied at once."""
+"""Offline sync (`POST /api/v1/progress/sync/`): a batch of client events, applied at once.
 
+A batch is up to 500 events, so the view reads and answers them without a serializer per
+event: `_events_read` takes the well-formed batch as the serializers would (the same values)
+and hands anything else to `InputSerializer`, whose errors are then the answer, and the
+results are built as plain dicts. The serializers stay the contract (and the schema).
+"""
+
+import math
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -188,27 +198,116 @@ class ProgressSyncApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        events = [
-            ProgressEventIn(
-                kind=event["type"],
-                lesson_id=event["lesson"],
-                client_id=event["id"],
-                occurred_at=event["occurred_at"],
-                position_seconds=event.get("position_seconds"),
-            )
-            for event in data.validated_data["events"]
-        ]
+        events = _events_read(request.data)
+        if events is None:
+            # Not the plain shape: the serializers decide, and their errors are the answer.
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            events = [
+                ProgressEventIn(
+                    kind=event["type"],
+                    lesson_id=event["lesson"],
+                    client_id=event["id"],
+                    occurred_at=event["occurred_at"],
+                    position_seconds=event.get("position_seconds"),
+                )
+                for event in data.validated_data["events"]
+            ]
         outcome = progress_apply(user=request.user, events=events)
-        return Response(self.OutputSerializer(_sync_body(request, outcome)).data)
+        return Response(_sync_body(request, outcome))
+
+
+# --- Reading and answering without a serializer per event ---------------------------------
+_KINDS = frozenset(ProgressEvent.Kind.values)
+_REQUIRED = ("id", "type", "lesson", "occurred_at")
+
+
+def _events_read(data: Any) -> list[ProgressEventIn] | None:
+    """The batch's events as `InputSerializer` validates them (the same values), or None
+    when the batch is anything but a JSON object whose events are all plain and valid: JSON
+    strings for the UUIDs, the kind and an ISO 8601 instant with its offset, a finite number
+    >= 0 (or null) for a position. None leaves the verdict, and its error body, to the
+    serializers, so this never accepts what they refuse."""
+    if type(data) is not dict:
+        return None
+    items = data.get("events")
+    if type(items) is not list or len(items) > settings.LMS_PROGRESS_SYNC_MAX_EVENTS:
+        return None
+    zone = timezone.get_current_timezone()
+    events = []
+    for item in items:
+        event = _event_read(item, zone) if type(item) is dict else None
+        if event is None:
+            return None
+        events.append(event)
+    return events
+
+
+def _event_read(item: dict[str, Any], zone: Any) -> ProgressEventIn | None:
+    client_id, kind, lesson, occurred = (item.get(key) for key in _REQUIRED)
+    if not (
+        type(client_id) is str
+        and type(kind) is str
+        and kind in _KINDS
+        and type(lesson) is str
+        and type(occurred) is str
+    ):
+        return None
+    try:
+        client_uuid, lesson_uuid = uuid.UUID(client_id), uuid.UUID(lesson)
+        # What `DateTimeField` does with an ISO 8601 string, for one with an offset.
+        at = parse_datetime(occurred)
+        if at is None or at.utcoffset() is None:
+            return None
+        at = at.astimezone(zone)
+        position = item.get("position_seconds")
+        if position is not None:
+            if type(position) not in (int, float):
+                return None
+            position = float(position)  # an int too large for a float: OverflowError
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if position is not None and (not math.isfinite(position) or position < 0):
+        return None
+    # `SyncEventSerializer.validate`: a position event has a position, no other one has.
+    if (kind == ProgressEvent.Kind.POSITION) != (position is not None):
+        return None
+    return ProgressEventIn(
+        kind=kind,
+        lesson_id=lesson_uuid,
+        client_id=client_uuid,
+        occurred_at=at,
+        position_seconds=position,
+    )
+
+
+def _result_body(event: EventOutcome) -> dict[str, Any]:
+    """`SyncResultSerializer`'s representation of one result, as a dict."""
+    result = event.result
+    settled = result in SYNC_STATUSES
+    if result == ErrorCode.LESSON_NOT_FOUND:
+        lesson_status = None
+    elif event.progress is None:
+        lesson_status = LessonProgress.Status.NOT_STARTED.value
+    else:
+        lesson_status = str(event.progress.status)
+    return {
+        "id": None if event.client_id is None else str(event.client_id),
+        "status": str(result) if settled else SYNC_REJECTED,
+        "code": None if settled else str(result),
+        "lesson": str(event.lesson_id),
+        "lesson_status": lesson_status,
+        "xp_awarded": int(event.xp_awarded),
+    }
 
 
 def _sync_body(request: Request, outcome: ProgressOutcome) -> dict[str, Any]:
+    """`OutputSerializer`'s representation of the outcome."""
+    stats = stats_view(user=request.user, stats=outcome.stats)
     return {
-        "results": outcome.events,
-        "xp_awarded": outcome.xp_awarded,
-        "stats": stats_view(user=request.user, stats=outcome.stats),
+        "results": [_result_body(event) for event in outcome.events],
+        "xp_awarded": int(outcome.xp_awarded),
+        "stats": StatsSerializer(stats).data,
     }
 
 
