@@ -675,8 +675,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         results: list[Result] = []
         load["measuring"] = load_average()
+        loads: list[float] = []  # the 1-minute load average as each URL's run began
         for target in targets:
             step(f"Measuring {target.label}")
+            loads.append(round(os.getloadavg()[0], 2))
             results.append(
                 measure(
                     port,
@@ -708,10 +710,11 @@ def main(argv: list[str] | None = None) -> int:
     first = results[0]
     results[0] = results_merge(first, again)
     by_key = {}
-    for target, result in zip(targets, results, strict=True):
+    for target, result, load_1min in zip(targets, results, loads, strict=True):
         by_key[target.key] = {
             **as_json(result),
             "label": target.label,
+            "load_1min": load_1min,
             "inprocess": inprocess.get(target.key),
         }
     by_key["healthz"]["runs"] = [as_json(first), as_json(again)]
