@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,25 @@ def _breaker_for(location: str) -> _Breaker:
         return _breakers.setdefault(location, _Breaker())
 
 
+class _ReusingClient(RedisCacheClient):
+    """Django's client builds a new `redis.Redis` around the pool for every command, which
+    costs about 70 µs (a third of a cache read on loopback); one per pool does the same
+    work, as `redis.Redis` is safe to share between threads."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(
+                connection_pool=self._get_connection_pool(write)
+            )
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     """Django's Redis cache, failing open (see the module docstring)."""
 
@@ -134,6 +153,7 @@ class FailOpenRedisCache(RedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = _ReusingClient
         location = ",".join(self._servers)
         self._breaker = _breaker_for(location)
         self._outage = outage_log(f"Cache (Redis at {_redacted(location)})")
