@@ -24,11 +24,10 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import user_has_staff_role
 from catalog.access import (
     Access,
     course_access,
@@ -165,16 +164,66 @@ def learner_stats_lock(*, user: User) -> LearnerStats:
     return stats
 
 
-def _lessons_load(*, user: User, lesson_ids: set[uuid.UUID]) -> dict[uuid.UUID, Lesson]:
+@dataclass
+class _Loaded:
+    """What a batch reads about its lessons, in one query (`_lessons_load`)."""
+
+    lessons: dict[uuid.UUID, Lesson]
+    rows: dict[uuid.UUID, LessonProgress]
+    enrollments: dict[uuid.UUID, Enrollment]
+
+
+def _lessons_load(*, user: User, lesson_ids: set[uuid.UUID]) -> _Loaded:
+    """The batch's lessons with their courses and tiers, whether each course has structure
+    rules, whether the learner teaches it, and the learner's progress row in each lesson and
+    enrollment in each course, all in one query (under the learner's lock, so as committed by
+    their previous batch)."""
+    taught = Course.instructors.through.objects.filter(course_id=OuterRef("course_id"), user=user)
     queryset = (
         Lesson.objects.filter(pk__in=lesson_ids)
-        .select_related("course", "course__required_tier")
-        # Whether the course has structure rules at all: without, none need loading.
-        .annotate(**lesson_rule_flags())
+        .annotate(
+            own_progress=FilteredRelation("progress", condition=Q(progress__user=user)),
+            own_enrollment=FilteredRelation(
+                "course__enrollments", condition=Q(course__enrollments__user=user)
+            ),
+            taught_by_user=Exists(taught),
+            # Whether the course has structure rules at all: without, none need loading.
+            **lesson_rule_flags(),
+        )
+        .select_related("course", "course__required_tier", "own_progress", "own_enrollment")
+        .order_by()
     )
-    if not user_has_staff_role(user):
-        queryset = queryset.prefetch_related("course__instructors")
-    return {lesson.pk: lesson for lesson in queryset}
+    loaded = _Loaded(lessons={}, rows={}, enrollments={})
+    courses: dict[uuid.UUID, Course] = {}
+    for lesson in queryset:
+        # One instance per course, so its rules and access are decided once.
+        course = courses.setdefault(lesson.course_id, lesson.course)
+        lesson.course = course
+        _instructors_known(course, user=user, teaches=lesson.taught_by_user)
+        loaded.lessons[lesson.pk] = lesson
+        # (A LEFT JOIN that found no row leaves the attribute unset.)
+        row = getattr(lesson, "own_progress", None)
+        if row is not None:
+            loaded.rows[lesson.pk] = row
+        enrollment = getattr(lesson, "own_enrollment", None)
+        if enrollment is not None:
+            loaded.enrollments[lesson.course_id] = enrollment
+    return loaded
+
+
+def _instructors_known(course: Course, *, user: User, teaches: bool) -> None:
+    """Hold the course's instructors as far as this learner goes (them, or no one), as
+    `Prefetch("instructors", queryset=User.objects.filter(pk=user.pk))` would: the access
+    policy's `is_course_editor` then asks no query."""
+    if "instructors" in getattr(course, "_prefetched_objects_cache", {}):
+        return
+    instructors = course.instructors.all()
+    instructors._result_cache = [user] if teaches else []
+    instructors._prefetch_done = True
+    course._prefetched_objects_cache = {
+        **getattr(course, "_prefetched_objects_cache", {}),
+        "instructors": instructors,
+    }
 
 
 class _AccessCache:
@@ -244,6 +293,8 @@ class _Batch:
     user: User
     now: datetime
     rows: dict[uuid.UUID, LessonProgress]
+    # The learner's enrollments in the batch's courses, as read with the lessons.
+    enrollments: dict[uuid.UUID, Enrollment]
     touched: dict[uuid.UUID, LessonProgress] = field(default_factory=dict)
     newly_completed: dict[uuid.UUID, Lesson] = field(default_factory=dict)
     quiz_passed: dict[uuid.UUID, Lesson] = field(default_factory=dict)
@@ -423,10 +474,7 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
 
     # Enrollments: learning in a course enrolls you (again); remember where you were.
     courses = {lesson.course_id: lesson.course for _at, lesson in batch.last_lesson.values()}
-    enrollments = {
-        enrollment.course_id: enrollment
-        for enrollment in Enrollment.objects.filter(user=user, course_id__in=courses)
-    }
+    enrollments = batch.enrollments
     new_enrollments, changed_enrollments, revived = [], [], []
     for course_id, (at, lesson) in batch.last_lesson.items():
         enrollment = enrollments.get(course_id)
@@ -759,9 +807,7 @@ def _events_upsert_arrays(events: list[ProgressEvent]) -> None:
 
 
 @transaction.atomic
-def progress_apply(
-    *, user: User, events: Sequence[ProgressEventIn], loaded: Lesson | None = None
-) -> ProgressOutcome:
+def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> ProgressOutcome:
     """Apply a batch of progress events for one learner in one transaction.
 
     Never raises for a bad event: each gets its own result (`applied`; `duplicate` for a
@@ -773,16 +819,9 @@ def progress_apply(
     now = timezone.now()
     stats = learner_stats_lock(user=user)
     previous = _previous_load(user=user, events=events)
-    lesson_ids = {event.lesson_id for event in events}
-    if loaded is not None and lesson_ids == {loaded.pk} and _loaded_for_access(loaded):
-        lessons = {loaded.pk: loaded}  # as the caller's lookup read it: not read again
-    else:
-        lessons = _lessons_load(user=user, lesson_ids=lesson_ids)
-    rows = {
-        row.lesson_id: row
-        for row in LessonProgress.objects.filter(user=user, lesson_id__in=list(lessons))
-    }
-    batch = _Batch(user=user, now=now, rows=rows)
+    read = _lessons_load(user=user, lesson_ids={event.lesson_id for event in events})
+    lessons = read.lessons
+    batch = _Batch(user=user, now=now, rows=read.rows, enrollments=read.enrollments)
     results = _events_evaluate(batch=batch, events=events, lessons=lessons, previous=previous)
 
     outcome = _write(batch, stats)
@@ -799,15 +838,9 @@ def progress_apply(
     return outcome
 
 
-def _loaded_for_access(lesson: Lesson) -> bool:
-    """Whether a lesson holds what `_lessons_load` reads (its course, the rule flags), as
-    `catalog.selectors.lesson_get_by_id` loads it."""
-    return "course" in lesson._state.fields_cache and hasattr(lesson, "rules_course_plain")
-
-
 def _single(*, user: User, event: ProgressEventIn, lesson: Lesson) -> ProgressOutcome:
     """Apply one event for a page or API call, raising its error instead of reporting it."""
-    outcome = progress_apply(user=user, events=[event], loaded=lesson)
+    outcome = progress_apply(user=user, events=[event])
     result = outcome.events[0].result
     if outcome.events[0].refusal is not None:
         outcome.events[0].refusal.require()  # the code, what to complete, when it opens
