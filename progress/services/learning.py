@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
@@ -46,7 +46,13 @@ from catalog.structure import (
 from lms.codes import readable_codes_generate
 from lms.errors import ApplicationError, ErrorCode
 from lms.events import ServerEvent, server_events_record
-from lms.inserts import row_upsert_returning, rows_insert_new
+from lms.inserts import (
+    Statement,
+    row_upsert_returning,
+    rows_insert_new,
+    statements_run,
+    upsert_statement,
+)
 from progress.models import (
     ActivityDay,
     Certificate,
@@ -304,6 +310,33 @@ class _Batch:
     # (a structure lock's message and opening instant).
     refusals: dict[uuid.UUID, Access] = field(default_factory=dict)
 
+    # Writes nobody reads back, run together at the end (`lms.inserts.statements_run`).
+    writes: list[Statement] = field(default_factory=list)
+
+    def upsert(
+        self,
+        model: type[models.Model],
+        objs: list[models.Model],
+        *,
+        unique_fields: list[str],
+        update_fields: list[str],
+    ) -> None:
+        """An upsert of these rows, sent with the batch's last writes on PostgreSQL (right
+        away elsewhere: SQLite splits large inserts into several statements)."""
+        if connection.vendor != "postgresql":
+            model.objects.bulk_create(
+                objs,
+                update_conflicts=True,
+                unique_fields=unique_fields,
+                update_fields=update_fields,
+            )
+            return
+        self.writes.append(
+            upsert_statement(model, objs, unique_fields=unique_fields, update_fields=update_fields)
+        )
+        for obj in objs:  # as bulk_create leaves them: stored
+            obj._state.adding, obj._state.db = False, connection.alias
+
     def row(self, lesson: Lesson, at: datetime) -> LessonProgress:
         row = self.rows.get(lesson.pk)
         if row is None:
@@ -429,9 +462,12 @@ def _awards_for_lessons(batch: _Batch) -> list[XPAward]:
     return awards
 
 
-def _courses_completed(*, user: User, course_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Of these courses, those whose every published required lesson the user completed
-    (one aggregate query; a course without required lessons is never completed)."""
+def _courses_completed(
+    *, user: User, course_ids: set[uuid.UUID], completing: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Of these courses, those whose every published required lesson the user completed,
+    before this batch or in it (`completing`, whose rows are not written yet): one aggregate
+    query; a course without required lessons is never completed."""
     done = LessonProgress.objects.filter(
         user=user, lesson=OuterRef("pk"), status=LessonProgress.Status.COMPLETED
     )
@@ -447,7 +483,10 @@ def _courses_completed(*, user: User, course_ids: set[uuid.UUID]) -> set[uuid.UU
         .order_by()
         .values("course_id")
         # EXISTS per lesson, not a join: other learners' rows must not multiply the counts.
-        .annotate(total=Count("pk"), done=Count("pk", filter=Q(Exists(done))))
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=Q(Exists(done)) | Q(pk__in=list(completing))),
+        )
     )
     return {row["course_id"] for row in counts if row["total"] and row["done"] >= row["total"]}
 
@@ -457,9 +496,9 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
     outcome = ProgressOutcome(events=[], stats=stats)
     if batch.touched:
         # One upsert for every row this batch changed, new or not.
-        LessonProgress.objects.bulk_create(
+        batch.upsert(
+            LessonProgress,
             list(batch.touched.values()),
-            update_conflicts=True,
             unique_fields=["user", "lesson"],
             update_fields=[
                 "status",
@@ -508,7 +547,9 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
             and not lesson.is_hidden
         }
         if candidates:
-            completed_course_ids = _courses_completed(user=user, course_ids=candidates)
+            completed_course_ids = _courses_completed(
+                user=user, course_ids=candidates, completing=batch.newly_completed
+            )
     for course_id in completed_course_ids:
         enrollments[course_id].completed_at = now
         if settings.LMS_XP_COURSE_COMPLETE:
@@ -523,9 +564,9 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
 
     if new_enrollments or changed_enrollments:
         # One upsert for the new and the changed (read above, under the learner's lock).
-        Enrollment.objects.bulk_create(
+        batch.upsert(
+            Enrollment,
             [*new_enrollments, *changed_enrollments],
-            update_conflicts=True,
             unique_fields=["user", "course"],
             update_fields=["unenrolled_at", "last_lesson", "last_activity_at", "completed_at"],
         )
@@ -561,7 +602,7 @@ def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
     if batch.days:
         _streak_update(user=user, stats=stats, days=batch.days)
     stats.updated_at = now
-    stats.save()
+    batch.writes.append(_stats_update(stats))
     outcome.completed_lessons = list(batch.newly_completed.values())
     for award in awards:
         if award.lesson_id:
@@ -606,6 +647,22 @@ def _server_events_record(
         for course_id in completed_courses
     ]
     server_events_record(events=events)
+
+
+def _stats_update(stats: LearnerStats) -> Statement:
+    """`stats.save()` as a statement: the totals and streaks the batch computed."""
+    quote = connection.ops.quote_name
+    names = ("xp_total", "current_streak", "longest_streak", "last_active_day", "updated_at")
+    fields = [LearnerStats._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    key = LearnerStats._meta.pk
+    # Identifiers from the model's meta only; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(LearnerStats._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote(key.column)} = %s"
+    )
+    params = [field.get_db_prep_save(getattr(stats, field.attname), connection) for field in fields]
+    return sql, [*params, key.get_db_prep_value(stats.pk, connection)]
 
 
 def _certificates_issue(*, user: User, courses: list[Course], now: datetime) -> list[Certificate]:
@@ -668,10 +725,35 @@ def _previous_load(*, user: User, events: Sequence[ProgressEventIn]) -> dict[uui
     client_ids = [event.client_id for event in events if event.client_id is not None]
     if not client_ids:
         return {}
-    rows = ProgressEvent.objects.filter(user=user, client_id__in=client_ids).values_list(
-        "client_id", "result", "attempts"
-    )
+    if connection.vendor == "postgresql":
+        # The ids as one array parameter (`= ANY(...)`), not 500 placeholders to fill in.
+        quote = connection.ops.quote_name
+        opts = ProgressEvent._meta
+        column = {name: quote(opts.get_field(name).column) for name in _PREVIOUS_COLUMNS}
+        # Identifiers from the model's meta only; every value is a parameter.
+        sql = (
+            f"SELECT {column['client_id']}, {column['result']}, {column['attempts']} "  # noqa: S608
+            f"FROM {quote(opts.db_table)} "
+            f"WHERE {column['user']} = %s AND {column['client_id']} = ANY(%s::uuid[])"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user.pk, _array_literal(client_ids)])
+            rows = cursor.fetchall()
+    else:
+        rows = ProgressEvent.objects.filter(user=user, client_id__in=client_ids).values_list(
+            *_PREVIOUS_COLUMNS[1:]
+        )
     return {client_id: _Previous(result, attempts) for client_id, result, attempts in rows}
+
+
+_PREVIOUS_COLUMNS = ("user", "client_id", "result", "attempts")
+
+
+def _array_literal(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of values that need no quoting in one (UUIDs, numbers,
+    ISO 8601 instants, codes): one text parameter the driver passes as it is, where a list
+    would be adapted item by item in Python."""
+    return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
 
 
 def _events_evaluate(
@@ -717,93 +799,111 @@ def _events_evaluate(
     return results
 
 
+@dataclass
+class _Stored:
+    """One client id's row in the event log, as `_events_store` writes it."""
+
+    client_id: uuid.UUID
+    kind: str
+    lesson_id: uuid.UUID | None
+    occurred_at: datetime
+    attempts: int
+    result: str
+
+
 def _events_store(
     *,
-    user: User,
+    batch: _Batch,
     events: Sequence[ProgressEventIn],
     results: list[EventOutcome],
     lessons: dict[uuid.UUID, Lesson],
     previous: dict[uuid.UUID, _Previous],
-    now: datetime,
 ) -> None:
     """Record each client id's latest outcome in one upsert: new ids are inserted, retried
     ones get their new result and one more attempt. Duplicates leave their row alone."""
-    stored: dict[uuid.UUID, ProgressEvent] = {}
+    user, now = batch.user, batch.now
+    stored: dict[uuid.UUID, _Stored] = {}
     for event, result in zip(events, results, strict=True):
         client_id = event.client_id
         if client_id is None or result.result == RESULT_DUPLICATE or client_id in stored:
             continue
         earlier = previous.get(client_id)
-        stored[client_id] = ProgressEvent(
-            user=user,
+        stored[client_id] = _Stored(
             client_id=client_id,
             kind=event.kind if event.kind in ProgressEvent.Kind.values else KIND_COMPLETE,
-            lesson=lessons.get(event.lesson_id),
+            lesson_id=event.lesson_id if event.lesson_id in lessons else None,
             occurred_at=event.occurred_at or now,
-            received_at=now,
-            last_received_at=now,
             attempts=earlier.attempts + 1 if earlier is not None else 1,
             result=str(result.result),
         )
     if stored and connection.vendor == "postgresql":
-        _events_upsert_arrays(list(stored.values()))
+        batch.writes.append(_events_upsert_arrays(user=user, now=now, rows=list(stored.values())))
     elif stored:
         ProgressEvent.objects.bulk_create(
-            list(stored.values()),
+            [
+                ProgressEvent(
+                    user=user,
+                    client_id=row.client_id,
+                    kind=row.kind,
+                    lesson_id=row.lesson_id,
+                    occurred_at=row.occurred_at,
+                    received_at=now,
+                    last_received_at=now,
+                    attempts=row.attempts,
+                    result=row.result,
+                )
+                for row in stored.values()
+            ],
             update_conflicts=True,
             unique_fields=["user", "client_id"],
             # `received_at` keeps the first delivery.
-            update_fields=[
-                "kind",
-                "lesson",
-                "occurred_at",
-                "last_received_at",
-                "attempts",
-                "result",
-            ],
+            update_fields=list(_EVENT_UPDATED),
         )
 
 
-# The columns `_events_store` writes, and those a retried id's row gets anew.
-_EVENT_COLUMNS = (
-    "id",
-    "user",
-    "client_id",
-    "kind",
-    "lesson",
-    "occurred_at",
-    "received_at",
-    "last_received_at",
-    "attempts",
-    "result",
-)
+# The columns a retried id's row gets anew (`received_at` keeps the first delivery).
 _EVENT_UPDATED = ("kind", "lesson", "occurred_at", "last_received_at", "attempts", "result")
+# The columns that differ from event to event, sent as arrays.
+_EVENT_ARRAYS = ("client_id", "kind", "lesson", "occurred_at", "attempts", "result")
 
 
-def _events_upsert_arrays(events: list[ProgressEvent]) -> None:
-    """The upsert of `_events_store` on PostgreSQL as one statement with one array per column
-    (`INSERT ... SELECT FROM unnest(...)`): ten parameters for any batch, adapted by the
-    driver in C, instead of ten per event prepared one by one (a third of a 500-event
-    batch's time went there)."""
-    fields = [ProgressEvent._meta.get_field(name) for name in _EVENT_COLUMNS]
+def _events_upsert_arrays(*, user: User, now: datetime, rows: list[_Stored]) -> Statement:
+    """The upsert of `_events_store` on PostgreSQL as one statement: one array literal per
+    column that differs from event to event (`INSERT ... SELECT FROM unnest(...)`), the
+    learner and the time once, a new row's id from the database. Eight parameters for any
+    batch, each a string the driver passes as it is (adapting 500 values per column in
+    Python was the largest cost left in a batch)."""
+    opts = ProgressEvent._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    field = {name: opts.get_field(name) for name in ("id", "user", "received_at", *_EVENT_ARRAYS)}
+    column = {name: quote(f.column) for name, f in field.items()}
+    values = {
+        "client_id": (row.client_id for row in rows),
+        "kind": (row.kind for row in rows),
+        "lesson": (row.lesson_id for row in rows),
+        "occurred_at": (row.occurred_at.isoformat() for row in rows),
+        "attempts": (row.attempts for row in rows),
+        "result": (row.result for row in rows),
+    }
+    arrays = ", ".join(f"%s::{field[name].db_type(connection)}[]" for name in _EVENT_ARRAYS)
     updates = ", ".join(
-        f"{quote(column)} = EXCLUDED.{quote(column)}"
-        for column in (ProgressEvent._meta.get_field(name).column for name in _EVENT_UPDATED)
+        f"{quote(opts.get_field(name).column)} = EXCLUDED.{quote(opts.get_field(name).column)}"
+        for name in _EVENT_UPDATED
     )
-    unique = ", ".join(
-        quote(ProgressEvent._meta.get_field(name).column) for name in ("user", "client_id")
-    )
-    params = [[getattr(event, field.attname) for event in events] for field in fields]
+    inserted = ", ".join(column[name] for name in ("id", "user", "received_at"))
+    inserted += ", " + quote(opts.get_field("last_received_at").column)
+    inserted += ", " + ", ".join(column[name] for name in _EVENT_ARRAYS)
+    selected = ", ".join(f"e.c{index}" for index in range(len(_EVENT_ARRAYS)))
+    names = ", ".join(f"c{index}" for index in range(len(_EVENT_ARRAYS)))
     # Identifiers from the model's meta only; every value is a parameter.
     sql = (
-        f"INSERT INTO {quote(ProgressEvent._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT * FROM unnest({arrays}) ON CONFLICT ({unique}) DO UPDATE SET {updates}"
+        f"INSERT INTO {quote(opts.db_table)} ({inserted}) "  # noqa: S608
+        f"SELECT gen_random_uuid(), %s, %s, %s, {selected} "
+        f"FROM unnest({arrays}) AS e({names}) "
+        f"ON CONFLICT ({column['user']}, {column['client_id']}) DO UPDATE SET {updates}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    params = [user.pk, now, now, *(_array_literal(values[name]) for name in _EVENT_ARRAYS)]
+    return sql, params
 
 
 @transaction.atomic
@@ -832,9 +932,8 @@ def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> Progress
             result.xp_awarded = outcome.xp_by_lesson.get(result.lesson_id, 0)
             credited.add(result.lesson_id)
     outcome.events = results
-    _events_store(
-        user=user, events=events, results=results, lessons=lessons, previous=previous, now=now
-    )
+    _events_store(batch=batch, events=events, results=results, lessons=lessons, previous=previous)
+    statements_run(batch.writes)
     return outcome
 
 

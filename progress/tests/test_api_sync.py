@@ -457,6 +457,10 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
     shapes: list[str] = []
     for query in queries.captured_queries:
         sql = re.sub(r'"s\d+_x\d+"', "<savepoint>", query["sql"])
+        if sql.startswith("WITH "):  # writes sent together: the tables they write
+            written = re.findall(r'(?:INSERT INTO|UPDATE) ("\w+")', sql)
+            shapes.append("WITH " + " ".join(written))
+            continue
         shape = re.sub(r'^(SELECT).*? FROM ("\w+").*', r"\1 \2", sql)
         shape = re.sub(r"^(INSERT (OR IGNORE )?INTO \"\w+\").*", r"\1", shape)
         shape = re.sub(r'^(UPDATE "\w+").*', r"\1", shape)
