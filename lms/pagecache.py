@@ -303,11 +303,29 @@ def _counted(*, created: bool, update_fields: Collection[str] | None = None, **k
 
 
 def _user_changed(
-    *, created: bool, update_fields: Collection[str] | None = None, **kwargs: Any
+    *, instance: Any, created: bool, update_fields: Collection[str] | None = None, **kwargs: Any
 ) -> None:
-    # A new account is shown nowhere yet; a sign-in saves last_login alone.
-    if not created and (update_fields is None or _USER_PUBLIC_FIELDS & set(update_fields)):
+    # A new account is shown nowhere yet; a sign-in saves last_login alone; and someone who
+    # neither teaches nor has posted in a discussion is shown on no visitor's page (sign-up
+    # and profile edits of learners, the usual saves, keep every cached page).
+    if created or (update_fields is not None and not _USER_PUBLIC_FIELDS & set(update_fields)):
+        return
+    if _shown_on_pages(instance):
         pages_changed()
+
+
+def _shown_on_pages(user: Any) -> bool:
+    """Whether this person's name or picture is on a page visitors may see."""
+    if (
+        apps.get_model("catalog", "Course")
+        .instructors.through.objects.filter(user_id=user.pk)
+        .exists()
+    ):
+        return True
+    return any(
+        apps.get_model(label).objects.filter(author_id=user.pk).exists()
+        for label in ("community.Thread", "community.Reply")
+    )
 
 
 def _instructors_changed(*, action: str, **kwargs: Any) -> None:
