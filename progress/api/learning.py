@@ -315,8 +315,10 @@ class LessonCompleteApi(APIView):
         responses={200: OutputSerializer, **error_responses(401, 403, 404, 409)},
     )
     def post(self, request: Request, lesson_id: uuid.UUID) -> Response:
-        lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
-        outcome = lesson_complete(user=request.user, lesson=lesson)
+        # The engine's read of the lesson is the lookup (404, 403 and 409 as a lookup
+        # first would answer): the lesson is read once.
+        outcome = lesson_complete(user=request.user, lesson=lesson_id)
+        lesson = outcome.lessons[lesson_id]
         # The answer comes from what the completion wrote: the course's lessons are not read
         # again; the certificate is, once, only for a course completed by an earlier request.
         row = outcome.events[0].progress
@@ -327,7 +329,7 @@ class LessonCompleteApi(APIView):
         )
         if completed and certificate is None:
             certificate = Certificate.objects.filter(
-                user=request.user, course=lesson.course
+                user=request.user, course_id=lesson.course_id
             ).first()
         data = {
             "lesson": lesson.pk,
@@ -381,14 +383,18 @@ class LessonPositionApi(APIView):
         examples=[OpenApiExample("Position", value={"position_seconds": 12.5}, request_only=True)],
     )
     def post(self, request: Request, lesson_id: uuid.UUID) -> Response:
-        lesson = lesson_get_by_id(user=request.user, lesson_id=lesson_id)
         data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            # A missing lesson answers 404 before a bad body's 400; only then looked up.
+            lesson_get_by_id(user=request.user, lesson_id=lesson_id)
+            data.is_valid(raise_exception=True)
+        # The engine's read of the lesson is the lookup, as in LessonCompleteApi.
         outcome = lesson_position_save(
             user=request.user,
-            lesson=lesson,
+            lesson=lesson_id,
             position_seconds=data.validated_data["position_seconds"],
         )
+        lesson = outcome.lessons[lesson_id]
         row = outcome.events[0].progress
         body = {
             "lesson": lesson.pk,

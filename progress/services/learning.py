@@ -44,7 +44,7 @@ from catalog.structure import (
     lesson_rule_flags,
 )
 from lms.codes import readable_codes_generate
-from lms.errors import ApplicationError, ErrorCode
+from lms.errors import ApplicationError, ErrorCode, NotFoundError
 from lms.events import ServerEvent, server_events_record
 from lms.inserts import (
     Statement,
@@ -121,6 +121,8 @@ class ProgressOutcome:
     xp_by_lesson: dict[uuid.UUID, int] = field(default_factory=dict)
     # The learner's enrollment in each course the batch worked in, as written.
     enrollments: dict[uuid.UUID, Enrollment] = field(default_factory=dict)
+    # The batch's lessons as it read them (with their courses), whether or not visible.
+    lessons: dict[uuid.UUID, Lesson] = field(default_factory=dict)
 
 
 # --- Pure helpers ---------------------------------------------------------------------------
@@ -932,37 +934,48 @@ def progress_apply(*, user: User, events: Sequence[ProgressEventIn]) -> Progress
             result.xp_awarded = outcome.xp_by_lesson.get(result.lesson_id, 0)
             credited.add(result.lesson_id)
     outcome.events = results
+    outcome.lessons = lessons
     _events_store(batch=batch, events=events, results=results, lessons=lessons, previous=previous)
     statements_run(batch.writes)
     return outcome
 
 
-def _single(*, user: User, event: ProgressEventIn, lesson: Lesson) -> ProgressOutcome:
-    """Apply one event for a page or API call, raising its error instead of reporting it."""
+def _single(*, user: User, event: ProgressEventIn) -> ProgressOutcome:
+    """Apply one event for a page or API call, raising its error instead of reporting it.
+    The engine's read of the lesson is the lookup: a lesson the learner may not see (or none
+    at that id) raises `LESSON_NOT_FOUND` as a 404."""
     outcome = progress_apply(user=user, events=[event])
     result = outcome.events[0].result
     if outcome.events[0].refusal is not None:
         outcome.events[0].refusal.require()  # the code, what to complete, when it opens
+    if result == ErrorCode.LESSON_NOT_FOUND:
+        raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
     if result not in (RESULT_APPLIED, RESULT_STALE):
         raise ApplicationError(ErrorCode(result))
     return outcome
 
 
-def lesson_complete(*, user: User, lesson: Lesson) -> ProgressOutcome:
-    """The learner marks a text or lab lesson done. Completing it again changes nothing."""
-    return _single(
-        user=user, event=ProgressEventIn(kind=KIND_COMPLETE, lesson_id=lesson.pk), lesson=lesson
-    )
+def lesson_complete(*, user: User, lesson: Lesson | uuid.UUID) -> ProgressOutcome:
+    """The learner marks a text or lab lesson done. Completing it again changes nothing.
+
+    `lesson` may be just its id (the API has nothing else): the engine reads the lesson
+    anyway, with the learner's access, so it is not looked up first; the lesson as read is
+    `outcome.lessons[id]`."""
+    lesson_id = lesson if isinstance(lesson, uuid.UUID) else lesson.pk
+    return _single(user=user, event=ProgressEventIn(kind=KIND_COMPLETE, lesson_id=lesson_id))
 
 
-def lesson_position_save(*, user: User, lesson: Lesson, position_seconds: float) -> ProgressOutcome:
-    """A video heartbeat from the player: the position, timed by the server's clock."""
+def lesson_position_save(
+    *, user: User, lesson: Lesson | uuid.UUID, position_seconds: float
+) -> ProgressOutcome:
+    """A video heartbeat from the player: the position, timed by the server's clock. Like
+    `lesson_complete`, `lesson` may be just its id."""
+    lesson_id = lesson if isinstance(lesson, uuid.UUID) else lesson.pk
     return _single(
         user=user,
         event=ProgressEventIn(
-            kind=KIND_POSITION, lesson_id=lesson.pk, position_seconds=position_seconds
+            kind=KIND_POSITION, lesson_id=lesson_id, position_seconds=position_seconds
         ),
-        lesson=lesson,
     )
 
 
@@ -971,9 +984,7 @@ def lesson_quiz_passed(
 ) -> ProgressOutcome:
     """A passing quiz attempt completes its lesson (and awards the quiz XP once)."""
     return _single(
-        user=user,
-        event=ProgressEventIn(kind=KIND_QUIZ, lesson_id=lesson.pk, occurred_at=at),
-        lesson=lesson,
+        user=user, event=ProgressEventIn(kind=KIND_QUIZ, lesson_id=lesson.pk, occurred_at=at)
     )
 
 

@@ -20,10 +20,11 @@ from progress.services import lesson_complete
 pytestmark = pytest.mark.django_db
 
 SYNC_URL = "/api/v1/progress/sync/"
-# The transaction (2), the lookup (2: the lesson, its course's instructors), the learner's
-# lock, their row in the lesson, its upsert, the enrollment and its upsert, the XP insert,
-# the course's completion count, the analytics insert, the activity day, the stats.
-COMPLETE_QUERIES = 14
+# The transaction (2), the learner's lock, the lesson with its course, the learner's row in it
+# and their enrollment (the engine's read is the lookup: the API does not read the lesson
+# first), the course's completion count, the XP insert, the analytics insert, the activity
+# day, and the last writes sent together (the progress row, the enrollment and the stats).
+COMPLETE_QUERIES = 9
 # The transaction (2), the lock, earlier deliveries of the ids, the lessons with the learner's
 # progress rows and enrollments, the completion count, the XP insert, the analytics insert,
 # the activity days, and the last writes sent together (progress rows, enrollments, stats and
@@ -150,3 +151,34 @@ def test_a_500_event_sync_costs_the_same_queries_in_a_small_and_a_large_course(
         again = api_client.post(SYNC_URL, {"events": events}, format="json")
 
     assert {result["status"] for result in again.json()["results"]} == {"duplicate"}
+
+
+def test_the_completion_and_heartbeat_apis_answer_as_a_lookup_first_would(api_client):
+    """The engine's read is the lookup: a lesson the learner may not see is 404 for both,
+    before a heartbeat's bad body would be 400; a draft course's lesson is as missing."""
+    _course, lessons = course_of(3)
+    Lesson.objects.filter(pk=lessons[0].pk).update(kind=Lesson.Kind.VIDEO, duration_seconds=600)
+    draft, draft_lessons = course_of(1)
+    Course.objects.filter(pk=draft.pk).update(status=Course.Status.DRAFT)
+    api_client.force_authenticate(UserFactory())
+    missing = uuid.uuid4()
+
+    for lesson_id in (missing, draft_lessons[0].pk):
+        completed = api_client.post(f"/api/v1/lessons/{lesson_id}/complete/")
+        bad_body = api_client.post(
+            f"/api/v1/lessons/{lesson_id}/position/", {"position_seconds": -1}, format="json"
+        )
+        assert (completed.status_code, completed.json()["error"]["code"]) == (
+            404,
+            "LESSON_NOT_FOUND",
+        )
+        assert (bad_body.status_code, bad_body.json()["error"]["code"]) == (404, "LESSON_NOT_FOUND")
+
+    bad_body = api_client.post(
+        f"/api/v1/lessons/{lessons[0].pk}/position/", {"position_seconds": -1}, format="json"
+    )
+    saved = api_client.post(
+        f"/api/v1/lessons/{lessons[0].pk}/position/", {"position_seconds": 30}, format="json"
+    )
+    assert bad_body.status_code == 400
+    assert (saved.status_code, saved.json()["position_seconds"]) == (200, 30.0)
