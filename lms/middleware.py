@@ -19,12 +19,12 @@ webhooks, HTML pages), instead of each view defending itself:
 
 import re
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, URLResolver, get_resolver, get_urlconf
 
 from lms.api.exceptions import error_body
 from lms.errors import ErrorCode
@@ -67,8 +67,23 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def _resolves(path: str, urlconf: str | None) -> bool:
+    resolver = get_resolver(urlconf or get_urlconf())
+    if len(path) > MAX_REMEMBERED_PATH:
+        return _resolver_matches.__wrapped__(resolver, path)
+    return _resolver_matches(resolver, path)
+
+
+# Paths remembered by `_resolver_matches`: at most this many, of at most this length.
+REMEMBERED_PATHS = 4096
+MAX_REMEMBERED_PATH = 256
+
+
+@lru_cache(maxsize=REMEMBERED_PATHS)
+def _resolver_matches(resolver: URLResolver, path: str) -> bool:
+    """Whether `path` names a view: the URL patterns do not change while a process runs (a
+    changed ROOT_URLCONF is another resolver, `get_resolver` being cached per urlconf)."""
     try:
-        resolve(path, urlconf)
+        resolver.resolve(path)
     except Resolver404:
         return False
     return True
@@ -118,6 +133,8 @@ class RequestGuardMiddleware:
         return None
 
     def _route(self, request: HttpRequest) -> HttpResponse | None:
+        if request.method in SAFE_METHODS and not _is_api(request):
+            return None  # a page, found or not, slashed or not: Django's own answer stands
         path = request.path_info
         urlconf = getattr(request, "urlconf", None)
         if _resolves(path, urlconf):
