@@ -252,14 +252,18 @@ def lesson_get(*, user: User | AnonymousUser, course: Course, slug: str) -> Less
 
     Whether they may open its content is `catalog.access.lesson_access`.
     """
-    lesson = (
-        Lesson.objects.select_related("section", "video")
-        .annotate(**lesson_rule_flags())  # no rules to read for a course without any
-        .filter(course=course, slug=slug)
-        .first()
-    )
+    # A course whose rules are loaded (`catalog.outline.outline_compiled_get` leaves them on
+    # it) answers `rules_course_plain` from them; otherwise the query asks the database, so
+    # a course without rules needs none read.
+    rules = getattr(course, "_structure_rules", None)
+    lessons = Lesson.objects.select_related("section", "video")
+    if rules is None:
+        lessons = lessons.annotate(**lesson_rule_flags())
+    lesson = lessons.filter(course=course, slug=slug).first()
     if lesson is None:
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)
+    if rules is not None:
+        lesson.rules_course_plain = not rules.needs_facts and not rules.hidden_section_ids
     lesson.course = course
     if not lesson_is_visible(user=user, course=course, lesson=lesson):
         raise NotFoundError(ErrorCode.LESSON_NOT_FOUND)

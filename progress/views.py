@@ -268,8 +268,11 @@ def course_join(request: HttpRequest) -> HttpResponse:
 # --- Lesson page -----------------------------------------------------------------------------
 def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     course = selectors.course_get(user=request.user, slug=course_slug)
+    # The outline first: it leaves the course's rules on `course`, so `lesson_get` reads the
+    # lesson alone.
+    outline = _overlay_get(user=request.user, course=course)
     lesson = selectors.lesson_get(user=request.user, course=course, slug=lesson_slug)
-    return render_lesson_page(request, course=course, lesson=lesson)
+    return render_lesson_page(request, course=course, lesson=lesson, outline=outline)
 
 
 def render_lesson_page(
@@ -279,15 +282,18 @@ def render_lesson_page(
     lesson: Lesson,
     extra: dict | None = None,
     status: int = 200,
+    outline: OutlineOverlay | None = None,
 ) -> HttpResponse:
     """The lesson page for a course and lesson the caller loaded (with `catalog.selectors`).
 
     `extra` is merged into the context last, so a view that handled a form on this page (the
     quiz) can re-render it with its bound form and errors, at `status`. A locked lesson is
-    always the locked page, with 403, and none of the lesson's content.
+    always the locked page, with 403, and none of the lesson's content. `outline` is the
+    user's overlay of the course when the caller has it (`_overlay_get`).
     """
     user = request.user
-    outline = _overlay_get(user=user, course=course)
+    if outline is None:
+        outline = _overlay_get(user=user, course=course)
     access = lesson_access(
         user=user,
         course=course,
