@@ -21,7 +21,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
 from catalog.access import Access, Reason, course_access, is_course_editor, structure_for
-from catalog.models import Course, Lesson
+from catalog.models import Course, Lesson, Section
 from catalog.outline import CompiledLesson, CompiledOutline, Visible
 from catalog.structure import LearnerFacts, Lock, Structure
 from progress.models import Certificate, Enrollment, LessonProgress
@@ -228,7 +228,7 @@ def outline_overlay_get(
     something is locked, completed prerequisite courses) and the certificate once the course
     is completed. `course` is the instance `outline_compiled_get` was given (it holds the
     course's rules and prefetched instructors)."""
-    enrollment, marks = _learner_read(user=user, course=course)
+    enrollment, marks = _learner_read(user=user, course=course, compiled=compiled)
     structure = structure_for(user=user, course=course)
     editor = is_course_editor(user=user, course=course) if user.is_authenticated else False
     counted = compiled.counted_ids
@@ -251,17 +251,25 @@ def outline_overlay_get(
 
 
 def _learner_read(
-    *, user: User | AnonymousUser, course: Course
+    *, user: User | AnonymousUser, course: Course, compiled: CompiledOutline
 ) -> tuple[Enrollment | None, dict[UUID, LessonMark]]:
     """The learner's enrollment and progress rows (two queries; none for a visitor), handed
-    to the rules' loader too (`learner_facts_remember`), so deciding them reads neither again."""
+    to the rules' loader too (`learner_facts_remember`), so deciding them reads neither again.
+    Their cohort's start is read with the enrollment only when a section's release counts
+    from it: no other rule reads it."""
     if not user.is_authenticated:
         return None, {}
-    enrollment = (
-        Enrollment.objects.filter(user=user, course=course)
-        .annotate(cohort_starts_on=cohort_start_subquery(user=user, course_id=course.pk))
-        .first()
+    enrollments = Enrollment.objects.filter(user=user, course=course)
+    by_cohort = any(
+        section.release_after_days is not None
+        and section.release_from == Section.ReleaseFrom.COHORT
+        for section in compiled.rules.sections
     )
+    if by_cohort:
+        enrollments = enrollments.annotate(
+            cohort_starts_on=cohort_start_subquery(user=user, course_id=course.pk)
+        )
+    enrollment = enrollments.first()
     marks = {
         lesson_id: LessonMark(status, position, watched, completed_at)
         for lesson_id, status, position, watched, completed_at in LessonProgress.objects.filter(
@@ -276,7 +284,7 @@ def _learner_read(
             completed_lesson_ids=frozenset(pk for pk, m in marks.items() if m.is_completed),
             started_lesson_ids=frozenset(marks),
             enrolled_at=enrollment.created_at if active else None,
-            cohort_starts_on=enrollment.cohort_starts_on if active else None,
+            cohort_starts_on=enrollment.cohort_starts_on if active and by_cohort else None,
         ),
     )
     return enrollment, marks
