@@ -386,7 +386,9 @@ def test_a_change_rolled_back_queues_no_build(django_capture_on_commit_callbacks
             pass
         course_content_changed(course_id=course.pk)  # a later change still queues its build
 
-    assert [getattr(callback, "course_id", None) for callback in callbacks] == [str(course.pk)]
+    # (The other callbacks bump the content versions and drop cached rules after commit.)
+    builds = [callback for callback in callbacks if hasattr(callback, "pending_for")]
+    assert [callback.course_id for callback in builds] == [str(course.pk)]
 
 
 def test_the_refresh_builds_what_no_change_queued_and_purges_old_versions():
