@@ -417,7 +417,7 @@ def dashboard_get(*, user: User) -> Dashboard:
         Enrollment.objects.filter(user=user, unenrolled_at__isnull=True)
         .filter(_enrolled_course_shown(user))
         .select_related("course", "course__required_tier")
-        .annotate(teaches=Exists(_taught_by(user)))
+        .annotate(teaches=Exists(_taught_by(user)), **_STATS_COLUMNS)
         .order_by(F("last_activity_at").desc(nulls_last=True), "-created_at")
     )
     courses = [enrollment.course for enrollment in enrollments]
@@ -458,13 +458,31 @@ def dashboard_get(*, user: User) -> Dashboard:
         )
         (completed if enrollment.completed_at else in_progress).append(item)
     certificates = list(certificate_list(user=user))
-    stats = LearnerStats.objects.filter(user=user).first()
     return Dashboard(
         in_progress=in_progress,
         completed=completed,
         certificates=certificates,
-        stats=stats_view(user=user, stats=stats),
+        stats=stats_view(user=user, stats=_stats_of(user, enrollments)),
     )
+
+
+# The learner's stats row, read with their enrollments (each row carries it: the same row).
+_STATS_FIELDS = ("user_id", "xp_total", "current_streak", "longest_streak", "last_active_day")
+_STATS_COLUMNS = {f"stats_{name}": F(f"user__learner_stats__{name}") for name in _STATS_FIELDS}
+
+
+def _stats_of(user: User, enrollments: list[Enrollment]) -> LearnerStats | None:
+    """The learner's `LearnerStats` (None before their first progress), from the columns
+    `_STATS_COLUMNS` added to their enrollments; read on its own only without enrollments."""
+    if not enrollments:
+        return LearnerStats.objects.filter(user=user).first()
+    first = enrollments[0]
+    if first.stats_user_id is None:
+        return None
+    known = {name: getattr(first, f"stats_{name}") for name in _STATS_FIELDS}
+    # As `.only(*_STATS_FIELDS)` would load the row (the rest deferred).
+    names = [f.attname for f in LearnerStats._meta.concrete_fields if f.attname in known]
+    return LearnerStats.from_db("default", names, [known[name] for name in names])
 
 
 def _taught_by(user: User) -> QuerySet:
