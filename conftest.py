@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
+
+from lms.tests.caches import cache_clear
 
 # The real ASGI server fixture `asgi_server` (lms/tests/asgi_server.py says how to use it).
 pytest_plugins = ["lms.tests.asgi_server"]
@@ -63,6 +64,18 @@ def _require_services(request: pytest.FixtureRequest) -> None:
         pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Parallel workers share one Redis: each gets its own cache key prefix (inherited by
+    the servers and Celery workers tests start), so one worker's cached pages, versions and
+    counters are never another's, and clearing the cache between tests clears its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        caches = settings.CACHES["default"]
+        prefix = f"{caches.get('KEY_PREFIX') or 'lms'}-{worker}"
+        caches["KEY_PREFIX"] = prefix
+        os.environ["CACHE_KEY_PREFIX"] = prefix
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path: Path) -> None:
     """Fast hashing, files in a temporary folder, and a clean cache for every test."""
@@ -75,7 +88,7 @@ def _fast_and_isolated(settings, tmp_path: Path) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture(autouse=True)

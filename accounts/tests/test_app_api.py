@@ -16,6 +16,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -185,9 +186,8 @@ def test_after_spent_attempts_signing_in_again_sends_a_fresh_code_that_works(
         app_post(client, "/auth/email/verify", {"key": "ZZZZZZ"}, session_token=session_token)
     # allauth sends at most one verification email per address every 10 seconds; clearing
     # its counters stands for waiting that long.
-    from django.core.cache import cache
 
-    cache.clear()
+    cache_clear()
 
     with django_capture_on_commit_callbacks(execute=True):
         login = app_post(

@@ -11,12 +11,12 @@ from urllib.parse import urlparse
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
-from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +194,7 @@ def test_after_the_flow_ended_signing_in_sends_a_fresh_code(
         client.post(reverse("account_email_verification_sent"), {"code": "ZZZZZZ"})
     # allauth sends one verification email per address every 10 s at most ("confirm_email"
     # rate limit, counted in the cache): let those seconds pass.
-    cache.clear()
+    cache_clear()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(

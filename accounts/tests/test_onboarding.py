@@ -6,12 +6,12 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.views import RESEND_TOO_SOON
 from catalog.tests.factories import CourseFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_the_code_page_offers_a_new_code_that_replaces_the_first(
     assert re.search(r'<button[^>]*form="resend"[^>]*>\s*Send a new code\s*</button>', html)
     assert '<input type="hidden" name="action" value="resend">' in html
     assert "No email? Check your spam folder, or send a new code" in _text(page)
-    cache.clear()  # allauth sends one code per address every 10 seconds: let them pass
+    cache_clear()  # allauth sends one code per address every 10 seconds: let them pass
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(CODE_PAGE, {"action": "resend", "next": "/courses/"})
@@ -111,7 +111,7 @@ def test_after_the_last_new_code_the_button_is_gone_and_the_page_says_why(
     assert settings.ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND == 3
     _sign_up(client, django_capture_on_commit_callbacks)
     for _resend in range(3):
-        cache.clear()
+        cache_clear()
         with django_capture_on_commit_callbacks(execute=True):
             client.post(CODE_PAGE, {"action": "resend"})
 

@@ -11,10 +11,10 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 import redis
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +116,9 @@ def redis_cache(settings):
             "KEY_PREFIX": "lms-test-rate-limits",
         }
     }
-    cache.clear()
+    cache_clear()
     yield redis.Redis.from_url(urlunparse(url))
-    cache.clear()
+    cache_clear()
 
 
 @pytest.mark.redis

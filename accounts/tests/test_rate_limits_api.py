@@ -6,9 +6,9 @@ import os
 import pytest
 import redis
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
 
 from accounts.tests.factories import UserFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -44,9 +44,9 @@ def redis_cache(settings):
             "KEY_PREFIX": "lms-test-rate-limits",
         }
     }
-    cache.clear()  # this test's own Redis database (REDIS_URL), emptied first
+    cache_clear()  # this test's own Redis database (REDIS_URL), emptied first
     yield redis.Redis.from_url(os.environ["REDIS_URL"])
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ API's fields of each section and lesson exactly as the course API shows them."""
 import pickle
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from catalog.models import Course, Lesson, Section
 from catalog.outline import outline_compiled_get
 from catalog.tests.factories import course_with_lessons
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_a_compiled_outline_pickles_without_model_instances():
 @pytest.mark.parametrize("size", [5, 200])
 def test_building_costs_the_same_few_queries_for_5_and_200_lessons(django_assert_num_queries, size):
     course = course_with_lessons(size, sections=5, slug=f"c-{size}")
-    cache.clear()
+    cache_clear()
     with django_assert_num_queries(2):  # sections, lessons (no prerequisite links)
         compiled = outline_compiled_get(course=course)
     assert len(compiled.lessons) == size

@@ -2,7 +2,6 @@
 forms with errors at 400, access as for the lesson, moderation buttons per role."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -14,13 +13,14 @@ from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from community.models import Reply, Report, Thread
 from community.services.discussions import POSTS_PER_MINUTE
 from community.tests.factories import ReplyFactory, ThreadFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    cache.clear()
+    cache_clear()
 
 
 def lesson_in(course: Course | None = None, **kwargs) -> Lesson:

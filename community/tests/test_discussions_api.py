@@ -2,7 +2,6 @@
 reports, rate limit, notifications, and query budgets constant in size."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import AuditLog
@@ -15,6 +14,7 @@ from catalog.tests.factories import CourseFactory, LessonFactory, SectionFactory
 from community.models import Reply, Report, Thread
 from community.services.discussions import POSTS_PER_MINUTE
 from community.tests.factories import ReplyFactory, ThreadFactory
+from lms.tests.caches import cache_clear
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    cache.clear()
+    cache_clear()
 
 
 def lesson_in(course: Course, **kwargs) -> Lesson:

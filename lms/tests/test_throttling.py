@@ -1,9 +1,9 @@
 """The API's rate limits on Redis: DRF's sliding window, one round trip per request."""
 
 import pytest
-from django.core.cache import cache
 
 from accounts.tests.factories import UserFactory
+from lms.tests.caches import cache_clear
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -14,7 +14,7 @@ def limited(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "3/min"},
     }
-    cache.clear()
+    cache_clear()
 
 
 def test_each_learner_has_their_own_limit_and_is_told_when_to_come_back(client, limited):

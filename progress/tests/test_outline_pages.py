@@ -5,7 +5,6 @@ same few queries whatever the course's size, on a warm or a cold cache."""
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
@@ -18,6 +17,7 @@ from catalog.tests.factories import (
 )
 from catalog.tests.test_admin import lesson_url as admin_lesson_url
 from catalog.tests.test_admin import move_url, page_form_data
+from lms.tests.caches import cache_clear
 from progress.services import enrollment_enroll, lesson_complete
 from progress.tests.test_pages import text_of
 
@@ -204,7 +204,7 @@ def test_pages_fit_the_budget_on_a_cold_cache(django_assert_max_num_queries, pag
     lesson = Lesson.objects.get(course=course, slug="lesson-2")
     url = course.get_absolute_url() if page == "course" else lesson.get_absolute_url()
     client.get(url)
-    cache.clear()  # nothing compiled, no rules, no session in the cache
+    cache_clear()  # nothing compiled, no rules, no session in the cache
     with django_assert_max_num_queries(13):
         response = client.get(url)
     assert response.status_code == 200

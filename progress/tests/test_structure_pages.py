@@ -25,6 +25,7 @@ from catalog.tests.factories import (
     SectionFactory,
     course_with_lessons,
 )
+from lms.tests.caches import cache_clear
 from progress.models import Enrollment, LessonProgress
 from progress.selectors import dashboard_get
 from progress.services import enrollment_enroll, lesson_complete
@@ -406,13 +407,12 @@ def test_pages_with_rules_cost_the_same_few_queries_for_20_and_100_lessons(
 
 
 def test_pages_with_rules_fit_the_budget_on_a_cold_cache(django_assert_max_num_queries):
-    from django.core.cache import cache
 
     learner = UserFactory()
     course = ruled_course(20, slug="cold")
     enrollment_enroll(user=learner, course=course)
     client = signed_in(learner)
-    cache.clear()
+    cache_clear()
     with django_assert_max_num_queries(13):
         assert client.get(course.get_absolute_url()).status_code == 200
 
