@@ -550,9 +550,6 @@ def _courses_completed(
     """Of these courses, those whose every published required lesson the user completed,
     before this batch or in it (`completing`, whose rows are not written yet): one aggregate
     query; a course without required lessons is never completed."""
-    if connection.vendor == "postgresql":
-        counts = _completion_counts_sql(user=user, course_ids=course_ids, completing=completing)
-        return {course_id for course_id, total, done in counts if total and done >= total}
     done = LessonProgress.objects.filter(
         user=user, lesson=OuterRef("pk"), status=LessonProgress.Status.COMPLETED
     )
@@ -574,47 +571,6 @@ def _courses_completed(
         )
     )
     return {row["course_id"] for row in counts if row["total"] and row["done"] >= row["total"]}
-
-
-def _completion_counts_sql(
-    *, user: User, course_ids: set[uuid.UUID], completing: Iterable[uuid.UUID]
-) -> list[tuple[uuid.UUID, int, int]]:
-    """`_courses_completed`'s aggregate as one statement written from the models' meta, not
-    built by the ORM each time (building it was most of its cost): (course, lessons that
-    count, of them completed) per course. The learner's completed row is a LEFT JOIN on
-    their unique `(user, lesson)`, so other learners' rows never multiply the counts; the
-    lessons that count are those of the ORM version below."""
-    quote = connection.ops.quote_name
-    lesson, progress = Lesson._meta, LessonProgress._meta
-    section = Lesson._meta.get_field("section").related_model._meta
-
-    def col(opts: models.options.Options, name: str) -> str:
-        return quote(opts.get_field(name).column)
-
-    # Identifiers from the models' meta only; every value is a parameter.
-    sql = (
-        f"SELECT l.{col(lesson, 'course')}, COUNT(*), "  # noqa: S608
-        f"COUNT(*) FILTER (WHERE p.{col(progress, 'id')} IS NOT NULL "
-        f"OR l.{col(lesson, 'id')} = ANY(%s::uuid[])) "
-        f"FROM {quote(lesson.db_table)} l "
-        f"JOIN {quote(section.db_table)} s ON s.{col(section, 'id')} = l.{col(lesson, 'section')} "
-        f"LEFT JOIN {quote(progress.db_table)} p ON p.{col(progress, 'lesson')} = "
-        f"l.{col(lesson, 'id')} AND p.{col(progress, 'user')} = %s "
-        f"AND p.{col(progress, 'status')} = %s "
-        f"WHERE l.{col(lesson, 'course')} = ANY(%s::uuid[]) AND l.{col(lesson, 'is_published')} "
-        f"AND l.{col(lesson, 'is_required')} AND NOT l.{col(lesson, 'is_hidden')} "
-        f"AND NOT s.{col(section, 'is_hidden')} "
-        f"GROUP BY l.{col(lesson, 'course')}"
-    )
-    params = [
-        _array_literal(completing),
-        user.pk,
-        LessonProgress.Status.COMPLETED.value,
-        _array_literal(course_ids),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _write(batch: _Batch, stats: LearnerStats) -> ProgressOutcome:
