@@ -25,7 +25,7 @@ from catalog.models import Course, Lesson, Section
 from catalog.outline import CompiledLesson, CompiledOutline, Visible
 from catalog.structure import LearnerFacts, Lock, Structure
 from progress.models import Certificate, Enrollment, LessonProgress
-from progress.selectors import NextStep, _course_plan, _Plan, progress_percent
+from progress.selectors import EnrollmentFigures, NextStep, _course_plan, _Plan
 from progress.structure import cohort_start_subquery, learner_facts_remember
 
 COMPLETED = LessonProgress.Status.COMPLETED
@@ -62,7 +62,7 @@ class OverlayLesson:
 
 
 @dataclass(frozen=True)
-class OutlineOverlay:
+class OutlineOverlay(EnrollmentFigures):
     """One learner's state over a compiled outline. Fields are what was read; the rest is
     answered on demand (`access_of`, `status_of`, the plan behind "Continue")."""
 
@@ -160,18 +160,6 @@ class OutlineOverlay:
     @property
     def total_count(self) -> int:
         return len(self.compiled.counted)
-
-    @property
-    def percent(self) -> int:
-        return progress_percent(self.completed_count, self.total_count)
-
-    @property
-    def is_enrolled(self) -> bool:
-        return self.enrollment is not None and self.enrollment.is_active
-
-    @property
-    def is_completed(self) -> bool:
-        return self.enrollment is not None and self.enrollment.completed_at is not None
 
     @cached_property
     def plan(self) -> _Plan | None:

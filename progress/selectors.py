@@ -101,17 +101,14 @@ class Resume:
     position_seconds: float
 
 
-@dataclass(frozen=True)
-class CourseProgress:
+class EnrollmentFigures:
+    """What a learner's progress in a course says about it, shared by `CourseProgress` and
+    the outline overlay (`progress.overlay.OutlineOverlay`): both have `enrollment`,
+    `completed_count` and `total_count`."""
+
     enrollment: Enrollment | None
-    rows: dict[uuid.UUID, LessonProgress]
     completed_count: int
     total_count: int
-    resume: Resume | None  # set for `NextStep.RESUME` and `NextStep.NEXT` only
-    certificate: Certificate | None
-    next_step: NextStep | None = None  # None: no published lessons, or not signed in
-    # `NextStep.WAIT`: the structure lock of the first lesson still to do.
-    waiting: Access | None = None
 
     @property
     def percent(self) -> int:
@@ -124,6 +121,19 @@ class CourseProgress:
     @property
     def is_completed(self) -> bool:
         return self.enrollment is not None and self.enrollment.completed_at is not None
+
+
+@dataclass(frozen=True)
+class CourseProgress(EnrollmentFigures):
+    enrollment: Enrollment | None
+    rows: dict[uuid.UUID, LessonProgress]
+    completed_count: int
+    total_count: int
+    resume: Resume | None  # set for `NextStep.RESUME` and `NextStep.NEXT` only
+    certificate: Certificate | None
+    next_step: NextStep | None = None  # None: no published lessons, or not signed in
+    # `NextStep.WAIT`: the structure lock of the first lesson still to do.
+    waiting: Access | None = None
 
     def status_of(self, lesson: Lesson) -> str:
         row = self.rows.get(lesson.pk)
