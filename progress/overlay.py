@@ -23,10 +23,10 @@ from accounts.models import User
 from catalog.access import Access, Reason, course_access, is_course_editor, structure_for
 from catalog.models import Course, Lesson, Section
 from catalog.outline import CompiledLesson, CompiledOutline, Visible
-from catalog.structure import LearnerFacts, Lock, Structure
+from catalog.structure import Lock, Structure
 from progress.models import Certificate, Enrollment, LessonProgress
 from progress.selectors import EnrollmentFigures, NextStep, _course_plan, _Plan
-from progress.structure import cohort_start_subquery, learner_facts_remember
+from progress.structure import cohort_start_subquery, learner_facts_remember_read
 
 COMPLETED = LessonProgress.Status.COMPLETED
 NOT_STARTED = LessonProgress.Status.NOT_STARTED
@@ -264,15 +264,12 @@ def _learner_read(
             user=user, course=course
         ).values_list("lesson_id", "status", "position_seconds", "watched_seconds", "completed_at")
     }
-    active = enrollment is not None and enrollment.is_active
-    learner_facts_remember(
+    learner_facts_remember_read(
         user=user,
         course=course,
-        facts=LearnerFacts(
-            completed_lesson_ids=frozenset(pk for pk, m in marks.items() if m.is_completed),
-            started_lesson_ids=frozenset(marks),
-            enrolled_at=enrollment.created_at if active else None,
-            cohort_starts_on=enrollment.cohort_starts_on if active and by_cohort else None,
-        ),
+        enrollment=enrollment,
+        completed_ids=frozenset(pk for pk, mark in marks.items() if mark.is_completed),
+        started_ids=frozenset(marks),
+        with_cohort=by_cohort,
     )
     return enrollment, marks

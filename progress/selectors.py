@@ -38,7 +38,7 @@ from progress.models import (
     QuizAttempt,
     QuizAttemptGrant,
 )
-from progress.structure import cohort_start_subquery, learner_facts_remember
+from progress.structure import cohort_start_subquery, learner_facts_remember_read
 
 
 def invite_code_normalize(code: str) -> str:
@@ -248,16 +248,12 @@ def learner_rows_load(*, user: User, course: Course) -> LearnerRows:
         row.lesson_id: row
         for row in LessonProgress.objects.filter(user=user, course=course).defer("watched_ranges")
     }
-    active = enrollment is not None and enrollment.is_active
-    learner_facts_remember(
+    learner_facts_remember_read(
         user=user,
         course=course,
-        facts=LearnerFacts(
-            completed_lesson_ids=frozenset(pk for pk, row in rows.items() if row.is_completed),
-            started_lesson_ids=frozenset(rows),
-            enrolled_at=enrollment.created_at if active else None,
-            cohort_starts_on=enrollment.cohort_starts_on if active else None,
-        ),
+        enrollment=enrollment,
+        completed_ids=frozenset(pk for pk, row in rows.items() if row.is_completed),
+        started_ids=frozenset(rows),
     )
     return LearnerRows(enrollment, rows)
 

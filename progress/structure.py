@@ -35,6 +35,31 @@ def learner_facts_remember(*, user: User, course: Course, facts: LearnerFacts) -
     course._learner_facts = (user.pk, facts)
 
 
+def learner_facts_remember_read(
+    *,
+    user: User,
+    course: Course,
+    enrollment,
+    completed_ids: frozenset[UUID],
+    started_ids: frozenset[UUID],
+    with_cohort: bool = True,
+) -> None:
+    """`learner_facts_remember` from an enrollment and progress the caller read: the rules
+    count from an enrollment only while it is active. `with_cohort=False` when the caller
+    did not read the cohort start (no rule of the course counts from it)."""
+    active = enrollment is not None and enrollment.is_active
+    learner_facts_remember(
+        user=user,
+        course=course,
+        facts=LearnerFacts(
+            completed_lesson_ids=completed_ids,
+            started_lesson_ids=started_ids,
+            enrolled_at=enrollment.created_at if active else None,
+            cohort_starts_on=enrollment.cohort_starts_on if active and with_cohort else None,
+        ),
+    )
+
+
 def learner_facts_load(user: User, course: Course, course_ids: tuple[UUID, ...]) -> LearnerFacts:
     remembered = getattr(course, "_learner_facts", None)
     if remembered is not None and remembered[0] == user.pk:
