@@ -65,8 +65,18 @@ def client_id_field() -> serializers.CharField:
     )
 
 
+class _SlugRelatedField(serializers.SlugRelatedField):
+    """DRF's, but a slug with a NUL character (which PostgreSQL cannot even compare: the
+    lookup would raise) names nothing, as any other unknown slug."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 def tier_field(**kwargs: Any) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return _SlugRelatedField(
         slug_field="slug",
         queryset=Tier.objects.all(),
         allow_null=True,

@@ -156,6 +156,18 @@ def test_bad_course_input_names_each_field():
     assert not Course.objects.exists()
 
 
+def test_a_tier_slug_with_a_null_character_names_no_tier():
+    response = client_for(staff_make()).post(
+        f"{BASE}/courses/",
+        {"title": "Night Sky", "required_tier": "gold\u0000"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["required_tier"]
+    assert not Course.objects.exists()
+
+
 def test_a_paid_course_without_a_tier_and_a_taken_slug_are_refused():
     CourseFactory(slug="bachata")
     staff = staff_make()
